@@ -1,0 +1,111 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// tcsplitter: one TCP stream split over many short-lived TCP connections.
+///
+/// Module layout (see README "Modules"):
+/// - `CTCSplitterISAL`: Intel ISA-L's erasure-code header (Debian `libisal-dev`).
+/// - `TCSplitterFEC`: Reed-Solomon codec over ISA-L; the only place with unsafe pointers to it.
+/// - `TCSplitterCore`: wire format, value-type state machines, configuration. No sockets, no clock reads.
+/// - `TCSplitterNIO`: channel handlers, connection pools, the client and server ends.
+/// - `tcsplitter`: the command line.
+let package = Package(
+    name: "tcsplitter",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tcsplitter", targets: ["tcsplitter"]),
+        .library(name: "TCSplitterCore", targets: ["TCSplitterCore"]),
+        .library(name: "TCSplitterNIO", targets: ["TCSplitterNIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CTCSplitterISAL",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
+        ),
+        .target(
+            name: "TCSplitterFEC",
+            dependencies: [
+                "CTCSplitterISAL",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "TCSplitterCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio")
+            ]
+        ),
+        .target(
+            name: "TCSplitterNIO",
+            dependencies: [
+                "TCSplitterCore",
+                "TCSplitterFEC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "tcsplitter",
+            dependencies: [
+                "TCSplitterCore",
+                "TCSplitterNIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "TCSplitterBenchmarks",
+            dependencies: [
+                "TCSplitterCore",
+                "TCSplitterFEC",
+                "CTCSplitterISAL",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "TCSplitterFECTests",
+            dependencies: [
+                "TCSplitterFEC",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "TCSplitterCoreTests",
+            dependencies: [
+                "TCSplitterCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "TCSplitterNIOTests",
+            dependencies: [
+                "TCSplitterNIO",
+                "TCSplitterCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "TCSplitterIntegrationTests",
+            dependencies: [
+                "tcsplitter",
+                "TCSplitterNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+    ]
+)

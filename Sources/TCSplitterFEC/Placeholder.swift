@@ -1,0 +1,2 @@
+/// Placeholder: the Reed-Solomon codec over ISA-L lands here.
+enum TCSplitterFECPlaceholder {}
