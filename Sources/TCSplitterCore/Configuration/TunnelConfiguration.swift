@@ -1,0 +1,148 @@
+import NIOCore
+
+/// Everything one end of the tunnel needs to run, with the original's code defaults.
+///
+/// Built by the command line (or by tests) and checked by `validate()`, which names the flag at
+/// fault. Memory bound per session and end: at most `windowBytes` being sent plus `windowBytes`
+/// being received, so `maxSessions × 2 × windowBytes` in all.
+public struct TunnelConfiguration: Hashable, Sendable {
+    /// Which end this is.
+    public var role: Role
+    /// Client: where local applications connect (`--listen`).
+    public var listen: EndpointAddress? = EndpointAddress(host: "127.0.0.1", port: 6000)
+    /// Server: the service each session is forwarded to (`--forward`).
+    public var forward: EndpointAddress? = EndpointAddress(host: "127.0.0.1", port: 6003)
+    /// Client: the server's data-connection address (`--rFling`).
+    public var remoteFling: EndpointAddress? = nil
+    /// Server: where data connections are accepted (`--lFling`).
+    public var localFling: EndpointAddress? = nil
+    /// Client: the server's sync address (`--rSync`).
+    public var remoteSync: EndpointAddress? = EndpointAddress(host: "127.0.0.1", port: 5998)
+    /// Server: where sync connections are accepted (`--lSync`).
+    public var localSync: EndpointAddress? = nil
+    /// Client: the server's lasso address (`--rLasso`).
+    public var remoteLasso: EndpointAddress? = nil
+    /// Server: where lasso connections are accepted (`--lLasso`).
+    public var localLasso: EndpointAddress? = nil
+    /// Pre-dialed data connections kept by the client (`--conns`).
+    public var connections: Int = 4
+    /// Pre-dialed lasso connections kept by the client (`--lassoes`).
+    public var lassoes: Int = 0
+    /// Bytes of stream data per payload (`--frags` first half).
+    public var payloadBytes: Int = 10000
+    /// The original's mtu (`--frags` second half); accepted and checked, not used.
+    public var mtuBytes: Int = 1250
+    /// How often the local socket is read once drained (`--tick`); zero: event-driven.
+    public var tickInterval: TimeAmount = .milliseconds(50)
+    /// How long a partial payload waits for more bytes (`--tock`); zero: sent at once.
+    public var tockInterval: TimeAmount = .milliseconds(250)
+    /// The forwarder's release interval (`--buffer` first half); zero: at once.
+    public var bufferInterval: TimeAmount = .milliseconds(250)
+    /// Payloads the forwarder holds before its first release (`--buffer` second half).
+    public var bufferPayloads: Int = 0
+    /// Delay before the rest of the pool is dialed (`--after`).
+    public var rampDelay: TimeAmount = .zero
+    /// FEC data shards per group (`--fec` first half); zero: FEC off.
+    public var fecDataShards: Int = 0
+    /// FEC parity shards per group (`--fec` second half).
+    public var fecParityShards: Int = 0
+    /// Whether lost payloads are resent (`--retries` first half).
+    public var retries: Bool = false
+    /// Misses after which the receiver skips lost bytes; -1 never (`--retries` second half).
+    public var retrySkip: Int = -1
+    /// Which connections carry which direction (`--dup`).
+    public var dup: DupMode = .fling
+    /// What the local application speaks (`--protocol`).
+    public var localProtocol: LocalProtocol = .tcp
+    /// Payloads one data connection carries each way before it is replaced (`--budget`).
+    public var payloadsPerConnection: Int = 64
+    /// Bytes per session and direction buffered or in flight (`--window`).
+    public var windowBytes: Int = 4 << 20
+    /// Sessions open at once per end (`--max-sessions`).
+    public var maxSessions: Int = 1024
+    /// IP type-of-service byte on tunnel connections (`--tos`); 0xB8 is DSCP EF; 0 leaves it.
+    public var typeOfService: Int = 0xB8
+    /// Limit on a dial of the server or of `--forward` (`--dial-timeout`).
+    public var dialTimeout: TimeAmount = .seconds(5)
+    /// Limit on the hello exchange of a new connection (`--hello-timeout`).
+    public var helloTimeout: TimeAmount = .seconds(5)
+    /// A data connection idle this long is replaced (`--idle-timeout`).
+    public var idleTimeout: TimeAmount = .seconds(30)
+    /// Bytes missing this long end the session with an error (`--stall-timeout`).
+    public var stallTimeout: TimeAmount = .seconds(30)
+    /// Interval of sync keepalives; a sync connection silent for 3 of them is dropped.
+    public var keepaliveInterval: TimeAmount = .seconds(5)
+
+    /// A configuration with the original's defaults for `role`.
+    public init(role: Role) {
+        self.role = role
+    }
+
+    /// The decoder limits this configuration implies.
+    public var frameLimits: FrameLimits { FrameLimits(maxPayloadBytes: self.payloadBytes) }
+
+    /// Checks every rule, naming the flag of the first one broken.
+    public func validate() throws(ConfigurationError) {
+        switch self.role {
+        case .client:
+            guard self.listen != nil else { throw ConfigurationError(flag: "--listen", "the client needs an address") }
+            guard self.remoteFling != nil else {
+                throw ConfigurationError(flag: "--rFling", "the client needs the server's fling address")
+            }
+            guard self.remoteSync != nil else {
+                throw ConfigurationError(flag: "--rSync", "the client needs the server's sync address")
+            }
+            for (flag, address) in [("--rFling", self.remoteFling), ("--rSync", self.remoteSync)] {
+                if let address, address.port == 0 {
+                    throw ConfigurationError(flag: flag, "port 0 cannot be dialed")
+                }
+            }
+        case .server:
+            guard self.localFling != nil else {
+                throw ConfigurationError(flag: "--lFling", "the server needs an address to accept data connections on")
+            }
+            guard self.localSync != nil else {
+                throw ConfigurationError(flag: "--lSync", "the server needs an address to accept sync connections on")
+            }
+            guard let forward = self.forward else {
+                throw ConfigurationError(flag: "--forward", "the server needs the address of the service to forward to")
+            }
+            guard forward.port != 0 else { throw ConfigurationError(flag: "--forward", "port 0 cannot be dialed") }
+        }
+        guard (1...1024).contains(self.connections) else {
+            throw ConfigurationError(flag: "--conns", "\(self.connections) is out of range 1...1024")
+        }
+        guard (0...1024).contains(self.lassoes) else {
+            throw ConfigurationError(flag: "--lassoes", "\(self.lassoes) is out of range 0...1024")
+        }
+        guard (1...WireConstants.maxPayloadBytes).contains(self.payloadBytes) else {
+            throw ConfigurationError(flag: "--frags", "payload \(self.payloadBytes) is out of range 1...\(WireConstants.maxPayloadBytes)")
+        }
+        guard self.windowBytes >= 2 * self.payloadBytes else {
+            throw ConfigurationError(flag: "--window", "\(self.windowBytes) bytes must hold at least two payloads (\(2 * self.payloadBytes))")
+        }
+        guard self.payloadsPerConnection >= 1 else {
+            throw ConfigurationError(flag: "--budget", "must be at least 1 payload per connection")
+        }
+        if self.fecDataShards > 0 {
+            guard self.fecDataShards + self.fecParityShards <= 255 else {
+                throw ConfigurationError(flag: "--fec", "data + parity must be at most 255")
+            }
+            throw ConfigurationError(flag: "--fec", "FEC is not available in this build yet; use --fec 0")
+        }
+        if self.retries {
+            throw ConfigurationError(flag: "--retries", "retries are not available in this build yet; use --retries 0:-1")
+        }
+        if self.dup != .fling {
+            throw ConfigurationError(flag: "--dup", "only fling is available in this build yet")
+        }
+        if self.localProtocol != .tcp {
+            throw ConfigurationError(flag: "--protocol", "only tcp is available in this build yet")
+        }
+        for (flag, address) in [
+            ("--rLasso", self.remoteLasso), ("--lLasso", self.localLasso),
+        ] where address != nil {
+            throw ConfigurationError(flag: flag, "lasso connections are not available in this build yet; use 0")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+/// The life of one data connection (fling or lasso), seen from one end.
+///
+/// A connection is short-lived: this end sends at most `budget` payloads on it. The end that
+/// spends its budget (or goes idle) half-closes its output; the other end, seeing that, sends
+/// nothing new and half-closes too; once both directions are shut the connection closes. Nothing
+/// written before a half-close is lost, because each side keeps reading until the other's FIN.
+///
+/// ```
+///  handshaking ─hello─▶ active ──budget spent / idle / peer FIN──▶ draining ──both FIN──▶ closed
+/// ```
+public struct DataConnectionStateMachine: Sendable {
+    /// What the handler must do after an event.
+    public enum Action: Hashable, Sendable {
+        /// Nothing.
+        case none
+        /// Flush what is written, then shut this side's output (TCP half-close).
+        case shutdownOutput
+        /// Close the connection.
+        case close
+    }
+
+    /// Payloads this end may send on the connection (0: it only receives).
+    public let budget: Int
+    /// Payloads sent so far.
+    public private(set) var sentPayloads = 0
+    /// Whether the hello exchange completed.
+    public private(set) var isReady = false
+    /// Whether this end shut (or decided to shut) its output.
+    public private(set) var outputShut = false
+    /// Whether the peer shut its output.
+    public private(set) var inputEnded = false
+
+    /// A connection that may carry `budget` payloads from this end.
+    public init(budget: Int) {
+        self.budget = max(0, budget)
+    }
+
+    /// Whether a payload may be written now.
+    public var canSend: Bool {
+        self.isReady && !self.outputShut && !self.inputEnded && self.sentPayloads < self.budget
+    }
+
+    /// Whether the connection will never carry another payload from this end (its pool should
+    /// replace it).
+    public var isRetired: Bool {
+        self.outputShut || self.inputEnded || self.sentPayloads >= self.budget
+    }
+
+    /// The hello exchange completed.
+    public mutating func handshakeCompleted() {
+        self.isReady = true
+    }
+
+    /// A payload was written.
+    public mutating func payloadSent() -> Action {
+        self.sentPayloads += 1
+        guard self.sentPayloads >= self.budget else { return .none }
+        return self.shutOutput()
+    }
+
+    /// The peer shut its output.
+    public mutating func peerShutOutput() -> Action {
+        self.inputEnded = true
+        guard self.outputShut else { return self.shutOutput() }
+        return .close
+    }
+
+    /// Nothing was sent or received for the idle time: retire the connection.
+    public mutating func idleTimeoutFired() -> Action {
+        guard !self.outputShut else { return self.inputEnded ? .close : .none }
+        return self.shutOutput()
+    }
+
+    /// This end's output shutdown completed.
+    public mutating func outputShutdownCompleted() -> Action {
+        self.inputEnded ? .close : .none
+    }
+
+    private mutating func shutOutput() -> Action {
+        self.outputShut = true
+        return .shutdownOutput
+    }
+}

@@ -1,0 +1,182 @@
+import NIOCore
+
+/// Why a payload or a message from the peer was refused; each closes the session with this error.
+public enum ReceiveStreamError: Error, Hashable, Sendable {
+    /// Data beyond the window the peer was granted (`limit` is the first offset outside it).
+    case beyondWindow(offset: UInt64, length: Int, limit: UInt64)
+    /// Data past the final offset the peer announced.
+    case beyondFinalOffset(offset: UInt64, length: Int, finalOffset: UInt64)
+    /// A second, different final offset, or one below bytes already received.
+    case conflictingFinalOffset(UInt64)
+    /// A consumption report beyond the delivered bytes (a bug, not the peer).
+    case consumedUndeliveredBytes
+}
+
+/// The receiving half of one direction of a session: reassembly by 64-bit offset.
+///
+/// Payloads may arrive in any order, on any connection, more than once. In-order bytes are
+/// handed out at once; later ones wait in a stash bounded by the window. The window is counted
+/// from `consumedOffset`, the bytes the local socket has taken, so a slow local reader stops the
+/// peer instead of growing memory.
+///
+/// ```
+///  consumedOffset     deliveredOffset      stashed (out of order)        consumed + window
+///        |--- forwarder ---|---- gap ----[####]----[###]----- free -----------|
+/// ```
+///
+/// A gap is "stalled" when bytes before a known-sent offset stay missing for `stallTimeout`:
+/// without retries or FEC that is data lost with its connection, and the session is closed with
+/// that error rather than waiting forever or skipping bytes.
+public struct ReceiveStream: Sendable {
+    /// The most bytes this side holds for the stream at once.
+    public let windowBytes: Int
+    /// Everything before this offset was handed out in order.
+    public private(set) var deliveredOffset: UInt64 = 0
+    /// Everything before this offset was written to the local socket (and may be acknowledged).
+    public private(set) var consumedOffset: UInt64 = 0
+    /// The end of the stream, once announced.
+    public private(set) var finalOffset: UInt64? = nil
+    /// The highest offset the peer is known to have sent (from payloads and progress reports).
+    public private(set) var knownSentOffset: UInt64 = 0
+    /// Bytes held out of order.
+    public private(set) var stashedBytes = 0
+    /// Payloads dropped because every byte had been received before.
+    public private(set) var duplicatePayloads = 0
+    private var stash: [UInt64: ByteBuffer] = [:]
+    private var lastProgress: NIODeadline
+
+    /// A stream with nothing received yet, at `now`.
+    public init(windowBytes: Int, now: NIODeadline) {
+        self.windowBytes = windowBytes
+        self.lastProgress = now
+    }
+
+    /// Whether every byte up to the announced end was delivered.
+    public var isComplete: Bool { self.finalOffset.map { $0 == self.deliveredOffset } ?? false }
+
+    /// Whether every byte up to the announced end was written to the local socket.
+    public var isConsumed: Bool { self.finalOffset.map { $0 == self.consumedOffset } ?? false }
+
+    /// Takes a payload. Returns the bytes now deliverable in order (possibly none).
+    public mutating func receive(
+        offset: UInt64,
+        data: ByteBuffer,
+        isEndOfStream: Bool = false,
+        now: NIODeadline
+    ) throws(ReceiveStreamError) -> [ByteBuffer] {
+        let length = data.readableBytes
+        let end = offset + UInt64(length)
+        let limit = self.consumedOffset + UInt64(self.windowBytes)
+        guard end <= limit else { throw .beyondWindow(offset: offset, length: length, limit: limit) }
+        if let final = self.finalOffset, end > final {
+            throw .beyondFinalOffset(offset: offset, length: length, finalOffset: final)
+        }
+        if isEndOfStream { try self.setFinalOffset(end) }
+        self.knownSentOffset = max(self.knownSentOffset, end)
+
+        guard end > self.deliveredOffset else {
+            if length > 0 { self.duplicatePayloads += 1 }
+            return []
+        }
+        var data = data
+        var start = offset
+        if start < self.deliveredOffset {  // overlaps bytes already delivered: keep the new part
+            data.moveReaderIndex(forwardBy: Int(self.deliveredOffset - start))
+            start = self.deliveredOffset
+        }
+        guard start == self.deliveredOffset else {
+            self.store(data, at: start)
+            return []
+        }
+        var ready = [data]
+        self.deliveredOffset = end
+        self.drainStash(into: &ready)
+        self.lastProgress = now
+        return ready
+    }
+
+    /// Records the end of the stream announced by the peer (`finish`).
+    public mutating func setFinalOffset(_ offset: UInt64) throws(ReceiveStreamError) {
+        if let final = self.finalOffset {
+            guard final == offset else { throw .conflictingFinalOffset(offset) }
+            return
+        }
+        guard offset >= self.knownSentOffset, offset >= self.deliveredOffset else {
+            throw .conflictingFinalOffset(offset)
+        }
+        self.finalOffset = offset
+        self.knownSentOffset = offset
+    }
+
+    /// Records the peer's report of how far it has sent.
+    public mutating func peerSent(upTo offset: UInt64) throws(ReceiveStreamError) {
+        if let final = self.finalOffset, offset > final { throw .conflictingFinalOffset(offset) }
+        self.knownSentOffset = max(self.knownSentOffset, offset)
+    }
+
+    /// Records that `bytes` more delivered bytes were written to the local socket.
+    public mutating func consumed(_ bytes: Int) throws(ReceiveStreamError) {
+        let next = self.consumedOffset + UInt64(bytes)
+        guard next <= self.deliveredOffset else { throw .consumedUndeliveredBytes }
+        self.consumedOffset = next
+    }
+
+    /// Whether bytes the peer sent have been missing for longer than `timeout`.
+    public func isStalled(now: NIODeadline, timeout: TimeAmount) -> Bool {
+        self.deliveredOffset < self.knownSentOffset && now - self.lastProgress > timeout
+    }
+
+    /// The first missing byte range, if any (for error messages).
+    public var firstGap: Range<UInt64>? {
+        guard self.deliveredOffset < self.knownSentOffset else { return nil }
+        let next = self.stash.keys.min() ?? self.knownSentOffset
+        return self.deliveredOffset..<next
+    }
+
+    private mutating func store(_ data: ByteBuffer, at offset: UInt64) {
+        if let existing = self.stash[offset] {
+            guard data.readableBytes > existing.readableBytes else {
+                self.duplicatePayloads += 1
+                return
+            }
+            self.stashedBytes -= existing.readableBytes
+        }
+        // Overlapping stashed ranges (only a misbehaving peer sends them) still count in full, so
+        // the stash never holds more than the window.
+        guard self.stashedBytes + data.readableBytes <= self.windowBytes else {
+            self.duplicatePayloads += 1
+            return
+        }
+        self.stash[offset] = data
+        self.stashedBytes += data.readableBytes
+    }
+
+    private mutating func drainStash(into ready: inout [ByteBuffer]) {
+        guard !self.stash.isEmpty else { return }
+        while true {
+            if let next = self.stash.removeValue(forKey: self.deliveredOffset) {
+                self.stashedBytes -= next.readableBytes
+                self.deliveredOffset += UInt64(next.readableBytes)
+                if next.readableBytes > 0 { ready.append(next) }
+                continue
+            }
+            // A stashed piece that starts inside delivered bytes (different cut): trim and take it.
+            guard
+                let overlap = self.stash.first(where: {
+                    $0.key < self.deliveredOffset && $0.key + UInt64($0.value.readableBytes) > self.deliveredOffset
+                })
+            else { break }
+            self.stash.removeValue(forKey: overlap.key)
+            self.stashedBytes -= overlap.value.readableBytes
+            var piece = overlap.value
+            piece.moveReaderIndex(forwardBy: Int(self.deliveredOffset - overlap.key))
+            self.stash[self.deliveredOffset] = piece
+            self.stashedBytes += piece.readableBytes
+        }
+        // Drop stashed pieces wholly before the delivered offset.
+        for (key, value) in self.stash where key + UInt64(value.readableBytes) <= self.deliveredOffset {
+            self.stash.removeValue(forKey: key)
+            self.stashedBytes -= value.readableBytes
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import NIOCore
+
+/// One payload cut by the packer: where it starts in the stream and its bytes.
+public struct OutboundPayload: Hashable, Sendable {
+    /// Stream offset of the first byte.
+    public var offset: UInt64
+    /// The bytes, at most the configured payload size.
+    public var data: ByteBuffer
+    /// Whether the last byte of `data` is the last byte of this direction.
+    public var isEndOfStream: Bool
+
+    /// A payload from its parts.
+    public init(offset: UInt64, data: ByteBuffer, isEndOfStream: Bool) {
+        self.offset = offset
+        self.data = data
+        self.isEndOfStream = isEndOfStream
+    }
+}
+
+/// Why an acknowledgement from the peer was refused.
+public enum SendStreamError: Error, Hashable, Sendable {
+    /// The peer acknowledged bytes that were never sent.
+    case acknowledgedUnsentBytes(acknowledged: UInt64, sent: UInt64)
+}
+
+/// The sending half of one direction of a session: the packer and the send window.
+///
+/// Bytes read from the local socket are appended; `takePayloads(includeTail:)` cuts them into
+/// payloads of `payloadBytes` (the tail may be shorter). The window bounds the bytes that are
+/// buffered here or sent and not yet acknowledged: when `readAllowance` reaches zero the local
+/// socket must not be read (backpressure).
+///
+/// ```
+///   ackedOffset          packedOffset          packedOffset + pendingBytes
+///        |---- in flight ----|------ pending ------|........ allowance ........|
+///        |<------------------------------ windowBytes ------------------------>|
+/// ```
+public struct SendStream: Sendable {
+    /// The largest payload cut, in bytes.
+    public let payloadBytes: Int
+    /// The most bytes buffered or unacknowledged at once.
+    public let windowBytes: Int
+    /// Offset of the next byte to cut into a payload.
+    public private(set) var packedOffset: UInt64 = 0
+    /// Everything before this offset was acknowledged by the peer.
+    public private(set) var ackedOffset: UInt64 = 0
+    /// Whether the local side ended its input (EOF).
+    public private(set) var inputEnded = false
+    /// Whether the input ended and every byte of it was cut into payloads.
+    public private(set) var endOfStreamPacked = false
+    private var pending: ByteBuffer? = nil
+
+    /// A stream with nothing sent yet.
+    public init(payloadBytes: Int, windowBytes: Int) {
+        self.payloadBytes = max(1, payloadBytes)
+        self.windowBytes = max(self.payloadBytes, windowBytes)
+    }
+
+    /// Bytes read but not yet cut into payloads.
+    public var pendingBytes: Int { self.pending?.readableBytes ?? 0 }
+
+    /// Bytes packed and not yet acknowledged.
+    public var unacknowledgedBytes: Int { Int(self.packedOffset - self.ackedOffset) }
+
+    /// How many more bytes may be read from the local socket now (0: stop reading).
+    public var readAllowance: Int {
+        guard !self.inputEnded else { return 0 }
+        return max(0, self.windowBytes - self.unacknowledgedBytes - self.pendingBytes)
+    }
+
+    /// The offset the stream ends at, once the input ended.
+    public var finalOffset: UInt64? {
+        self.inputEnded ? self.packedOffset + UInt64(self.pendingBytes) : nil
+    }
+
+    /// Whether every byte, including the end of stream, was packed and acknowledged.
+    public var isComplete: Bool {
+        self.endOfStreamPacked && self.ackedOffset == self.packedOffset
+    }
+
+    /// Adds bytes read from the local socket. Reads may overshoot the allowance by one read buffer.
+    public mutating func append(_ bytes: ByteBuffer) {
+        guard bytes.readableBytes > 0, !self.inputEnded else { return }
+        if self.pending == nil || self.pending!.readableBytes == 0 {
+            self.pending = bytes
+        } else {
+            var bytes = bytes
+            self.pending!.writeBuffer(&bytes)
+        }
+    }
+
+    /// Records the end of the local input; the next `takePayloads(includeTail: true)` marks the end.
+    public mutating func endInput() {
+        self.inputEnded = true
+    }
+
+    /// Cuts every complete payload, and the partial tail too when `includeTail` is set (or the
+    /// input ended). The payload holding the last byte is marked end-of-stream.
+    public mutating func takePayloads(includeTail: Bool) -> [OutboundPayload] {
+        var payloads: [OutboundPayload] = []
+        let flushTail = includeTail || self.inputEnded
+        while var pending = self.pending, pending.readableBytes > 0 {
+            let length = min(self.payloadBytes, pending.readableBytes)
+            guard length == self.payloadBytes || flushTail else { break }
+            let slice = pending.readSlice(length: length)!
+            self.pending = pending.readableBytes > 0 ? pending : nil
+            let offset = self.packedOffset
+            self.packedOffset += UInt64(length)
+            let isEnd = self.inputEnded && self.pending == nil
+            payloads.append(OutboundPayload(offset: offset, data: slice, isEndOfStream: isEnd))
+            if isEnd { self.endOfStreamPacked = true }
+        }
+        if self.inputEnded && self.pendingBytes == 0 {
+            // The final offset travels on the sync connection (`finish`); no empty payload is needed.
+            self.endOfStreamPacked = true
+        }
+        return payloads
+    }
+
+    /// Applies a cumulative acknowledgement. Returns whether the window opened.
+    @discardableResult
+    public mutating func acknowledge(upTo offset: UInt64) throws(SendStreamError) -> Bool {
+        guard offset <= self.packedOffset else {
+            throw .acknowledgedUnsentBytes(acknowledged: offset, sent: self.packedOffset)
+        }
+        guard offset > self.ackedOffset else { return false }
+        self.ackedOffset = offset
+        return true
+    }
+}

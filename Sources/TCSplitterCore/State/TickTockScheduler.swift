@@ -1,0 +1,117 @@
+import NIOCore
+
+/// Decides when the local socket is read (tick) and when a partial payload is sent (tock).
+///
+/// - tick: after a read that drained the socket, the next read waits until `tickInterval` has
+///   passed; a read that filled its buffer is followed by another at once, so the tick bounds read
+///   latency and never throughput. A tick of zero reads as soon as the socket is readable.
+/// - tock: complete payloads are sent as soon as they are cut; a partial tail waits at most
+///   `tockInterval` for more bytes, then goes out. A tock of zero sends the tail at once.
+/// - window: with no read allowance, reading stops until an acknowledgement opens the window.
+public struct TickTockScheduler: Sendable {
+    /// What to do about reading the local socket.
+    public enum ReadAction: Hashable, Sendable {
+        /// Ask the socket for more now.
+        case readNow
+        /// Ask again at this deadline (arm the tick timer).
+        case readAt(NIODeadline)
+        /// Do nothing: a read or a tick is already pending, or the window is closed.
+        case none
+    }
+
+    /// What to do about the partial tail.
+    public enum TailAction: Hashable, Sendable {
+        /// Send the tail now.
+        case flushNow
+        /// Send it at this deadline (arm the tock timer).
+        case flushAt(NIODeadline)
+        /// Nothing to do.
+        case none
+    }
+
+    /// The read clock; zero means event-driven.
+    public let tickInterval: TimeAmount
+    /// The tail clock; zero means event-driven.
+    public let tockInterval: TimeAmount
+
+    private var readOutstanding = false
+    private var tickArmedFor: NIODeadline? = nil
+    private var tockArmedFor: NIODeadline? = nil
+    private var waitingForWindow = false
+
+    /// A scheduler with the given clocks.
+    public init(tickInterval: TimeAmount, tockInterval: TimeAmount) {
+        self.tickInterval = max(.zero, tickInterval)
+        self.tockInterval = max(.zero, tockInterval)
+    }
+
+    /// The session may start reading (it opened). `allowance` is the send window's read allowance.
+    public mutating func start(allowance: Int) -> ReadAction {
+        self.requestRead(allowance: allowance)
+    }
+
+    /// A read cycle ended. `drained` is whether the last read left the socket empty.
+    public mutating func readCycleEnded(drained: Bool, allowance: Int, now: NIODeadline) -> ReadAction {
+        self.readOutstanding = false
+        guard allowance > 0 else {
+            self.waitingForWindow = true
+            return .none
+        }
+        if drained && self.tickInterval > .zero {
+            return self.armTick(now + self.tickInterval)
+        }
+        return self.requestRead(allowance: allowance)
+    }
+
+    /// The tick timer fired.
+    public mutating func tickFired(allowance: Int) -> ReadAction {
+        self.tickArmedFor = nil
+        return self.requestRead(allowance: allowance)
+    }
+
+    /// An acknowledgement opened the window.
+    public mutating func windowOpened(allowance: Int) -> ReadAction {
+        guard self.waitingForWindow else { return .none }
+        return self.requestRead(allowance: allowance)
+    }
+
+    /// Complete payloads were cut; `tailBytes` remain. Tells whether and when to send the tail.
+    public mutating func packed(tailBytes: Int, now: NIODeadline) -> TailAction {
+        guard tailBytes > 0 else {
+            self.tockArmedFor = nil
+            return .none
+        }
+        guard self.tockInterval > .zero else {
+            self.tockArmedFor = nil
+            return .flushNow
+        }
+        if self.tockArmedFor != nil { return .none }
+        let deadline = now + self.tockInterval
+        self.tockArmedFor = deadline
+        return .flushAt(deadline)
+    }
+
+    /// The tock timer fired: send the tail.
+    public mutating func tockFired() -> TailAction {
+        guard self.tockArmedFor != nil else { return .none }
+        self.tockArmedFor = nil
+        return .flushNow
+    }
+
+    private mutating func requestRead(allowance: Int) -> ReadAction {
+        guard allowance > 0 else {
+            self.waitingForWindow = true
+            return .none
+        }
+        self.waitingForWindow = false
+        guard !self.readOutstanding, self.tickArmedFor == nil else { return .none }
+        self.readOutstanding = true
+        return .readNow
+    }
+
+    private mutating func armTick(_ deadline: NIODeadline) -> ReadAction {
+        guard self.tickArmedFor == nil else { return .none }
+        self.tickArmedFor = deadline
+        return .readAt(deadline)
+    }
+}

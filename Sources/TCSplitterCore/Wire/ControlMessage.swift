@@ -1,0 +1,139 @@
+import NIOCore
+
+/// A message of the sync connection. Every message but ping and pong names a session.
+///
+/// Bodies (after the frame envelope), all big-endian:
+/// ```
+/// open        +------------------+
+/// opened      | session id (u64) |
+///             +------------------+
+/// openFailed  +------------------+--------------------+-------------------------+
+/// reset       | session id (u64) | reason length (u16)| reason (UTF-8, <= 512 B)|
+///             +------------------+--------------------+-------------------------+
+/// finish      +------------------+---------------------+
+///             | session id (u64) | final offset (u64)  |
+///             +------------------+---------------------+
+/// progress    +------------------+-----------------------+--------------------+
+///             | session id (u64) | received offset (u64) | sent offset (u64)  |
+///             +------------------+-----------------------+--------------------+
+/// ping, pong  +------------------+
+///             |   token (u64)    |
+///             +------------------+
+/// ```
+public enum ControlMessage: Hashable, Sendable {
+    /// Client → server: open a session to the forward address.
+    case open(SessionID)
+    /// Server → client: the forward address accepted; data may flow.
+    case opened(SessionID)
+    /// Server → client: the forward address could not be reached.
+    case openFailed(SessionID, reason: String)
+    /// Either way: the sender's direction of the stream ends at `finalOffset` (half-close).
+    case finish(SessionID, finalOffset: UInt64)
+    /// Either way: the sender has written `receivedOffset` bytes of the peer's stream to its local
+    /// socket (cumulative acknowledgement, which opens the peer's window), and has sent payloads up
+    /// to `sentOffset` of its own stream (so the peer can tell a lost payload from a quiet stream).
+    case progress(SessionID, receivedOffset: UInt64, sentOffset: UInt64)
+    /// Either way: abort the session.
+    case reset(SessionID, reason: String)
+    /// Keepalive request.
+    case ping(UInt64)
+    /// Keepalive answer, echoing the request's token.
+    case pong(UInt64)
+
+    /// The frame type this message is sent as.
+    public var type: FrameType {
+        switch self {
+        case .open: return .open
+        case .opened: return .opened
+        case .openFailed: return .openFailed
+        case .finish: return .finish
+        case .progress: return .progress
+        case .reset: return .reset
+        case .ping: return .ping
+        case .pong: return .pong
+        }
+    }
+
+    /// The session this message is about, if any.
+    public var sessionID: SessionID? {
+        switch self {
+        case .open(let id), .opened(let id), .openFailed(let id, _), .finish(let id, _), .progress(let id, _, _),
+            .reset(let id, _):
+            return id
+        case .ping, .pong:
+            return nil
+        }
+    }
+
+    var bodyBytes: Int {
+        switch self {
+        case .open, .opened, .ping, .pong: return 8
+        case .finish: return 16
+        case .progress: return 24
+        case .openFailed(_, let reason), .reset(_, let reason): return 10 + Self.clippedReason(reason).count
+        }
+    }
+
+    init(type: FrameType, body: inout ByteBuffer) throws(FrameDecodingError) {
+        guard let first = body.readInteger(as: UInt64.self) else {
+            throw .malformedBody(type: type.rawValue, length: body.readableBytes)
+        }
+        if type == .ping { self = .ping(first); return }
+        if type == .pong { self = .pong(first); return }
+        guard first != 0 else { throw .invalidField("control.sessionID") }
+        let session = SessionID(rawValue: first)
+        switch type {
+        case .open:
+            self = .open(session)
+        case .opened:
+            self = .opened(session)
+        case .finish:
+            guard let final = body.readInteger(as: UInt64.self) else {
+                throw .malformedBody(type: type.rawValue, length: body.readableBytes)
+            }
+            self = .finish(session, finalOffset: final)
+        case .progress:
+            guard let received = body.readInteger(as: UInt64.self), let sent = body.readInteger(as: UInt64.self)
+            else { throw .malformedBody(type: type.rawValue, length: body.readableBytes) }
+            self = .progress(session, receivedOffset: received, sentOffset: sent)
+        case .openFailed, .reset:
+            guard let length = body.readInteger(as: UInt16.self) else {
+                throw .malformedBody(type: type.rawValue, length: body.readableBytes)
+            }
+            guard Int(length) <= WireConstants.maxReasonBytes else { throw .invalidField("control.reasonLength") }
+            guard let reason = body.readString(length: Int(length)) else {
+                throw .malformedBody(type: type.rawValue, length: body.readableBytes)
+            }
+            self = type == .reset ? .reset(session, reason: reason) : .openFailed(session, reason: reason)
+        default:
+            throw .unknownFrameType(type.rawValue)
+        }
+    }
+
+    func writeBody(into buffer: inout ByteBuffer) -> Int {
+        switch self {
+        case .open(let id), .opened(let id):
+            return buffer.writeInteger(id.rawValue)
+        case .ping(let token), .pong(let token):
+            return buffer.writeInteger(token)
+        case .finish(let id, let final):
+            return buffer.writeInteger(id.rawValue) + buffer.writeInteger(final)
+        case .progress(let id, let received, let sent):
+            return buffer.writeInteger(id.rawValue) + buffer.writeInteger(received) + buffer.writeInteger(sent)
+        case .openFailed(let id, let reason), .reset(let id, let reason):
+            let bytes = Self.clippedReason(reason)
+            return buffer.writeInteger(id.rawValue) + buffer.writeInteger(UInt16(bytes.count))
+                + buffer.writeBytes(bytes)
+        }
+    }
+
+    /// The reason's UTF-8 bytes, cut to the limit on a character boundary.
+    static func clippedReason(_ reason: String) -> [UInt8] {
+        var bytes = Array(reason.utf8)
+        guard bytes.count > WireConstants.maxReasonBytes else { return bytes }
+        bytes.removeSubrange(WireConstants.maxReasonBytes...)
+        while let last = bytes.last, last & 0xC0 == 0x80 { bytes.removeLast() }  // drop a cut continuation
+        if let last = bytes.last, last >= 0xC0 { bytes.removeLast() }  // and its lead byte
+        return bytes
+    }
+}
