@@ -1,0 +1,290 @@
+import Logging
+import NIOCore
+import TCSplitterCore
+
+/// What an end does with the events of its tunnel connections. Called on the end's event loop.
+protocol TunnelConnectionDelegate: AnyObject {
+    /// The hello exchange completed (`hello` is the client's, on the server end).
+    func connectionReady(_ connection: TunnelConnectionHandler, hello: ClientHello?)
+    /// A payload frame arrived on a data connection.
+    func connection(_ connection: TunnelConnectionHandler, received payload: PayloadFrame)
+    /// A control message arrived on a sync connection.
+    func connection(_ connection: TunnelConnectionHandler, received message: ControlMessage)
+    /// The connection can take payloads again, or can no longer.
+    func connectionAvailabilityChanged(_ connection: TunnelConnectionHandler)
+    /// The connection will carry no more payloads from this end (the pool may replace it).
+    func connectionRetired(_ connection: TunnelConnectionHandler)
+    /// The connection closed.
+    func connectionClosed(_ connection: TunnelConnectionHandler)
+}
+
+/// One tunnel connection (sync, fling or lasso) on either end: the hello exchange, then frames.
+///
+/// Thin: the connection's life is `DataConnectionStateMachine`; this handler performs its actions.
+/// A protocol error (bad hello, a frame of the wrong kind, a decoding error) closes only this
+/// connection and is logged at a limited rate.
+final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = ByteBuffer
+
+    /// Which side of the hello this end plays.
+    enum Side {
+        /// The client end, which dialed the connection for `kind`.
+        case dialer(ConnectionKind, ClientID)
+        /// The server end, which learns the kind from the client's hello.
+        case acceptor
+    }
+
+    private enum State {
+        case awaitingHello
+        case active
+        case closed
+    }
+
+    let side: Side
+    private(set) var kind: ConnectionKind?
+    private(set) var clientID: ClientID?
+    private(set) var dataState: DataConnectionStateMachine
+    private(set) var lastActivity: NIODeadline = .now()
+    weak var delegate: TunnelConnectionDelegate?
+    private var state = State.awaitingHello
+    private var context: ChannelHandlerContext?
+    private let helloTimeout: TimeAmount
+    private var helloTimer: Scheduled<Void>?
+    private let logger: Logger
+    private let badInput: RateLimitedLog
+    private var retiredReported = false
+
+    init(
+        side: Side,
+        payloadBudget: Int,
+        helloTimeout: TimeAmount,
+        delegate: TunnelConnectionDelegate,
+        logger: Logger,
+        badInput: RateLimitedLog
+    ) {
+        self.side = side
+        self.dataState = DataConnectionStateMachine(budget: payloadBudget)
+        self.helloTimeout = helloTimeout
+        self.delegate = delegate
+        self.logger = logger
+        self.badInput = badInput
+        if case .dialer(let kind, let client) = side {
+            self.kind = kind
+            self.clientID = client
+        }
+    }
+
+    /// The channel, once added.
+    var channel: Channel? { self.context?.channel }
+
+    /// Whether a payload may be written now (ready, budget left, not half-closed).
+    var canSend: Bool { self.state == .active && self.dataState.canSend }
+
+    /// Whether the send buffer is below its high-water mark.
+    var isWritable: Bool { self.context?.channel.isWritable ?? false }
+
+    /// Bytes written and not yet taken by the kernel.
+    var bufferedBytes: Int {
+        (try? self.context?.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { self.becameActive(context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.becameActive(context: context)
+        context.fireChannelActive()
+    }
+
+    private func becameActive(context: ChannelHandlerContext) {
+        guard self.helloTimer == nil, self.state == .awaitingHello else { return }
+        if case .acceptor = self.side {
+            self.write(frame: .serverHello(ServerHello(nonce: .random(), requiresProof: false)), flush: true)
+        }
+        self.helloTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.helloTimeout) {
+            guard self.state == .awaitingHello else { return }
+            self.protocolError("no hello within \(self.helloTimeout.milliseconds) ms")
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = self.unwrapInboundIn(data)
+        self.lastActivity = .now()
+        switch self.state {
+        case .closed:
+            return
+        case .awaitingHello:
+            self.receiveHello(frame)
+        case .active:
+            switch (frame, self.kind) {
+            case (.payload(let payload), .fling), (.payload(let payload), .lasso):
+                self.delegate?.connection(self, received: payload)
+            case (.control(let message), .sync):
+                self.delegate?.connection(self, received: message)
+            default:
+                self.protocolError("unexpected \(frame.type) frame on a \(self.kind?.description ?? "?") connection")
+            }
+        }
+    }
+
+    private func receiveHello(_ frame: Frame) {
+        switch (self.side, frame) {
+        case (.dialer(let kind, let client), .serverHello(let hello)):
+            guard !hello.requiresProof else {
+                self.protocolError("the server requires a key (--key); none is configured")
+                return
+            }
+            self.write(frame: .clientHello(ClientHello(kind: kind, clientID: client, nonce: .random())), flush: true)
+            self.becomeReady(hello: nil)
+        case (.acceptor, .clientHello(let hello)):
+            self.kind = hello.kind
+            self.clientID = hello.clientID
+            self.becomeReady(hello: hello)
+        default:
+            self.protocolError("expected a hello, got a \(frame.type) frame")
+        }
+    }
+
+    private func becomeReady(hello: ClientHello?) {
+        self.helloTimer?.cancel()
+        self.helloTimer = nil
+        self.state = .active
+        self.dataState.handshakeCompleted()
+        self.delegate?.connectionReady(self, hello: hello)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let event = event as? ChannelEvent, event == .inputClosed else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        guard self.state == .active, self.kind != .sync else {
+            self.close()
+            return
+        }
+        self.perform(self.dataState.peerShutOutput())
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if self.state == .active { self.delegate?.connectionAvailabilityChanged(self) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.helloTimer?.cancel()
+        let wasOpen = self.state != .closed
+        self.state = .closed
+        self.reportRetired()
+        if wasOpen { self.delegate?.connectionClosed(self) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let error = error as? FrameDecodingError {
+            self.protocolError("bad frame: \(error)")
+        } else {
+            self.badInput.log(self.logger, "tunnel connection error: \(error)", metadata: self.metadata)
+            self.close()
+        }
+    }
+
+    /// Writes one payload without flushing; the caller flushes after a batch.
+    func send(payload header: PayloadHeader, data: ByteBuffer) {
+        guard let context = self.context, self.canSend else { return }
+        var head = context.channel.allocator.buffer(capacity: WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes)
+        head.writePayloadFrameHeader(header, dataBytes: data.readableBytes)
+        context.write(self.wrapOutboundOut(head), promise: nil)
+        if data.readableBytes > 0 { context.write(self.wrapOutboundOut(data), promise: nil) }
+        self.lastActivity = .now()
+        self.perform(self.dataState.payloadSent())
+    }
+
+    /// Writes and flushes a control message (sync connections).
+    func send(control message: ControlMessage) {
+        self.write(frame: .control(message), flush: true)
+    }
+
+    /// Flushes what was written.
+    func flush() {
+        self.context?.flush()
+    }
+
+    /// Stops carrying payloads (idle): half-close, then close once the peer has too.
+    func retire() {
+        guard self.state == .active else {
+            self.close()
+            return
+        }
+        self.perform(self.dataState.idleTimeoutFired())
+    }
+
+    /// Closes the connection now.
+    func close() {
+        guard self.state != .closed, let context = self.context else { return }
+        self.state = .closed
+        context.close(promise: nil)
+    }
+
+    private func write(frame: Frame, flush: Bool) {
+        guard let context = self.context, self.state != .closed else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        buffer.writeFrame(frame)
+        if flush {
+            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        } else {
+            context.write(self.wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    private func perform(_ action: DataConnectionStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .shutdownOutput:
+            self.reportRetired()
+            guard let context = self.context else { return }
+            // A flushed empty write completes after every write before it, so the half-close can
+            // never cut a payload (NIO escalates an output close to a full close when the input is
+            // already shut, which would fail pending writes).
+            let barrier = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: barrier)
+            barrier.futureResult.assumeIsolated().whenComplete { _ in
+                guard let context = self.context, self.state != .closed else { return }
+                let shut = context.eventLoop.makePromise(of: Void.self)
+                context.close(mode: .output, promise: shut)
+                shut.futureResult.assumeIsolated().whenComplete { result in
+                    if case .failure = result { self.close(); return }
+                    self.perform(self.dataState.outputShutdownCompleted())
+                }
+            }
+        case .close:
+            self.reportRetired()
+            self.close()
+        }
+    }
+
+    private func reportRetired() {
+        guard !self.retiredReported, self.dataState.isRetired || self.state == .closed else { return }
+        self.retiredReported = true
+        self.delegate?.connectionRetired(self)
+    }
+
+    private func protocolError(_ message: String) {
+        self.badInput.log(self.logger, "closing tunnel connection: \(message)", metadata: self.metadata)
+        self.close()
+    }
+
+    private var metadata: Logger.Metadata {
+        var metadata: Logger.Metadata = [:]
+        if let kind = self.kind { metadata["conn"] = "\(kind)" }
+        if let remote = self.context?.channel.remoteAddress { metadata["peer"] = "\(remote)" }
+        return metadata
+    }
+}

@@ -1,0 +1,77 @@
+import NIOCore
+import TCSplitterCore
+
+/// Hands payloads to data connections, as `DispatcherChoice` picks them.
+///
+/// Payloads wait here, in order, while no connection can take one (all congested, spent or still
+/// dialing); the bytes waiting are bounded by the sessions' send windows. Writes are batched and
+/// each touched connection is flushed once per drain.
+final class PayloadDispatcher {
+    private struct Pending {
+        let session: TunnelSession
+        let header: PayloadHeader
+        let data: ByteBuffer
+    }
+
+    private var queue = CircularBuffer<Pending>(initialCapacity: 64)
+    private(set) var connections: [TunnelConnectionHandler] = []
+    private var choice = DispatcherChoice()
+    private var draining = false
+    /// Bytes of payload data waiting for a connection.
+    private(set) var queuedBytes = 0
+
+    /// Payloads waiting for a connection.
+    var queuedPayloads: Int { self.queue.count }
+
+    /// Adds a ready data connection this end may send on.
+    func add(_ connection: TunnelConnectionHandler) {
+        guard !self.connections.contains(where: { $0 === connection }) else { return }
+        self.connections.append(connection)
+        self.drain()
+    }
+
+    /// Removes a connection that retired or closed.
+    func remove(_ connection: TunnelConnectionHandler) {
+        self.connections.removeAll { $0 === connection }
+    }
+
+    /// Queues a payload of `session` and sends what can be sent.
+    func enqueue(session: TunnelSession, header: PayloadHeader, data: ByteBuffer) {
+        self.queue.append(Pending(session: session, header: header, data: data))
+        self.queuedBytes += data.readableBytes
+    }
+
+    /// Drops the payloads of a session that ended.
+    func discard(session: TunnelSession) {
+        guard self.queue.contains(where: { $0.session === session }) else { return }
+        let kept = self.queue.filter { $0.session !== session }
+        self.queue = CircularBuffer(kept)
+        self.queuedBytes = kept.reduce(0) { $0 + $1.data.readableBytes }
+    }
+
+    /// Sends queued payloads on the connections that can take them.
+    func drain() {
+        guard !self.draining, !self.queue.isEmpty else { return }
+        self.draining = true
+        defer { self.draining = false }
+        var touched: [ObjectIdentifier: TunnelConnectionHandler] = [:]
+        while let next = self.queue.first {
+            let candidates = self.connections.map {
+                DispatcherChoice.Candidate(
+                    canCarry: $0.canSend,
+                    isWritable: $0.isWritable,
+                    bufferedBytes: $0.bufferedBytes
+                )
+            }
+            guard let index = self.choice.choose(candidates) else { break }
+            self.queue.removeFirst()
+            self.queuedBytes -= next.data.readableBytes
+            guard !next.session.isEnded else { continue }
+            let connection = self.connections[index]
+            touched[ObjectIdentifier(connection)] = connection
+            connection.send(payload: next.header, data: next.data)
+            next.session.payloadSent(end: next.header.offset + UInt64(next.data.readableBytes))
+        }
+        for connection in touched.values { connection.flush() }
+    }
+}

@@ -1,0 +1,65 @@
+import NIOCore
+import NIOPosix
+import TCSplitterCore
+
+/// The socket options every end applies, in one place.
+enum TunnelBootstraps {
+    /// A dialer of tunnel connections (client → server): no Nagle delay, half-close, DSCP.
+    static func tunnelDialer(on eventLoop: EventLoop, configuration: TunnelConfiguration) -> ClientBootstrap {
+        var bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(configuration.dialTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+        if configuration.typeOfService != 0 {
+            bootstrap = bootstrap.channelOption(ChannelOptions.ipTypeOfService, value: SocketOptionValue(configuration.typeOfService))
+        }
+        return bootstrap
+    }
+
+    /// A listener for tunnel connections (server).
+    static func tunnelListener(on eventLoop: EventLoop, configuration: TunnelConfiguration) -> ServerBootstrap {
+        var bootstrap = ServerBootstrap(group: eventLoop)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+        if configuration.typeOfService != 0 {
+            bootstrap = bootstrap.childChannelOption(
+                ChannelOptions.ipTypeOfService,
+                value: SocketOptionValue(configuration.typeOfService)
+            )
+        }
+        return bootstrap
+    }
+
+    /// A listener for local applications (client `--listen`): reads are driven by the session.
+    static func localListener(on eventLoop: EventLoop) -> ServerBootstrap {
+        ServerBootstrap(group: eventLoop)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.autoRead, value: false)
+    }
+
+    /// A dialer of the forward service (server): reads are driven by the session.
+    static func forwardDialer(on eventLoop: EventLoop, configuration: TunnelConfiguration) -> ClientBootstrap {
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(configuration.dialTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.autoRead, value: false)
+    }
+
+    /// The frame decoder and connection handler of a tunnel connection.
+    static func addTunnelHandlers(
+        to channel: Channel,
+        handler: TunnelConnectionHandler,
+        limits: FrameLimits
+    ) throws {
+        try channel.pipeline.syncOperations.addHandlers([
+            ByteToMessageHandler(FrameDecoder(limits: limits), maximumBufferSize: limits.maxBodyBytes(for: .payload) * 4),
+            handler,
+        ])
+    }
+}

@@ -1,0 +1,267 @@
+import Logging
+import NIOCore
+import NIOPosix
+import TCSplitterCore
+
+/// The client end: accepts local connections on `--listen`, keeps the sync connection and a
+/// pre-dialed pool of `--conns` fling connections to the server, and runs one `TunnelSession` per
+/// local connection. Everything runs on one event loop, so its state needs no locks.
+public final class TunnelClient: @unchecked Sendable {
+    // @unchecked: every stored property is only touched on `eventLoop` (asserted).
+    private let configuration: TunnelConfiguration
+    private let eventLoop: EventLoop
+    private let logger: Logger
+    private let clientID = ClientID.random()
+    private let link: TunnelLink
+    private let badInput = RateLimitedLog()
+    private var listener: Channel?
+    private var poolTarget: Int
+    private var dialing = 0
+    private var poolMembers: Set<ObjectIdentifier> = []
+    private var dialFailures = 0
+    private var redialScheduled = false
+    private var syncDialing = false
+    private var syncFailures = 0
+    private var lastPing: NIODeadline = .now()
+    private var housekeepingTask: Scheduled<Void>?
+    private var stopped = false
+    private var dialed: [ObjectIdentifier: Channel] = [:]
+
+    /// A client end that will run on `eventLoop`.
+    public init(configuration: TunnelConfiguration, eventLoop: EventLoop, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.link = TunnelLink(
+            eventLoop: eventLoop,
+            configuration: configuration,
+            logger: logger,
+            queuesControlWhileDown: true
+        )
+        self.poolTarget = configuration.rampDelay > .zero ? 1 : configuration.connections
+    }
+
+    /// Binds `--listen` and starts dialing the server. Returns the bound local address.
+    public func start() -> EventLoopFuture<SocketAddress> {
+        self.eventLoop.flatSubmit {
+            self.startOnLoop()
+        }
+    }
+
+    private func startOnLoop() -> EventLoopFuture<SocketAddress> {
+        guard let listen = self.configuration.listen else {
+            return self.eventLoop.makeFailedFuture(ConfigurationError(flag: "--listen", "missing"))
+        }
+        let bound = NIOLoopBound(self, eventLoop: self.eventLoop)
+        return TunnelBootstraps.localListener(on: self.eventLoop)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try bound.value.acceptLocal(channel) }
+            }
+            .bind(host: listen.bindHost, port: listen.port)
+            .flatMapThrowing { channel in
+                let client = bound.value
+                client.listener = channel
+                client.dialSync()
+                client.replenishPool()
+                if client.configuration.rampDelay > .zero {
+                    client.eventLoop.assumeIsolated().scheduleTask(in: client.configuration.rampDelay) {
+                        client.poolTarget = client.configuration.connections
+                        client.replenishPool()
+                    }
+                }
+                client.scheduleHousekeeping()
+                guard let address = channel.localAddress else { throw ChannelError.inappropriateOperationForState }
+                return address
+            }
+    }
+
+    /// Stops accepting, ends every session and closes every connection.
+    public func stop() -> EventLoopFuture<Void> {
+        self.eventLoop.flatSubmit {
+            self.stopped = true
+            self.housekeepingTask?.cancel()
+            self.link.closeAll()
+            var closes = self.dialed.values.map { $0.close() }
+            if let listener = self.listener { closes.append(listener.close()) }
+            return EventLoopFuture.andAllComplete(closes, on: self.eventLoop)
+        }
+    }
+
+    // MARK: Local connections
+
+    private func acceptLocal(_ channel: Channel) throws {
+        guard !self.stopped else {
+            channel.close(promise: nil)
+            return
+        }
+        guard self.link.sessions.count < self.configuration.maxSessions else {
+            self.badInput.log(self.logger, "refusing local connection: \(self.configuration.maxSessions) sessions open (--max-sessions)")
+            channel.close(promise: nil)
+            return
+        }
+        let id = SessionID.random()
+        let session = TunnelSession(id: id, link: self.link, configuration: self.configuration, logger: self.logger, now: .now())
+        try channel.pipeline.syncOperations.addHandler(LocalStreamHandler(session: session))
+        session.attach(localChannel: channel)
+        self.link.add(session)
+        self.link.sendControl(.open(id))
+        self.logger.debug("session opening", metadata: ["session": "\(id)", "app": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+        let openTimeout = self.configuration.dialTimeout * 3
+        self.eventLoop.assumeIsolated().scheduleTask(in: openTimeout) {
+            guard session.phase == .opening else { return }
+            session.localChannelFailed("the server did not open the session within \(openTimeout.milliseconds) ms")
+        }
+    }
+
+    // MARK: Sync connection
+
+    private func dialSync() {
+        guard !self.stopped, !self.syncDialing, self.link.sync == nil, let remote = self.configuration.remoteSync else {
+            return
+        }
+        self.syncDialing = true
+        self.dial(kind: .sync, to: remote).assumeIsolated().whenComplete { result in
+            self.syncDialing = false
+            if case .failure(let error) = result {
+                self.syncFailures += 1
+                let message = "cannot reach the server's sync address \(remote): \(error); retrying"
+                if self.syncFailures == 1 { self.logger.warning("\(message)") } else { self.logger.debug("\(message)") }
+                self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.syncFailures)) { self.dialSync() }
+            }
+        }
+    }
+
+    // MARK: Fling pool
+
+    private func replenishPool() {
+        guard !self.stopped, !self.redialScheduled, let remote = self.configuration.remoteFling else { return }
+        while self.dialing + self.poolMembers.count < self.poolTarget {
+            self.dialing += 1
+            self.dial(kind: .fling, to: remote).assumeIsolated().whenComplete { result in
+                self.dialing -= 1
+                switch result {
+                case .success(let handler):
+                    self.dialFailures = 0
+                    self.poolMembers.insert(ObjectIdentifier(handler))
+                case .failure(let error):
+                    self.dialFailures += 1
+                    if self.dialFailures == 1 {
+                        self.logger.warning("cannot reach the server's fling address \(remote): \(error); retrying")
+                    }
+                    self.scheduleReplenish()
+                }
+            }
+        }
+    }
+
+    private func scheduleReplenish() {
+        guard !self.redialScheduled else { return }
+        self.redialScheduled = true
+        self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.dialFailures)) {
+            self.redialScheduled = false
+            self.replenishPool()
+        }
+    }
+
+    private func dial(kind: ConnectionKind, to remote: EndpointAddress) -> EventLoopFuture<TunnelConnectionHandler> {
+        let bound = NIOLoopBound(self, eventLoop: self.eventLoop)
+        let limits = self.configuration.frameLimits
+        return TunnelBootstraps.tunnelDialer(on: self.eventLoop, configuration: self.configuration)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let client = bound.value
+                    let handler = TunnelConnectionHandler(
+                        side: .dialer(kind, client.clientID),
+                        payloadBudget: kind == .sync ? 0 : client.configuration.payloadsPerConnection,
+                        helloTimeout: client.configuration.helloTimeout,
+                        delegate: client,
+                        logger: client.logger,
+                        badInput: client.badInput
+                    )
+                    try TunnelBootstraps.addTunnelHandlers(to: channel, handler: handler, limits: limits)
+                }
+            }
+            .connect(host: remote.dialHost, port: remote.port)
+            .flatMapThrowing { channel in
+                let client = bound.value
+                guard !client.stopped else {
+                    channel.close(promise: nil)
+                    throw ChannelError.ioOnClosedChannel
+                }
+                let key = ObjectIdentifier(channel)
+                client.dialed[key] = channel
+                channel.closeFuture.whenComplete { _ in bound.value.dialed.removeValue(forKey: key) }
+                return try channel.pipeline.syncOperations.handler(type: TunnelConnectionHandler.self)
+            }
+    }
+
+    private static func backoff(_ failures: Int) -> TimeAmount {
+        .milliseconds(Int64(min(1000, 50 << min(failures, 5))))
+    }
+
+    // MARK: Housekeeping
+
+    private func scheduleHousekeeping() {
+        guard !self.stopped else { return }
+        self.housekeepingTask = self.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(250)) {
+            self.housekeeping()
+            self.scheduleHousekeeping()
+        }
+    }
+
+    private func housekeeping() {
+        let now = NIODeadline.now()
+        self.link.housekeeping(now: now, idleLimit: self.configuration.idleTimeout)
+        guard let sync = self.link.sync else { return }
+        if now - self.link.lastSyncFrame > self.configuration.keepaliveInterval * 3 {
+            self.logger.warning("sync connection silent for \((now - self.link.lastSyncFrame).milliseconds) ms; redialing")
+            sync.close()
+        } else if now - self.lastPing >= self.configuration.keepaliveInterval {
+            self.lastPing = now
+            sync.send(control: .ping(UInt64(now.uptimeNanoseconds)))
+        }
+    }
+}
+
+extension TunnelClient: TunnelConnectionDelegate {
+    func connectionReady(_ connection: TunnelConnectionHandler, hello: ClientHello?) {
+        switch connection.kind {
+        case .sync:
+            self.syncFailures = 0
+            self.logger.info("connected to the server", metadata: ["sync": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"])
+            self.link.attachSync(connection)
+        default:
+            self.link.dataConnectionReady(connection)
+        }
+    }
+
+    func connection(_ connection: TunnelConnectionHandler, received payload: PayloadFrame) {
+        self.link.received(payload: payload)
+    }
+
+    func connection(_ connection: TunnelConnectionHandler, received message: ControlMessage) {
+        guard connection === self.link.sync else { return }
+        self.link.route(message)
+    }
+
+    func connectionAvailabilityChanged(_ connection: TunnelConnectionHandler) {
+        self.link.dispatcher.drain()
+    }
+
+    func connectionRetired(_ connection: TunnelConnectionHandler) {
+        self.link.dataConnectionRetired(connection)
+        if self.poolMembers.remove(ObjectIdentifier(connection)) != nil { self.replenishPool() }
+    }
+
+    func connectionClosed(_ connection: TunnelConnectionHandler) {
+        if connection.kind == .sync {
+            self.link.syncClosed(connection)
+            if !self.stopped {
+                self.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { self.dialSync() }
+            }
+            return
+        }
+        self.link.dataConnectionClosed(connection)
+        if self.poolMembers.remove(ObjectIdentifier(connection)) != nil { self.replenishPool() }
+    }
+}

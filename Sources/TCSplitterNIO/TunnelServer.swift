@@ -1,0 +1,235 @@
+import Logging
+import NIOCore
+import NIOPosix
+import TCSplitterCore
+
+/// The server end: accepts the clients' sync and data connections on `--lSync` / `--lFling`,
+/// dials `--forward` once per session, and never dials a client. Each client end (by the id in
+/// its hellos) has its own `TunnelLink`, so a session's data only travels on its own client's
+/// connections. Everything runs on one event loop.
+public final class TunnelServer: @unchecked Sendable {
+    // @unchecked: every stored property is only touched on `eventLoop`.
+    /// The addresses the server bound.
+    public struct BoundAddresses: Sendable {
+        /// Where data connections are accepted.
+        public var fling: SocketAddress
+        /// Where sync connections are accepted.
+        public var sync: SocketAddress
+    }
+
+    private let configuration: TunnelConfiguration
+    private let eventLoop: EventLoop
+    private let logger: Logger
+    private let badInput = RateLimitedLog()
+    private var links: [ClientID: TunnelLink] = [:]
+    private var linkSince: [ClientID: NIODeadline] = [:]
+    private var listeners: [Channel] = []
+    private var housekeepingTask: Scheduled<Void>?
+    private var sessionCount = 0
+    private var stopped = false
+
+    /// A server end that will run on `eventLoop`.
+    public init(configuration: TunnelConfiguration, eventLoop: EventLoop, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+    }
+
+    /// Binds `--lFling` and `--lSync`. Returns the bound addresses.
+    public func start() -> EventLoopFuture<BoundAddresses> {
+        self.eventLoop.flatSubmit { self.startOnLoop() }
+    }
+
+    private func startOnLoop() -> EventLoopFuture<BoundAddresses> {
+        guard let fling = self.configuration.localFling, let sync = self.configuration.localSync else {
+            return self.eventLoop.makeFailedFuture(ConfigurationError(flag: "--lFling", "missing"))
+        }
+        let bound = NIOLoopBound(self, eventLoop: self.eventLoop)
+        let flingFuture = self.makeListener().bind(host: fling.bindHost, port: fling.port)
+        return flingFuture.flatMap { flingChannel in
+            bound.value.listeners.append(flingChannel)
+            return bound.value.makeListener().bind(host: sync.bindHost, port: sync.port).map { syncChannel in
+                let server = bound.value
+                server.listeners.append(syncChannel)
+                server.scheduleHousekeeping()
+                return BoundAddresses(fling: flingChannel.localAddress!, sync: syncChannel.localAddress!)
+            }
+        }.flatMapErrorThrowing { error in
+            for listener in bound.value.listeners { listener.close(promise: nil) }
+            throw error
+        }
+    }
+
+    private func makeListener() -> ServerBootstrap {
+        let bound = NIOLoopBound(self, eventLoop: self.eventLoop)
+        let limits = self.configuration.frameLimits
+        return TunnelBootstraps.tunnelListener(on: self.eventLoop, configuration: self.configuration)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let server = bound.value
+                    let handler = TunnelConnectionHandler(
+                        side: .acceptor,
+                        payloadBudget: server.configuration.payloadsPerConnection,
+                        helloTimeout: server.configuration.helloTimeout,
+                        delegate: server,
+                        logger: server.logger,
+                        badInput: server.badInput
+                    )
+                    try TunnelBootstraps.addTunnelHandlers(to: channel, handler: handler, limits: limits)
+                }
+            }
+    }
+
+    /// Stops accepting, ends every session and closes every connection.
+    public func stop() -> EventLoopFuture<Void> {
+        self.eventLoop.flatSubmit {
+            self.stopped = true
+            self.housekeepingTask?.cancel()
+            for link in self.links.values { link.closeAll() }
+            let closes = self.listeners.map { $0.close() }
+            return EventLoopFuture.andAllComplete(closes, on: self.eventLoop)
+        }
+    }
+
+    // MARK: Links
+
+    private func link(for client: ClientID) -> TunnelLink {
+        if let link = self.links[client] { return link }
+        var logger = self.logger
+        logger[metadataKey: "client"] = "\(client)"
+        let link = TunnelLink(
+            eventLoop: self.eventLoop,
+            configuration: self.configuration,
+            logger: logger,
+            queuesControlWhileDown: false
+        )
+        link.onSessionEnded = { [unowned self] _ in self.sessionCount -= 1 }
+        self.links[client] = link
+        self.linkSince[client] = .now()
+        return link
+    }
+
+    private func open(_ id: SessionID, on link: TunnelLink) {
+        guard link.sessions[id] == nil else {
+            link.sendControl(.reset(id, reason: "duplicate session id"))
+            return
+        }
+        guard self.sessionCount < self.configuration.maxSessions, !self.stopped else {
+            self.badInput.log(self.logger, "refusing session \(id): \(self.configuration.maxSessions) sessions open (--max-sessions)")
+            link.sendControl(.openFailed(id, reason: "the server has \(self.configuration.maxSessions) sessions open"))
+            return
+        }
+        guard let forward = self.configuration.forward else { return }
+        let session = TunnelSession(id: id, link: link, configuration: self.configuration, logger: link.logger, now: .now())
+        link.add(session)
+        self.sessionCount += 1
+        let bound = NIOLoopBound(session, eventLoop: self.eventLoop)
+        TunnelBootstraps.forwardDialer(on: self.eventLoop, configuration: self.configuration)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(LocalStreamHandler(session: bound.value))
+                }
+            }
+            .connect(host: forward.dialHost, port: forward.port)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    guard session.phase == .opening else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    session.attach(localChannel: channel)
+                    link.sendControl(.opened(id))
+                    session.open()
+                    link.logger.debug("session opened", metadata: ["session": "\(id)", "forward": "\(forward)"])
+                case .failure(let error):
+                    link.logger.warning(
+                        "session refused: cannot reach the forward address \(forward): \(error)",
+                        metadata: ["session": "\(id)"]
+                    )
+                    link.sendControl(.openFailed(id, reason: "the server cannot reach its forward address: \(error)"))
+                    session.localChannelFailed("forward unreachable")
+                }
+            }
+    }
+
+    // MARK: Housekeeping
+
+    private func scheduleHousekeeping() {
+        guard !self.stopped else { return }
+        self.housekeepingTask = self.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(250)) {
+            self.housekeeping()
+            self.scheduleHousekeeping()
+        }
+    }
+
+    private func housekeeping() {
+        let now = NIODeadline.now()
+        for (client, link) in self.links {
+            // The client retires idle connections; a dead client's are closed at twice that.
+            link.housekeeping(now: now, idleLimit: self.configuration.idleTimeout * 2)
+            if let sync = link.sync, now - link.lastSyncFrame > self.configuration.keepaliveInterval * 3 {
+                link.logger.warning("sync connection silent for \((now - link.lastSyncFrame).milliseconds) ms; closing it")
+                sync.close()
+            }
+            let idleLink = link.sync == nil && link.sessions.isEmpty
+            if idleLink && link.dataConnections.isEmpty && now - (self.linkSince[client] ?? now) > self.configuration.helloTimeout {
+                self.links.removeValue(forKey: client)
+                self.linkSince.removeValue(forKey: client)
+            }
+        }
+    }
+}
+
+extension TunnelServer: TunnelConnectionDelegate {
+    func connectionReady(_ connection: TunnelConnectionHandler, hello: ClientHello?) {
+        guard let hello else { return }
+        let link = self.link(for: hello.clientID)
+        switch hello.kind {
+        case .sync:
+            link.logger.info("client connected", metadata: ["peer": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"])
+            link.attachSync(connection)
+        case .fling, .lasso:
+            link.dataConnectionReady(connection)
+        }
+    }
+
+    func connection(_ connection: TunnelConnectionHandler, received payload: PayloadFrame) {
+        guard let client = connection.clientID else { return }
+        self.links[client]?.received(payload: payload)
+    }
+
+    func connection(_ connection: TunnelConnectionHandler, received message: ControlMessage) {
+        guard let client = connection.clientID, let link = self.links[client], link.sync === connection else {
+            connection.close()
+            return
+        }
+        if case .open(let id) = message {
+            link.syncFrameReceived()
+            self.open(id, on: link)
+        } else {
+            link.route(message)
+        }
+    }
+
+    func connectionAvailabilityChanged(_ connection: TunnelConnectionHandler) {
+        guard let client = connection.clientID else { return }
+        self.links[client]?.dispatcher.drain()
+    }
+
+    func connectionRetired(_ connection: TunnelConnectionHandler) {
+        guard let client = connection.clientID else { return }
+        self.links[client]?.dataConnectionRetired(connection)
+    }
+
+    func connectionClosed(_ connection: TunnelConnectionHandler) {
+        guard let client = connection.clientID, let link = self.links[client] else { return }
+        if connection.kind == .sync {
+            link.syncClosed(connection)
+            if link.sync == nil { link.logger.info("client disconnected") }
+        } else {
+            link.dataConnectionClosed(connection)
+        }
+    }
+}

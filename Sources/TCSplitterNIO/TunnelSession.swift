@@ -1,0 +1,392 @@
+import Logging
+import NIOCore
+import TCSplitterCore
+
+/// One tunnelled connection on one end: the local socket (the application's on the client, the
+/// `--forward` service's on the server) and both directions of its stream.
+///
+/// Thin glue over the Core state machines: `SendStream` + `TickTockScheduler` pack what the local
+/// socket gives into payloads; `ReceiveStream` + `SteadyRateBuffer` put the peer's payloads back
+/// in order and release them to the local socket; `ProgressReporter` acknowledges. The session
+/// ends when both directions are complete (every byte written and acknowledged, both half-closes
+/// delivered), or with an error that is logged and sent to the peer as `reset`.
+final class TunnelSession {
+    enum Phase {
+        /// Waiting for the server's `opened`: nothing is read locally yet.
+        case opening
+        /// Data flows.
+        case open
+        /// Done; its state is gone from the link.
+        case ended
+    }
+
+    let id: SessionID
+    private unowned let link: TunnelLink
+    private let configuration: TunnelConfiguration
+    private var logger: Logger
+    private(set) var phase = Phase.opening
+    private var localChannel: Channel?
+    private var send: SendStream
+    private var scheduler: TickTockScheduler
+    private var receive: ReceiveStream
+    private var forwarder: SteadyRateBuffer
+    private var reporter: ProgressReporter
+    private var lastReadDrained = true
+    private var finishSent = false
+    private var localOutputShut = false
+    private var localInputEnded = false
+    private var sentOffset: UInt64 = 0
+    private var tickTimer: Scheduled<Void>?
+    private var tockTimer: Scheduled<Void>?
+    private var releaseTimer: Scheduled<Void>?
+    private var writesInFlight = 0
+    private let openedAt: NIODeadline
+
+    init(id: SessionID, link: TunnelLink, configuration: TunnelConfiguration, logger: Logger, now: NIODeadline) {
+        self.id = id
+        self.link = link
+        self.configuration = configuration
+        self.logger = logger
+        self.logger[metadataKey: "session"] = "\(id)"
+        self.send = SendStream(payloadBytes: configuration.payloadBytes, windowBytes: configuration.windowBytes)
+        self.scheduler = TickTockScheduler(
+            tickInterval: configuration.tickInterval,
+            tockInterval: configuration.tockInterval
+        )
+        self.receive = ReceiveStream(windowBytes: configuration.windowBytes, now: now)
+        self.forwarder = SteadyRateBuffer(
+            releaseInterval: configuration.bufferInterval,
+            prefillPayloads: configuration.bufferPayloads,
+            payloadBytes: configuration.payloadBytes,
+            highWaterBytes: configuration.windowBytes / 2,
+            now: now
+        )
+        self.reporter = ProgressReporter(
+            windowBytes: configuration.windowBytes,
+            probeInterval: .seconds(1),
+            now: now
+        )
+        self.openedAt = now
+    }
+
+    /// Whether the session is over (its queued payloads are dropped).
+    var isEnded: Bool { self.phase == .ended }
+
+    /// Bytes read from the local socket / written to it.
+    var bytesFromLocal: UInt64 { self.send.packedOffset + UInt64(self.send.pendingBytes) }
+    var bytesToLocal: UInt64 { self.receive.consumedOffset }
+
+    // MARK: Local socket
+
+    /// Binds the local socket; it is read only once the session is open.
+    func attach(localChannel: Channel) {
+        self.localChannel = localChannel
+    }
+
+    /// Data may flow: start reading the local socket.
+    func open() {
+        guard self.phase == .opening else { return }
+        self.phase = .open
+        self.perform(self.scheduler.start(allowance: self.send.readAllowance))
+    }
+
+    /// Bytes from the local socket. `drained` is whether the read left the socket empty.
+    func localRead(_ buffer: ByteBuffer, drained: Bool) {
+        guard self.phase == .open else { return }
+        self.send.append(buffer)
+        self.lastReadDrained = drained
+    }
+
+    /// A read cycle of the local socket ended.
+    func localReadComplete() {
+        guard self.phase == .open else { return }
+        let now = NIODeadline.now()
+        self.pack(includeTail: false, now: now)
+        self.perform(
+            self.scheduler.readCycleEnded(drained: self.lastReadDrained, allowance: self.send.readAllowance, now: now)
+        )
+    }
+
+    /// The local side shut its output (EOF): this direction ends.
+    func localInputClosed() {
+        guard self.phase != .ended, !self.localInputEnded else { return }
+        self.localInputEnded = true
+        self.send.endInput()
+        self.pack(includeTail: true, now: .now())
+        self.checkProgress()
+    }
+
+    /// The local socket failed or closed under us.
+    func localChannelFailed(_ reason: String) {
+        guard self.phase != .ended else { return }
+        self.abort(reason, notifyPeer: true)
+    }
+
+    /// The local socket closed without an error. When its output was already shut, NIO folds the
+    /// peer's FIN into the close (no separate end-of-input event): every byte was read, so that is
+    /// the end of input. A close before that, or with bytes still to deliver, cuts the session.
+    func localChannelClosed() {
+        guard self.phase != .ended else { return }
+        if !self.localInputEnded {
+            guard self.localOutputShut else {
+                self.abort("local connection closed before its input ended", notifyPeer: true)
+                return
+            }
+            self.localInputClosed()
+        }
+        guard self.localOutputShut || self.receive.isConsumed else {
+            self.abort(
+                "local connection closed with \(self.receive.deliveredOffset - self.receive.consumedOffset) bytes undelivered",
+                notifyPeer: true
+            )
+            return
+        }
+        self.checkProgress()
+    }
+
+    // MARK: From the peer
+
+    /// A payload of this session arrived.
+    func received(payload: PayloadFrame) {
+        guard self.phase != .ended else { return }
+        let now = NIODeadline.now()
+        do {
+            let ready = try self.receive.receive(
+                offset: payload.header.offset,
+                data: payload.data,
+                isEndOfStream: payload.header.flags.contains(.endOfStream),
+                now: now
+            )
+            if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, now: now), now: now) }
+            self.receiveMaybeComplete(now: now)
+        } catch {
+            self.abort("peer broke the stream: \(error)", notifyPeer: true)
+        }
+    }
+
+    /// A control message about this session arrived.
+    func received(control message: ControlMessage) {
+        guard self.phase != .ended else { return }
+        let now = NIODeadline.now()
+        do {
+            switch message {
+            case .opened:
+                self.open()
+            case .openFailed(_, let reason):
+                self.logger.warning("session refused by the server: \(reason)")
+                self.end(notifyPeer: false)
+            case .finish(_, let final):
+                try self.receive.setFinalOffset(final)
+                self.receiveMaybeComplete(now: now)
+            case .progress(_, let received, let sent):
+                try self.receive.peerSent(upTo: sent)
+                if try self.send.acknowledge(upTo: received) {
+                    self.perform(self.scheduler.windowOpened(allowance: self.send.readAllowance))
+                }
+                self.checkProgress()
+            case .reset(_, let reason):
+                self.logger.info("session reset by the peer: \(reason)")
+                self.end(notifyPeer: false, abortive: true)
+            case .open, .ping, .pong:
+                break
+            }
+        } catch {
+            self.abort("peer broke the stream: \(error)", notifyPeer: true)
+        }
+    }
+
+    /// A payload of this session was written to a data connection.
+    func payloadSent(end: UInt64) {
+        self.sentOffset = max(self.sentOffset, end)
+    }
+
+    /// Called about once a second: stalls and probes.
+    func housekeeping(now: NIODeadline) {
+        guard self.phase != .ended else { return }
+        if self.receive.isStalled(now: now, timeout: self.configuration.stallTimeout) {
+            let gap = self.receive.firstGap.map { "\($0.lowerBound)..<\($0.upperBound)" } ?? "?"
+            self.abort(
+                "bytes \(gap) did not arrive within \(self.configuration.stallTimeout.milliseconds) ms: a payload was lost with its connection (use --retries or --fec to recover)",
+                notifyPeer: true
+            )
+            return
+        }
+        self.reportIfDue(now: now)
+    }
+
+    /// The sync connection was lost: the session cannot go on.
+    func syncLost() {
+        self.abort("sync connection lost", notifyPeer: false)
+    }
+
+    // MARK: Sending
+
+    private func pack(includeTail: Bool, now: NIODeadline) {
+        var payloads = self.send.takePayloads(includeTail: includeTail)
+        switch self.scheduler.packed(tailBytes: self.send.pendingBytes, now: now) {
+        case .flushNow:
+            payloads += self.send.takePayloads(includeTail: true)
+        case .flushAt(let deadline):
+            self.tockTimer?.cancel()
+            self.tockTimer = self.schedule(at: deadline) { session in
+                session.tockTimer = nil
+                if session.scheduler.tockFired() == .flushNow { session.pack(includeTail: true, now: .now()) }
+            }
+        case .none:
+            break
+        }
+        for payload in payloads {
+            var header = PayloadHeader(sessionID: self.id, offset: payload.offset)
+            if payload.isEndOfStream { header.flags.insert(.endOfStream) }
+            self.link.dispatcher.enqueue(session: self, header: header, data: payload.data)
+        }
+        if !payloads.isEmpty { self.link.dispatcher.drain() }
+        if self.send.endOfStreamPacked && !self.finishSent {
+            self.finishSent = true
+            self.link.sendControl(.finish(self.id, finalOffset: self.send.packedOffset))
+        }
+    }
+
+    private func perform(_ action: TickTockScheduler.ReadAction) {
+        switch action {
+        case .readNow:
+            self.localChannel?.read()
+        case .readAt(let deadline):
+            self.tickTimer?.cancel()
+            self.tickTimer = self.schedule(at: deadline) { session in
+                session.tickTimer = nil
+                session.perform(session.scheduler.tickFired(allowance: session.send.readAllowance))
+            }
+        case .none:
+            break
+        }
+    }
+
+    // MARK: Receiving
+
+    private func forward(_ release: SteadyRateBuffer.Release, now: NIODeadline) {
+        if !release.buffers.isEmpty { self.writeToLocal(release.buffers) }
+        if let next = release.nextRelease {
+            self.releaseTimer?.cancel()
+            self.releaseTimer = self.schedule(at: next) { session in
+                session.releaseTimer = nil
+                let now = NIODeadline.now()
+                session.forward(session.forwarder.releaseDue(now: now), now: now)
+            }
+        }
+    }
+
+    private func receiveMaybeComplete(now: NIODeadline) {
+        if self.receive.isComplete && !self.forwarder.isEmpty {
+            self.forward(self.forwarder.endInput(), now: now)
+        }
+        self.checkProgress()
+    }
+
+    private func writeToLocal(_ buffers: [ByteBuffer]) {
+        guard let channel = self.localChannel else { return }
+        let bytes = buffers.reduce(0) { $0 + $1.readableBytes }
+        guard bytes > 0 else { return }
+        for buffer in buffers.dropLast() { channel.write(buffer, promise: nil) }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(buffers.last!, promise: promise)
+        self.writesInFlight += 1
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            self.writesInFlight -= 1
+            guard self.phase != .ended else { return }
+            switch result {
+            case .success:
+                do {
+                    try self.receive.consumed(bytes)
+                } catch {
+                    self.abort("internal accounting error: \(error)", notifyPeer: true)
+                    return
+                }
+                self.checkProgress()
+            case .failure(let error):
+                self.abort("writing to the local connection failed: \(error)", notifyPeer: true)
+            }
+        }
+    }
+
+    // MARK: Progress and completion
+
+    private func checkProgress() {
+        guard self.phase != .ended else { return }
+        let now = NIODeadline.now()
+        self.reportIfDue(now: now)
+        if self.receive.isConsumed && !self.localOutputShut && self.writesInFlight == 0 {
+            self.localOutputShut = true
+            self.shutLocalOutput()
+        }
+        if self.finishSent && self.send.isComplete && self.localOutputShut && self.receive.isConsumed
+            && self.writesInFlight == 0
+        {
+            self.end(notifyPeer: false)
+        }
+    }
+
+    private func reportIfDue(now: NIODeadline) {
+        let consumed = self.receive.consumedOffset
+        guard
+            self.reporter.shouldReport(
+                consumed: consumed,
+                delivered: self.receive.deliveredOffset,
+                sent: self.sentOffset,
+                acked: self.send.ackedOffset,
+                now: now
+            )
+        else { return }
+        self.reporter.reported(consumed: consumed, sent: self.sentOffset, now: now)
+        self.link.sendControl(.progress(self.id, receivedOffset: consumed, sentOffset: self.sentOffset))
+    }
+
+    private func shutLocalOutput() {
+        guard let channel = self.localChannel else { return }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        channel.close(mode: .output, promise: promise)
+        promise.futureResult.assumeIsolated().whenFailure { error in
+            // The application already closed its socket; nothing is left to deliver to it.
+            self.logger.debug("local half-close failed: \(error)")
+        }
+    }
+
+    private func abort(_ reason: String, notifyPeer: Bool) {
+        guard self.phase != .ended else { return }
+        self.logger.warning("session aborted: \(reason)")
+        if notifyPeer { self.link.sendControl(.reset(self.id, reason: reason)) }
+        self.end(notifyPeer: false, abortive: true)
+    }
+
+    private func end(notifyPeer: Bool, abortive: Bool = false) {
+        guard self.phase != .ended else { return }
+        let wasOpen = self.phase == .open
+        self.phase = .ended
+        for timer in [self.tickTimer, self.tockTimer, self.releaseTimer] { timer?.cancel() }
+        if let channel = self.localChannel {
+            if abortive {
+                channel.closeWithReset()
+            } else {
+                channel.close(promise: nil)
+            }
+        }
+        self.link.sessionEnded(self)
+        if wasOpen && !abortive {
+            self.logger.info(
+                "session closed",
+                metadata: [
+                    "sent": "\(self.send.packedOffset)", "received": "\(self.receive.consumedOffset)",
+                    "ms": "\((NIODeadline.now() - self.openedAt).milliseconds)",
+                ]
+            )
+        }
+    }
+
+    private func schedule(at deadline: NIODeadline, _ body: @escaping (TunnelSession) -> Void) -> Scheduled<Void>? {
+        guard let loop = self.link.eventLoop as EventLoop? else { return nil }
+        return loop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self, self.phase != .ended else { return }
+            body(self)
+        }
+    }
+}

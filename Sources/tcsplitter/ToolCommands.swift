@@ -1,0 +1,113 @@
+import ArgumentParser
+import NIOCore
+import NIOPosix
+import TCSplitterCore
+import TCSplitterNIO
+
+/// `tcsplitter echo`: a TCP echo service, the "service to forward to" of the demo and tests.
+struct EchoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "echo",
+        abstract: "Run a TCP echo service (for demos and checks): every byte comes back; a half-close is echoed too."
+    )
+
+    @Option(name: .customLong("listen"), help: "Address to echo on (host:port; port 0 picks one).")
+    var listen = "127.0.0.1:6003"
+
+    func run() async throws {
+        let address: EndpointAddress
+        do {
+            guard let parsed = try EndpointAddress.parse(self.listen, flag: "--listen") else {
+                throw ConfigurationError(flag: "--listen", "an address is required")
+            }
+            address = parsed
+        } catch {
+            throw TunnelRunner.fail(error)
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let channel = try await EchoService.start(host: address.bindHost, port: address.port, group: group).get()
+        FileHandleOutput.standardOutput("tcsplitter ready role=echo listen=\(channel.localAddress!.ipAddressWithPort)\n")
+        _ = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        try? await channel.close().get()
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// `tcsplitter probe`: pushes random bytes through an echo path and checks them with SHA-256.
+struct ProbeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Send random bytes through an echo path (e.g. the tunnel's --listen in front of `tcsplitter echo`) and verify every byte comes back (SHA-256)."
+    )
+
+    @Option(name: .customLong("connect"), help: "Where to connect (host:port), e.g. the client's --listen.")
+    var connect = "127.0.0.1:6000"
+
+    @Option(name: .customLong("bytes"), help: "Bytes each session sends (e.g. 16MiB).")
+    var bytes = "16MiB"
+
+    @Option(name: .customLong("sessions"), help: "Concurrent sessions (connections).")
+    var sessions = "1"
+
+    @Option(name: .customLong("timeout"), help: "ms allowed for the whole probe.")
+    var timeout = "120000"
+
+    func run() async throws {
+        let address: EndpointAddress
+        let byteCount: Int
+        let sessionCount: Int
+        let timeoutMilliseconds: Int
+        do {
+            guard let parsed = try EndpointAddress.parse(self.connect, flag: "--connect") else {
+                throw ConfigurationError(flag: "--connect", "an address is required")
+            }
+            address = parsed
+            byteCount = try FlagValue.byteCount(self.bytes, flag: "--bytes", in: 0...(1 << 40))
+            sessionCount = try FlagValue.integer(self.sessions, flag: "--sessions", in: 1...10_000)
+            timeoutMilliseconds = try FlagValue.integer(self.timeout, flag: "--timeout", in: 1...86_400_000)
+        } catch {
+            throw TunnelRunner.fail(error)
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let start = NIODeadline.now()
+        let futures = (0..<sessionCount).map { index in
+            ProbeClient.run(
+                host: address.dialHost,
+                port: address.port,
+                bytes: byteCount,
+                seed: UInt64(index + 1) &* 0x9E37_79B9,
+                timeout: .milliseconds(Int64(timeoutMilliseconds)),
+                group: group
+            )
+        }
+        var failures = 0
+        for (index, future) in futures.enumerated() {
+            do {
+                let result = try await future.get()
+                if !result.isExact {
+                    failures += 1
+                    FileHandleOutput.standardError(
+                        "probe: session \(index) MISMATCH: sent \(result.sentBytes) bytes, got \(result.receivedBytes) back\n"
+                    )
+                }
+            } catch {
+                failures += 1
+                FileHandleOutput.standardError("probe: session \(index) failed: \(error)\n")
+            }
+        }
+        let seconds = Double((NIODeadline.now() - start).nanoseconds) / 1e9
+        let total = Double(byteCount * sessionCount)
+        let mibPerSecond = total / seconds / 1_048_576
+        let verdict = failures == 0 ? "OK" : "FAILED (\(failures) of \(sessionCount) sessions)"
+        FileHandleOutput.standardOutput(
+            "probe: \(verdict): \(sessionCount) session(s) x \(byteCount) bytes echoed in \(Self.format(seconds)) s, \(Self.format(mibPerSecond)) MiB/s each way\n"
+        )
+        try? await group.shutdownGracefully()
+        if failures > 0 { throw ExitCode(1) }
+    }
+
+    private static func format(_ value: Double) -> String {
+        let scaled = (value * 100).rounded() / 100
+        return "\(scaled)"
+    }
+}

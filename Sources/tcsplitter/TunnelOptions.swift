@@ -1,0 +1,183 @@
+import ArgumentParser
+import NIOCore
+import TCSplitterCore
+
+/// Every tunnel flag, with the original's spellings (`--rFling`, `a:b` pairs, `0` = off) and code
+/// defaults. Values are kept as text and parsed by Core's parsers, so every error names its flag.
+struct TunnelOptions: ParsableArguments {
+    @Option(name: .customLong("listen"), help: "Client: where local applications connect (host:port).")
+    var listen = "127.0.0.1:6000"
+
+    @Option(name: .customLong("forward"), help: "Server: the service each session is forwarded to (host:port).")
+    var forward = "127.0.0.1:6003"
+
+    @Option(name: .customLong("rFling"), help: "Client: the server's fling (data) address. Setting it makes this end a client.")
+    var rFling = "0"
+
+    @Option(name: .customLong("lFling"), help: "Server: address to accept fling (data) connections on. Setting it makes this end a server.")
+    var lFling = "0"
+
+    @Option(name: .customLong("rSync"), help: "Client: the server's sync (control) address.")
+    var rSync = "127.0.0.1:5998"
+
+    @Option(name: .customLong("lSync"), help: "Server: address to accept sync (control) connections on.")
+    var lSync = "0"
+
+    @Option(name: .customLong("rLasso"), help: "Client: the server's lasso address (dup lasso/both; not yet available).")
+    var rLasso = "0"
+
+    @Option(name: .customLong("lLasso"), help: "Server: address to accept lasso connections on (not yet available).")
+    var lLasso = "0"
+
+    @Option(name: .customLong("rFlingR"), help: "Accepted for compatibility and ignored: the sync connection now carries control both ways.")
+    var rFlingR = "0"
+
+    @Option(name: .customLong("lFlingR"), help: "Accepted for compatibility and ignored: the sync connection now carries control both ways.")
+    var lFlingR = "0"
+
+    @Option(name: .customLong("conns"), parsing: .unconditional, help: "Client: fling connections kept pre-dialed (1-1024).")
+    var conns = "4"
+
+    @Option(name: .customLong("lassoes"), parsing: .unconditional, help: "Client: lasso connections kept pre-dialed (0-1024).")
+    var lassoes = "0"
+
+    @Option(name: .customLong("frags"), parsing: .unconditional, help: "payload:mtu in bytes. payload = stream bytes per payload (1-1048576, same on both ends); mtu is accepted and unused.")
+    var frags = "10000:1250"
+
+    @Option(name: .customLong("tick"), parsing: .unconditional, help: "ms: once the local socket is drained, wait this long before reading it again (bounds read latency, never throughput). 0 = read as soon as data arrives.")
+    var tick = "50"
+
+    @Option(name: .customLong("tock"), parsing: .unconditional, help: "ms: a partial payload waits at most this long for more bytes; complete payloads go at once. 0 = send at once.")
+    var tock = "250"
+
+    @Option(name: .customLong("buffer"), parsing: .unconditional, help: "ms:count, the playout buffer: hold count payloads, then release every ms at the arrival rate, catching up when behind. 0 = release at once.")
+    var buffer = "250:0"
+
+    @Option(name: .customLong("after"), parsing: .unconditional, help: "ms: dial one fling connection at start and the rest of the pool after this delay.")
+    var after = "0"
+
+    @Option(name: .customLong("fec"), parsing: .unconditional, help: "data:parity Reed-Solomon shards per group; 0 = off (not yet available).")
+    var fec = "0:0"
+
+    @Option(name: .customLong("retries"), parsing: .unconditional, help: "on:skip; on 1 resends lost payloads, skip N skips bytes after N misses, -1 never (not yet available).")
+    var retries = "0:-1"
+
+    @Option(name: .customLong("dup"), help: "Which connections carry which direction: fling (lasso, both, none: not yet available).")
+    var dup = "fling"
+
+    @Option(name: .customLong("protocol"), help: "What the local application speaks: tcp (udp: not yet available).")
+    var localProtocol = "tcp"
+
+    @Option(name: .customLong("budget"), parsing: .unconditional, help: "Payloads a fling connection carries each way before it is closed and replaced (1 = the original's one per connection).")
+    var budget = "64"
+
+    @Option(name: .customLong("window"), parsing: .unconditional, help: "Bytes per session and direction buffered or in flight (e.g. 4MiB). A full window stops reading the local socket. Memory per session and end is at most 2 × window.")
+    var window = "4MiB"
+
+    @Option(name: .customLong("max-sessions"), parsing: .unconditional, help: "Sessions open at once on this end (1-100000).")
+    var maxSessions = "1024"
+
+    @Option(name: .customLong("tos"), parsing: .unconditional, help: "IP TOS byte on tunnel connections (184 = 0xB8, DSCP EF); 0 leaves it unset.")
+    var tos = "184"
+
+    @Option(name: .customLong("dial-timeout"), parsing: .unconditional, help: "ms allowed for a dial of the server or of --forward.")
+    var dialTimeout = "5000"
+
+    @Option(name: .customLong("hello-timeout"), parsing: .unconditional, help: "ms allowed for a new connection's hello.")
+    var helloTimeout = "5000"
+
+    @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: "ms after which an idle fling connection is replaced.")
+    var idleTimeout = "30000"
+
+    @Option(name: .customLong("stall-timeout"), parsing: .unconditional, help: "ms after which bytes missing from a stream end its session with an error.")
+    var stallTimeout = "30000"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    /// The role the set addresses imply, as the original inferred it.
+    func inferredRole() throws(ConfigurationError) -> Role {
+        let client = try EndpointAddress.parse(self.rFling, flag: "--rFling") != nil
+        let localFling = try EndpointAddress.parse(self.lFling, flag: "--lFling")
+        let localSync = try EndpointAddress.parse(self.lSync, flag: "--lSync")
+        let server = localFling != nil || localSync != nil
+        switch (client, server) {
+        case (true, false): return .client
+        case (false, true): return .server
+        case (true, true):
+            throw ConfigurationError(
+                flag: "--rFling",
+                "set either client addresses (--rFling, --rSync) or server addresses (--lFling, --lSync), not both"
+            )
+        case (false, false):
+            throw ConfigurationError(
+                flag: "--rFling",
+                "nothing to run: set --rFling and --rSync for a client, or --lFling, --lSync and --forward for a server (see --help)"
+            )
+        }
+    }
+
+    /// The configuration these flags describe for `role`, validated.
+    func configuration(role: Role) throws(ConfigurationError) -> TunnelConfiguration {
+        var configuration = TunnelConfiguration(role: role)
+        configuration.listen = try EndpointAddress.parse(self.listen, flag: "--listen")
+        configuration.forward = try EndpointAddress.parse(self.forward, flag: "--forward")
+        configuration.remoteFling = try EndpointAddress.parse(self.rFling, flag: "--rFling")
+        configuration.localFling = try EndpointAddress.parse(self.lFling, flag: "--lFling")
+        configuration.remoteSync = try EndpointAddress.parse(self.rSync, flag: "--rSync")
+        configuration.localSync = try EndpointAddress.parse(self.lSync, flag: "--lSync")
+        configuration.remoteLasso = try EndpointAddress.parse(self.rLasso, flag: "--rLasso")
+        configuration.localLasso = try EndpointAddress.parse(self.lLasso, flag: "--lLasso")
+        _ = try EndpointAddress.parse(self.rFlingR, flag: "--rFlingR")
+        _ = try EndpointAddress.parse(self.lFlingR, flag: "--lFlingR")
+        configuration.connections = try FlagValue.integer(self.conns, flag: "--conns", in: 1...1024)
+        configuration.lassoes = try FlagValue.integer(self.lassoes, flag: "--lassoes", in: 0...1024)
+        let frags = try FlagValue.pair(
+            self.frags, flag: "--frags", shape: "payload:mtu",
+            first: 1...WireConstants.maxPayloadBytes, second: 0...65535, defaultSecond: 1250
+        )
+        configuration.payloadBytes = frags.0
+        configuration.mtuBytes = frags.1
+        configuration.tickInterval = .milliseconds(Int64(try Self.milliseconds(self.tick, flag: "--tick")))
+        configuration.tockInterval = .milliseconds(Int64(try Self.milliseconds(self.tock, flag: "--tock")))
+        let buffer = try FlagValue.pair(
+            self.buffer, flag: "--buffer", shape: "ms:count",
+            first: 0...3_600_000, second: 0...100_000, defaultSecond: 0
+        )
+        configuration.bufferInterval = .milliseconds(Int64(buffer.0))
+        configuration.bufferPayloads = buffer.1
+        configuration.rampDelay = .milliseconds(Int64(try Self.milliseconds(self.after, flag: "--after")))
+        let fec = try FlagValue.pair(
+            self.fec, flag: "--fec", shape: "data:parity", first: 0...255, second: 0...255, defaultSecond: 0
+        )
+        configuration.fecDataShards = fec.0
+        configuration.fecParityShards = fec.1
+        let retries = try FlagValue.pair(
+            self.retries, flag: "--retries", shape: "on:skip", first: 0...1, second: -1...1_000_000, defaultSecond: -1
+        )
+        configuration.retries = retries.0 == 1
+        configuration.retrySkip = retries.1
+        guard let dup = DupMode(rawValue: self.dup.lowercased()) else {
+            throw ConfigurationError(flag: "--dup", "\"\(self.dup)\" is not one of fling, lasso, both, none")
+        }
+        configuration.dup = dup
+        guard let localProtocol = LocalProtocol(rawValue: self.localProtocol.lowercased()) else {
+            throw ConfigurationError(flag: "--protocol", "\"\(self.localProtocol)\" is not tcp or udp")
+        }
+        configuration.localProtocol = localProtocol
+        configuration.payloadsPerConnection = try FlagValue.integer(self.budget, flag: "--budget", in: 1...1_000_000)
+        configuration.windowBytes = try FlagValue.byteCount(self.window, flag: "--window", in: 2...(1 << 30))
+        configuration.maxSessions = try FlagValue.integer(self.maxSessions, flag: "--max-sessions", in: 1...100_000)
+        configuration.typeOfService = try FlagValue.integer(self.tos, flag: "--tos", in: 0...255)
+        configuration.dialTimeout = .milliseconds(Int64(try Self.milliseconds(self.dialTimeout, flag: "--dial-timeout", minimum: 1)))
+        configuration.helloTimeout = .milliseconds(Int64(try Self.milliseconds(self.helloTimeout, flag: "--hello-timeout", minimum: 1)))
+        configuration.idleTimeout = .milliseconds(Int64(try Self.milliseconds(self.idleTimeout, flag: "--idle-timeout", minimum: 1)))
+        configuration.stallTimeout = .milliseconds(Int64(try Self.milliseconds(self.stallTimeout, flag: "--stall-timeout", minimum: 1)))
+        try configuration.validate()
+        return configuration
+    }
+
+    private static func milliseconds(_ value: String, flag: String, minimum: Int = 0) throws(ConfigurationError) -> Int {
+        try FlagValue.integer(value, flag: flag, in: minimum...86_400_000, unit: " ms")
+    }
+}

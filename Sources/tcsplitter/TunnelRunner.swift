@@ -1,0 +1,163 @@
+import ArgumentParser
+import Dispatch
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import TCSplitterCore
+import TCSplitterNIO
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Turns flags into a running end, prints one `tcsplitter ready …` line on standard output once
+/// it listens, and runs until SIGINT or SIGTERM.
+enum TunnelRunner {
+    static func run(options: TunnelOptions, role: Role) async throws {
+        let configuration: TunnelConfiguration
+        let level: Logger.Level
+        do {
+            configuration = try options.configuration(role: role)
+            guard let parsed = Logger.Level(rawValue: options.logLevel.lowercased()) else {
+                throw ConfigurationError(flag: "--log-level", "\"\(options.logLevel)\" is not trace, debug, info, notice, warning, error or critical")
+            }
+            level = parsed
+        } catch {
+            throw self.fail(error)
+        }
+        let logger = self.makeLogger(level: level, role: role)
+        if options.rFlingR != "0" || options.lFlingR != "0" {
+            logger.notice("--rFlingR/--lFlingR are ignored: the sync connection carries control both ways")
+        }
+        logger.warning("no --key: anyone who can reach this end's ports can use the tunnel (authentication is not available in this build yet)")
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let stop: @Sendable () async -> Void
+        do {
+            switch role {
+            case .client:
+                let client = TunnelClient(configuration: configuration, eventLoop: loop, logger: logger)
+                let address = try await client.start().get()
+                self.announce("role=client listen=\(address.ipAddressWithPort)")
+                logger.info("client ready", metadata: ["listen": "\(address)", "server": "\(configuration.remoteFling!)"])
+                stop = { try? await client.stop().get() }
+            case .server:
+                let server = TunnelServer(configuration: configuration, eventLoop: loop, logger: logger)
+                let addresses = try await server.start().get()
+                self.announce(
+                    "role=server fling=\(addresses.fling.ipAddressWithPort) sync=\(addresses.sync.ipAddressWithPort)"
+                )
+                logger.info("server ready", metadata: ["fling": "\(addresses.fling)", "sync": "\(addresses.sync)", "forward": "\(configuration.forward!)"])
+                stop = { try? await server.stop().get() }
+            }
+        } catch {
+            logger.critical("cannot start: \(error)")
+            try? await group.shutdownGracefully()
+            throw ExitCode(1)
+        }
+        let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        logger.info("stopping on signal \(signal)")
+        await stop()
+        try? await group.shutdownGracefully()
+    }
+
+    /// Prints a configuration error as one line naming the flag, and exits 2.
+    static func fail(_ error: Error) -> ExitCode {
+        let message = (error as? ConfigurationError)?.description ?? "\(error)"
+        FileHandleOutput.standardError("tcsplitter: \(message)\n")
+        return ExitCode(2)
+    }
+
+    private static func announce(_ fields: String) {
+        FileHandleOutput.standardOutput("tcsplitter ready \(fields)\n")
+    }
+
+    static func makeLogger(level: Logger.Level, role: Role) -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "tcsplitter")
+        logger.logLevel = level
+        logger[metadataKey: "end"] = "\(role)"
+        return logger
+    }
+}
+
+extension SocketAddress {
+    /// `ip:port`, or `[ip]:port` for IPv6.
+    var ipAddressWithPort: String {
+        let ip = self.ipAddress ?? "?"
+        let port = self.port ?? 0
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+}
+
+/// Unbuffered writes to the standard streams (lines must reach a pipe at once).
+enum FileHandleOutput {
+    static func standardOutput(_ text: String) {
+        self.write(text, to: STDOUT_FILENO)
+    }
+
+    static func standardError(_ text: String) {
+        self.write(text, to: STDERR_FILENO)
+    }
+
+    private static func write(_ text: String, to descriptor: Int32) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { pointer in
+                Glibc.write(descriptor, pointer.baseAddress! + offset, pointer.count - offset)
+            }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+}
+
+/// Waits for the first of some signals, delivered through Dispatch rather than a C handler.
+enum SignalWaiter {
+    static func wait(for signals: [Int32]) async -> Int32 {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            let queue = DispatchQueue(label: "tcsplitter.signals")
+            let once = OnceFlag()
+            var sources: [DispatchSourceSignal] = []
+            for number in signals {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler {
+                    guard once.claim() else { return }
+                    continuation.resume(returning: number)
+                }
+                source.resume()
+                sources.append(source)
+            }
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+/// Keeps signal sources alive for the life of the process.
+enum SignalSources {
+    nonisolated(unsafe) private static var kept: [DispatchSourceSignal] = []
+    static func keep(_ sources: [DispatchSourceSignal]) { self.kept += sources }
+}
+
+/// A flag that can be claimed once, from any thread.
+final class OnceFlag: Sendable {
+    private let claimed = NIOLockedValueBox(false)
+    func claim() -> Bool {
+        self.claimed.withLockedValue { claimed in
+            defer { claimed = true }
+            return !claimed
+        }
+    }
+}
