@@ -121,6 +121,14 @@ public struct TunnelConfiguration: Hashable, Sendable {
         guard self.windowBytes >= 2 * self.payloadBytes else {
             throw ConfigurationError(flag: "--window", "\(self.windowBytes) bytes must hold at least two payloads (\(2 * self.payloadBytes))")
         }
+        // The jitter buffer's bytes are delivered but not consumed, so they hold the receive window:
+        // past half of it (the buffer's high water) the peer would stop before the prefill completes.
+        guard self.bufferPayloads >= 0, self.bufferPayloads <= self.windowBytes / 2 / self.payloadBytes else {
+            throw ConfigurationError(
+                flag: "--buffer",
+                "\(self.bufferPayloads) payloads must be from 0 to \(self.windowBytes / 2 / self.payloadBytes) (half the window)"
+            )
+        }
         guard self.payloadsPerConnection >= 1 else {
             throw ConfigurationError(flag: "--budget", "must be at least 1 payload per connection")
         }

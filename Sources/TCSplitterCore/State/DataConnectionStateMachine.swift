@@ -29,6 +29,8 @@ public struct DataConnectionStateMachine: Sendable {
     public private(set) var outputShut = false
     /// Whether the peer shut its output.
     public private(set) var inputEnded = false
+    /// Whether this end's output shutdown completed (everything written before it was flushed).
+    private var outputShutdownDone = false
 
     /// A connection that may carry `budget` payloads from this end.
     public init(budget: Int) {
@@ -58,14 +60,16 @@ public struct DataConnectionStateMachine: Sendable {
         return self.shutOutput()
     }
 
-    /// The peer shut its output.
+    /// The peer shut its output. If this end's shutdown is still flushing, the close waits for
+    /// `outputShutdownCompleted()`, so the payloads written before it are not dropped.
     public mutating func peerShutOutput() -> Action {
         self.inputEnded = true
         guard self.outputShut else { return self.shutOutput() }
-        return .close
+        return self.outputShutdownDone ? .close : .none
     }
 
-    /// Nothing was sent or received for the idle time: retire the connection.
+    /// Nothing was sent or received for the idle time: retire the connection (and close it if both
+    /// sides already shut their output, even if this end's shutdown never completed).
     public mutating func idleTimeoutFired() -> Action {
         guard !self.outputShut else { return self.inputEnded ? .close : .none }
         return self.shutOutput()
@@ -73,7 +77,8 @@ public struct DataConnectionStateMachine: Sendable {
 
     /// This end's output shutdown completed.
     public mutating func outputShutdownCompleted() -> Action {
-        self.inputEnded ? .close : .none
+        self.outputShutdownDone = true
+        return self.inputEnded ? .close : .none
     }
 
     private mutating func shutOutput() -> Action {

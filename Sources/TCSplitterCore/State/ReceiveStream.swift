@@ -26,7 +26,9 @@ public enum ReceiveStreamError: Error, Hashable, Sendable {
 ///
 /// A gap is "stalled" when bytes before a known-sent offset stay missing for `stallTimeout`:
 /// without retries or FEC that is data lost with its connection, and the session is closed with
-/// that error rather than waiting forever or skipping bytes.
+/// that error rather than waiting forever or skipping bytes. The stall clock runs from the later of
+/// the last in-order progress and the moment the gap opened, so a quiet stream is never stalled
+/// the instant its next payload overtakes another.
 public struct ReceiveStream: Sendable {
     /// The most bytes this side holds for the stream at once.
     public let windowBytes: Int
@@ -71,11 +73,12 @@ public struct ReceiveStream: Sendable {
         if let final = self.finalOffset, end > final {
             throw .beyondFinalOffset(offset: offset, length: length, finalOffset: final)
         }
-        if isEndOfStream { try self.setFinalOffset(end) }
-        self.knownSentOffset = max(self.knownSentOffset, end)
+        if isEndOfStream { try self.setFinalOffset(end, now: now) }
+        self.noteSent(upTo: end, now: now)
+        guard length > 0 else { return [] }  // nothing to deliver or stash (never a stash entry per offset)
 
         guard end > self.deliveredOffset else {
-            if length > 0 { self.duplicatePayloads += 1 }
+            self.duplicatePayloads += 1
             return []
         }
         var data = data
@@ -95,8 +98,8 @@ public struct ReceiveStream: Sendable {
         return ready
     }
 
-    /// Records the end of the stream announced by the peer (`finish`).
-    public mutating func setFinalOffset(_ offset: UInt64) throws(ReceiveStreamError) {
+    /// Records the end of the stream announced by the peer (`finish`), at `now`.
+    public mutating func setFinalOffset(_ offset: UInt64, now: NIODeadline) throws(ReceiveStreamError) {
         if let final = self.finalOffset {
             guard final == offset else { throw .conflictingFinalOffset(offset) }
             return
@@ -105,13 +108,13 @@ public struct ReceiveStream: Sendable {
             throw .conflictingFinalOffset(offset)
         }
         self.finalOffset = offset
-        self.knownSentOffset = offset
+        self.noteSent(upTo: offset, now: now)
     }
 
-    /// Records the peer's report of how far it has sent.
-    public mutating func peerSent(upTo offset: UInt64) throws(ReceiveStreamError) {
+    /// Records the peer's report, at `now`, of how far it has sent.
+    public mutating func peerSent(upTo offset: UInt64, now: NIODeadline) throws(ReceiveStreamError) {
         if let final = self.finalOffset, offset > final { throw .conflictingFinalOffset(offset) }
-        self.knownSentOffset = max(self.knownSentOffset, offset)
+        self.noteSent(upTo: offset, now: now)
     }
 
     /// Records that `bytes` more delivered bytes were written to the local socket.
@@ -133,22 +136,27 @@ public struct ReceiveStream: Sendable {
         return self.deliveredOffset..<next
     }
 
+    /// Raises the known sent offset; a gap that opens now starts the stall clock now.
+    private mutating func noteSent(upTo offset: UInt64, now: NIODeadline) {
+        guard offset > self.knownSentOffset else { return }
+        if self.deliveredOffset >= self.knownSentOffset && offset > self.deliveredOffset { self.lastProgress = now }
+        self.knownSentOffset = offset
+    }
+
     private mutating func store(_ data: ByteBuffer, at offset: UInt64) {
-        if let existing = self.stash[offset] {
-            guard data.readableBytes > existing.readableBytes else {
-                self.duplicatePayloads += 1
-                return
-            }
-            self.stashedBytes -= existing.readableBytes
+        let replaced = self.stash[offset]?.readableBytes ?? 0
+        if self.stash[offset] != nil, data.readableBytes <= replaced {
+            self.duplicatePayloads += 1
+            return
         }
         // Overlapping stashed ranges (only a misbehaving peer sends them) still count in full, so
         // the stash never holds more than the window.
-        guard self.stashedBytes + data.readableBytes <= self.windowBytes else {
+        guard self.stashedBytes - replaced + data.readableBytes <= self.windowBytes else {
             self.duplicatePayloads += 1
             return
         }
         self.stash[offset] = data
-        self.stashedBytes += data.readableBytes
+        self.stashedBytes += data.readableBytes - replaced
     }
 
     private mutating func drainStash(into ready: inout [ByteBuffer]) {

@@ -5,11 +5,12 @@ import NIOCore
 ///
 /// - `releaseInterval` 0: every byte is released as soon as it arrives (event-driven).
 /// - Otherwise the buffer first holds `prefillPayloads` payloads (the jitter buffer), then every
-///   `releaseInterval` releases what arrived in an average interval, plus any excess over the
-///   jitter target, so it catches up when it falls behind.
+///   `releaseInterval` releases what arrived in an average interval, or everything above the
+///   jitter target if that is more, so it catches up when it falls behind.
 /// - It never caps throughput: whenever the held bytes reach `highWaterBytes` (half the receive
-///   window), the excess over the target is released at once; the end of the stream and a pause in
-///   arrivals longer than two intervals release everything.
+///   window) beyond the target, or twice `highWaterBytes` in all, the excess over the target is
+///   released at once; the end of the stream and a pause in arrivals of two intervals release
+///   everything.
 ///
 /// ```
 /// arrivals ──▶ [ prefill: count payloads ] ──every ms──▶ rate × ms (+ excess) ──▶ local socket
@@ -68,7 +69,9 @@ public struct SteadyRateBuffer: Sendable {
             self.arrivedSinceRelease += buffer.readableBytes
         }
         self.lastArrival = now
-        if self.releaseInterval == .zero { return Release(buffers: self.take(self.queuedBytes), nextRelease: nil) }
+        if self.releaseInterval == .zero || self.endOfInput {
+            return Release(buffers: self.take(self.queuedBytes), nextRelease: nil)
+        }
         if !self.prefilled && self.queuedBytes >= self.targetBytes { self.prefilled = true }
         if self.queuedBytes >= self.targetBytes + self.highWaterBytes || self.queuedBytes >= self.highWaterBytes * 2 {
             return Release(buffers: self.take(self.queuedBytes - self.targetBytes), nextRelease: self.armTimer(now))

@@ -127,13 +127,18 @@ public enum ControlMessage: Hashable, Sendable {
         }
     }
 
-    /// The reason's UTF-8 bytes, cut to the limit on a character boundary.
+    /// The reason's UTF-8 bytes, cut to the limit on a character boundary: the longest run of
+    /// whole `Character`s (grapheme clusters) that fits, so no scalar or cluster is ever split.
     static func clippedReason(_ reason: String) -> [UInt8] {
-        var bytes = Array(reason.utf8)
-        guard bytes.count > WireConstants.maxReasonBytes else { return bytes }
-        bytes.removeSubrange(WireConstants.maxReasonBytes...)
-        while let last = bytes.last, last & 0xC0 == 0x80 { bytes.removeLast() }  // drop a cut continuation
-        if let last = bytes.last, last >= 0xC0 { bytes.removeLast() }  // and its lead byte
-        return bytes
+        guard reason.utf8.count > WireConstants.maxReasonBytes else { return Array(reason.utf8) }
+        var end = reason.startIndex
+        var bytes = 0
+        for index in reason.indices {
+            let next = reason.index(after: index)
+            bytes += reason.utf8.distance(from: index, to: next)
+            guard bytes <= WireConstants.maxReasonBytes else { break }
+            end = next
+        }
+        return Array(reason.utf8[..<end])
     }
 }

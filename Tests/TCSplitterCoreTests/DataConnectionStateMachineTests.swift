@@ -1,0 +1,159 @@
+import TCSplitterCore
+import Testing
+
+/// The life of one data connection: handshake, budget, half-closes, idle, close.
+@Suite struct DataConnectionStateMachineTests {
+    typealias Action = DataConnectionStateMachine.Action
+
+    @Test("nothing may be sent before the hello exchange")
+    func handshakeFirst() {
+        var machine = DataConnectionStateMachine(budget: 3)
+        #expect(!machine.canSend)
+        #expect(!machine.isRetired)
+        machine.handshakeCompleted()
+        #expect(machine.isReady)
+        #expect(machine.canSend)
+    }
+
+    @Test("spending the budget shuts this end's output, once")
+    func budgetSpent() {
+        var machine = DataConnectionStateMachine(budget: 3)
+        machine.handshakeCompleted()
+        #expect(machine.payloadSent() == .none)
+        #expect(machine.payloadSent() == .none)
+        #expect(machine.canSend)
+        #expect(!machine.isRetired)
+        #expect(machine.payloadSent() == .shutdownOutput)
+        #expect(machine.sentPayloads == 3)
+        #expect(machine.outputShut)
+        #expect(!machine.canSend)
+        #expect(machine.isRetired)
+        #expect(machine.outputShutdownCompleted() == .none)
+        #expect(machine.peerShutOutput() == .close)
+    }
+
+    @Test("a budget of one is the original's one payload per connection")
+    func budgetOne() {
+        var machine = DataConnectionStateMachine(budget: 1)
+        machine.handshakeCompleted()
+        #expect(machine.payloadSent() == .shutdownOutput)
+    }
+
+    @Test("a connection with no budget only receives")
+    func zeroBudget() {
+        for budget in [0, -3] {
+            var machine = DataConnectionStateMachine(budget: budget)
+            machine.handshakeCompleted()
+            #expect(machine.budget == 0)
+            #expect(!machine.canSend)
+            #expect(machine.isRetired)
+            // It still answers the peer's half-close with its own.
+            #expect(machine.peerShutOutput() == .shutdownOutput)
+            #expect(machine.outputShutdownCompleted() == .close)
+        }
+    }
+
+    @Test("the peer's half-close stops sending and is answered with ours; close follows our shutdown")
+    func peerClosesFirst() {
+        var machine = DataConnectionStateMachine(budget: 10)
+        machine.handshakeCompleted()
+        _ = machine.payloadSent()
+        #expect(machine.peerShutOutput() == .shutdownOutput)
+        #expect(machine.inputEnded)
+        #expect(!machine.canSend)
+        #expect(machine.isRetired)
+        #expect(machine.outputShutdownCompleted() == .close)
+    }
+
+    @Test("the peer's half-close while our shutdown is still flushing waits for the flush, then closes")
+    func peerClosesDuringOurShutdown() {
+        var machine = DataConnectionStateMachine(budget: 1)
+        machine.handshakeCompleted()
+        #expect(machine.payloadSent() == .shutdownOutput)
+        // Closing now would drop the payload still being written.
+        #expect(machine.peerShutOutput() == .none)
+        #expect(machine.outputShutdownCompleted() == .close)
+    }
+
+    @Test(
+        "an idle connection is retired by shutting its output; a second idle tick closes only once both sides are shut")
+    func idle() {
+        var machine = DataConnectionStateMachine(budget: 10)
+        machine.handshakeCompleted()
+        #expect(machine.idleTimeoutFired() == .shutdownOutput)
+        #expect(machine.isRetired)
+        #expect(!machine.canSend)
+        #expect(machine.idleTimeoutFired() == .none)
+        #expect(machine.outputShutdownCompleted() == .none)
+        #expect(machine.peerShutOutput() == .close)
+    }
+
+    @Test("an idle tick after both half-closes closes a connection stuck in shutdown")
+    func idleAfterBoth() {
+        var machine = DataConnectionStateMachine(budget: 1)
+        machine.handshakeCompleted()
+        _ = machine.payloadSent()
+        _ = machine.peerShutOutput()
+        #expect(machine.idleTimeoutFired() == .close)
+    }
+
+    /// One event the handler may report.
+    enum Event: CaseIterable { case send, peerFIN, shutdownDone, idle }
+
+    @Test("in every order of events the connection shuts its output once and closes exactly once")
+    func everyOrder() {
+        // Depth-first over every sequence of up to 7 events, with the handler's own rules:
+        // it sends only when allowed, and a shutdown completes only after it was asked for.
+        var explored = 0
+        func explore(
+            _ machine: DataConnectionStateMachine, shutdowns: Int, closes: Int, peerFIN: Bool, shutdownAsked: Bool,
+            shutdownDone: Bool, depth: Int
+        ) {
+            explored += 1
+            #expect(shutdowns <= 1)
+            #expect(closes <= 1)
+            if closes == 1 || depth == 7 { return }
+            for event in Event.allCases {
+                var next = machine
+                var action = Action.none
+                var fin = peerFIN
+                var asked = shutdownAsked
+                var done = shutdownDone
+                switch event {
+                case .send:
+                    guard next.canSend else { continue }
+                    action = next.payloadSent()
+                case .peerFIN:
+                    guard !fin else { continue }
+                    fin = true
+                    action = next.peerShutOutput()
+                case .shutdownDone:
+                    guard asked, !done else { continue }
+                    done = true
+                    action = next.outputShutdownCompleted()
+                case .idle:
+                    action = next.idleTimeoutFired()
+                }
+                if action == .shutdownOutput { asked = true }
+                if action == .close {
+                    // Closing is only right once both directions are shut, or as the idle timeout's last resort.
+                    #expect(
+                        fin && (done || event == .idle), "closed after \(event) with fin \(fin), shutdown done \(done)")
+                }
+                explore(
+                    next,
+                    shutdowns: shutdowns + (action == .shutdownOutput ? 1 : 0),
+                    closes: closes + (action == .close ? 1 : 0),
+                    peerFIN: fin,
+                    shutdownAsked: asked,
+                    shutdownDone: done,
+                    depth: depth + 1
+                )
+            }
+        }
+        var machine = DataConnectionStateMachine(budget: 2)
+        machine.handshakeCompleted()
+        explore(machine, shutdowns: 0, closes: 0, peerFIN: false, shutdownAsked: false, shutdownDone: false, depth: 0)
+        #expect(explored > 100)
+    }
+}

@@ -1,0 +1,224 @@
+import NIOCore
+import TCSplitterCore
+import Testing
+
+/// Configuration defaults and `validate()`, which must name the flag of the rule that is broken.
+@Suite struct TunnelConfigurationTests {
+    /// A client that passes every rule.
+    static var client: TunnelConfiguration {
+        var configuration = TunnelConfiguration(role: .client)
+        configuration.remoteFling = EndpointAddress(host: "203.0.113.1", port: 6002)
+        return configuration
+    }
+
+    /// A server that passes every rule.
+    static var server: TunnelConfiguration {
+        var configuration = TunnelConfiguration(role: .server)
+        configuration.localFling = EndpointAddress(host: "", port: 6002)
+        configuration.localSync = EndpointAddress(host: "", port: 5998)
+        return configuration
+    }
+
+    /// The flag `validate()` names, or `nil` when the configuration is valid.
+    static func failingFlag(_ configuration: TunnelConfiguration) -> String? {
+        do {
+            try configuration.validate()
+            return nil
+        } catch {
+            return error.flag
+        }
+    }
+
+    @Test("the defaults are the original's")
+    func defaults() {
+        let configuration = TunnelConfiguration(role: .client)
+        #expect(configuration.listen == EndpointAddress(host: "127.0.0.1", port: 6000))
+        #expect(configuration.forward == EndpointAddress(host: "127.0.0.1", port: 6003))
+        #expect(configuration.remoteSync == EndpointAddress(host: "127.0.0.1", port: 5998))
+        #expect(configuration.connections == 4)
+        #expect(configuration.payloadBytes == 10000)
+        #expect(configuration.mtuBytes == 1250)
+        #expect(configuration.tickInterval == .milliseconds(50))
+        #expect(configuration.tockInterval == .milliseconds(250))
+        #expect(configuration.bufferInterval == .milliseconds(250))
+        #expect(configuration.bufferPayloads == 0)
+        #expect(configuration.dup == .fling)
+        #expect(configuration.localProtocol == .tcp)
+        #expect(configuration.retrySkip == -1)
+        #expect(configuration.windowBytes == 4 << 20)
+        #expect(configuration.typeOfService == 0xB8)
+    }
+
+    @Test("a complete client and a complete server pass")
+    func validConfigurations() {
+        #expect(Self.failingFlag(Self.client) == nil)
+        #expect(Self.failingFlag(Self.server) == nil)
+    }
+
+    @Test("the client needs --listen, --rFling and --rSync, and cannot dial port 0")
+    func clientAddresses() {
+        var noListen = Self.client
+        noListen.listen = nil
+        #expect(Self.failingFlag(noListen) == "--listen")
+        #expect(Self.failingFlag(TunnelConfiguration(role: .client)) == "--rFling")
+        var noSync = Self.client
+        noSync.remoteSync = nil
+        #expect(Self.failingFlag(noSync) == "--rSync")
+        var flingPortZero = Self.client
+        flingPortZero.remoteFling = EndpointAddress(host: "h", port: 0)
+        #expect(Self.failingFlag(flingPortZero) == "--rFling")
+        var syncPortZero = Self.client
+        syncPortZero.remoteSync = EndpointAddress(host: "h", port: 0)
+        #expect(Self.failingFlag(syncPortZero) == "--rSync")
+        // A client may listen on port 0 (the system chooses), and needs no server-side address.
+        var listenZero = Self.client
+        listenZero.listen = EndpointAddress(host: "127.0.0.1", port: 0)
+        listenZero.forward = nil
+        #expect(Self.failingFlag(listenZero) == nil)
+    }
+
+    @Test("the server needs --lFling, --lSync and a dialable --forward")
+    func serverAddresses() {
+        #expect(Self.failingFlag(TunnelConfiguration(role: .server)) == "--lFling")
+        var noSync = Self.server
+        noSync.localSync = nil
+        #expect(Self.failingFlag(noSync) == "--lSync")
+        var noForward = Self.server
+        noForward.forward = nil
+        #expect(Self.failingFlag(noForward) == "--forward")
+        var forwardZero = Self.server
+        forwardZero.forward = EndpointAddress(host: "127.0.0.1", port: 0)
+        #expect(Self.failingFlag(forwardZero) == "--forward")
+        // A server may accept on port 0, and needs no client-side address.
+        var acceptZero = Self.server
+        acceptZero.localFling = EndpointAddress(host: "", port: 0)
+        acceptZero.listen = nil
+        acceptZero.remoteSync = nil
+        #expect(Self.failingFlag(acceptZero) == nil)
+    }
+
+    /// One rule: a change that breaks it, the flag it must name, and a change at its edge that passes.
+    struct Rule: Sendable, CustomTestStringConvertible {
+        var flag: String
+        var broken: @Sendable (inout TunnelConfiguration) -> Void
+        var edge: @Sendable (inout TunnelConfiguration) -> Void
+        var testDescription: String { self.flag }
+    }
+
+    static let rules: [Rule] = [
+        Rule(flag: "--conns", broken: { $0.connections = 0 }, edge: { $0.connections = 1 }),
+        Rule(flag: "--conns", broken: { $0.connections = 1025 }, edge: { $0.connections = 1024 }),
+        Rule(flag: "--lassoes", broken: { $0.lassoes = -1 }, edge: { $0.lassoes = 0 }),
+        Rule(flag: "--lassoes", broken: { $0.lassoes = 1025 }, edge: { $0.lassoes = 1024 }),
+        Rule(flag: "--frags", broken: { $0.payloadBytes = 0 }, edge: { $0.payloadBytes = 1 }),
+        Rule(
+            flag: "--frags",
+            broken: {
+                $0.payloadBytes = WireConstants.maxPayloadBytes + 1
+                $0.windowBytes = 1 << 30
+            },
+            edge: {
+                $0.payloadBytes = WireConstants.maxPayloadBytes
+                $0.windowBytes = 1 << 30
+            }
+        ),
+        Rule(
+            flag: "--window",
+            broken: {
+                $0.payloadBytes = 1000
+                $0.windowBytes = 1999
+            },
+            edge: {
+                $0.payloadBytes = 1000
+                $0.windowBytes = 2000
+            }
+        ),
+        Rule(flag: "--budget", broken: { $0.payloadsPerConnection = 0 }, edge: { $0.payloadsPerConnection = 1 }),
+        Rule(
+            flag: "--buffer",
+            broken: {
+                $0.payloadBytes = 1000
+                $0.windowBytes = 10_000
+                $0.bufferPayloads = 6
+            },
+            edge: {
+                $0.payloadBytes = 1000
+                $0.windowBytes = 10_000
+                $0.bufferPayloads = 5
+            }
+        ),
+        Rule(flag: "--buffer", broken: { $0.bufferPayloads = -1 }, edge: { $0.bufferPayloads = 0 }),
+        Rule(
+            flag: "--fec",
+            broken: {
+                $0.fecDataShards = 4
+                $0.fecParityShards = 2
+            },
+            edge: {
+                $0.fecDataShards = 0
+                $0.fecParityShards = 2
+            }),
+        Rule(
+            flag: "--fec",
+            broken: {
+                $0.fecDataShards = 200
+                $0.fecParityShards = 56
+            }, edge: { $0.fecDataShards = 0 }),
+        Rule(
+            flag: "--retries", broken: { $0.retries = true },
+            edge: {
+                $0.retries = false
+                $0.retrySkip = -1
+            }),
+        Rule(flag: "--dup", broken: { $0.dup = .lasso }, edge: { $0.dup = .fling }),
+        Rule(flag: "--dup", broken: { $0.dup = .both }, edge: { $0.dup = .fling }),
+        Rule(flag: "--dup", broken: { $0.dup = .none }, edge: { $0.dup = .fling }),
+        Rule(flag: "--protocol", broken: { $0.localProtocol = .udp }, edge: { $0.localProtocol = .tcp }),
+        Rule(
+            flag: "--rLasso", broken: { $0.remoteLasso = EndpointAddress(host: "h", port: 1) },
+            edge: { $0.remoteLasso = nil }),
+        Rule(
+            flag: "--lLasso", broken: { $0.localLasso = EndpointAddress(host: "", port: 1) },
+            edge: { $0.localLasso = nil }),
+    ]
+
+    @Test("each rule names its own flag, for either role, and its edge passes", arguments: rules)
+    func rule(_ rule: Rule) {
+        for base in [Self.client, Self.server] {
+            var broken = base
+            rule.broken(&broken)
+            #expect(Self.failingFlag(broken) == rule.flag, "\(base.role)")
+            var edge = base
+            rule.edge(&edge)
+            #expect(Self.failingFlag(edge) == nil, "\(base.role)")
+        }
+    }
+
+    @Test("the error prints as one line: flag, colon, message")
+    func errorText() {
+        var configuration = Self.client
+        configuration.connections = 0
+        #expect(throws: ConfigurationError(flag: "--conns", "0 is out of range 1...1024")) {
+            try configuration.validate()
+        }
+        #expect(
+            ConfigurationError(flag: "--conns", "0 is out of range 1...1024").description
+                == "--conns: 0 is out of range 1...1024")
+    }
+
+    @Test("the decoder limits follow the payload size, capped at the wire maximum")
+    func frameLimits() {
+        var configuration = Self.client
+        configuration.payloadBytes = 1400
+        #expect(configuration.frameLimits == FrameLimits(maxPayloadBytes: 1400))
+        #expect(configuration.frameLimits.maxBodyBytes(for: .payload) == 24 + 1400 + 32)
+    }
+
+    @Test("roles and modes print and parse by their flag names")
+    func names() {
+        #expect(Role.client.description == "client")
+        #expect(Role(rawValue: "server") == .server)
+        #expect(DupMode.allCases.map(\.rawValue) == ["fling", "lasso", "both", "none"])
+        #expect(LocalProtocol.allCases.map(\.rawValue) == ["tcp", "udp"])
+    }
+}
