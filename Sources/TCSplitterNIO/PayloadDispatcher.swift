@@ -17,6 +17,7 @@ final class PayloadDispatcher {
     private(set) var connections: [TunnelConnectionHandler] = []
     private var choice = DispatcherChoice()
     private var draining = false
+    private var drainAgain = false
     /// Bytes of payload data waiting for a connection.
     private(set) var queuedBytes = 0
 
@@ -50,10 +51,24 @@ final class PayloadDispatcher {
     }
 
     /// Sends queued payloads on the connections that can take them.
+    ///
+    /// A drain requested while one runs (a write or flush inside it made a connection writable
+    /// again) is not dropped: it becomes another pass, or the queue could wait for an event that
+    /// already happened.
     func drain() {
-        guard !self.draining, !self.queue.isEmpty else { return }
+        guard !self.draining else {
+            self.drainAgain = true
+            return
+        }
         self.draining = true
         defer { self.draining = false }
+        repeat {
+            self.drainAgain = false
+            self.drainOnce()
+        } while self.drainAgain && !self.queue.isEmpty
+    }
+
+    private func drainOnce() {
         var touched: [ObjectIdentifier: TunnelConnectionHandler] = [:]
         while let next = self.queue.first {
             let candidates = self.connections.map {

@@ -58,7 +58,9 @@ enum TunnelBootstraps {
         limits: FrameLimits
     ) throws {
         try channel.pipeline.syncOperations.addHandlers([
-            ByteToMessageHandler(FrameDecoder(limits: limits), maximumBufferSize: limits.maxBodyBytes(for: .payload) * 4),
+            // No maximumBufferSize: the decoder rejects an oversize frame from its header, so the
+            // buffer never holds more than one partial frame plus one read.
+            ByteToMessageHandler(FrameDecoder(limits: limits)),
             handler,
         ])
     }

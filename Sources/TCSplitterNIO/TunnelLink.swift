@@ -119,6 +119,18 @@ final class TunnelLink {
 
     /// Stalls, probes, idle data connections. `idleLimit` is when an idle connection is retired.
     func housekeeping(now: NIODeadline, idleLimit: TimeAmount) {
+        if self.dispatcher.queuedPayloads > 0 {
+            self.logger.debug(
+                "payloads waiting for a connection",
+                metadata: [
+                    "queued": "\(self.dispatcher.queuedPayloads)",
+                    "senders": "\(self.dispatcher.connections.count)",
+                    "dataConnections": "\(self.dataConnections.count)",
+                    "canSend": "\(self.dispatcher.connections.filter { $0.canSend }.count)",
+                    "writable": "\(self.dispatcher.connections.filter { $0.isWritable }.count)",
+                ]
+            )
+        }
         for session in Array(self.sessions.values) { session.housekeeping(now: now) }
         for connection in Array(self.dataConnections.values) where now - connection.lastActivity > idleLimit {
             connection.retire()

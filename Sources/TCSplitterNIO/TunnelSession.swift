@@ -176,11 +176,12 @@ final class TunnelSession {
                 self.logger.warning("session refused by the server: \(reason)")
                 self.end(notifyPeer: false)
             case .finish(_, let final):
-                try self.receive.setFinalOffset(final)
+                try self.receive.setFinalOffset(final, now: now)
                 self.receiveMaybeComplete(now: now)
             case .progress(_, let received, let sent):
-                try self.receive.peerSent(upTo: sent)
+                try self.receive.peerSent(upTo: sent, now: now)
                 if try self.send.acknowledge(upTo: received) {
+                    if self.send.pendingBytes > 0 { self.pack(includeTail: false, now: now) }
                     self.perform(self.scheduler.windowOpened(allowance: self.send.readAllowance))
                 }
                 self.checkProgress()
@@ -206,7 +207,7 @@ final class TunnelSession {
         if self.receive.isStalled(now: now, timeout: self.configuration.stallTimeout) {
             let gap = self.receive.firstGap.map { "\($0.lowerBound)..<\($0.upperBound)" } ?? "?"
             self.abort(
-                "bytes \(gap) did not arrive within \(self.configuration.stallTimeout.milliseconds) ms: a payload was lost with its connection (use --retries or --fec to recover)",
+                "bytes \(gap) did not arrive within \(self.configuration.stallTimeout.milliseconds) ms: a payload was lost with its connection (use --retries or --fec to recover) [delivered \(self.receive.deliveredOffset), consumed \(self.receive.consumedOffset), stashed \(self.receive.stashedBytes), duplicates \(self.receive.duplicatePayloads), orphans \(self.link.orphanPayloads)]",
                 notifyPeer: true
             )
             return

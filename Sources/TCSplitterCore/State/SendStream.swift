@@ -95,13 +95,18 @@ public struct SendStream: Sendable {
     }
 
     /// Cuts every complete payload, and the partial tail too when `includeTail` is set (or the
-    /// input ended). The payload holding the last byte is marked end-of-stream.
+    /// input ended), but never a byte at or past `ackedOffset + windowBytes`: what does not fit
+    /// waits for an acknowledgement. The payload holding the last byte is marked end-of-stream.
     public mutating func takePayloads(includeTail: Bool) -> [OutboundPayload] {
         var payloads: [OutboundPayload] = []
         let flushTail = includeTail || self.inputEnded
         while var pending = self.pending, pending.readableBytes > 0 {
-            let length = min(self.payloadBytes, pending.readableBytes)
-            guard length == self.payloadBytes || flushTail else { break }
+            // Never past the peer's window: a read may overshoot the allowance, the wire may not.
+            let windowLeft = Int(self.ackedOffset + UInt64(self.windowBytes) - self.packedOffset)
+            let length = min(self.payloadBytes, pending.readableBytes, windowLeft)
+            guard length > 0, length == self.payloadBytes || length == pending.readableBytes && flushTail else {
+                break
+            }
             let slice = pending.readSlice(length: length)!
             self.pending = pending.readableBytes > 0 ? pending : nil
             let offset = self.packedOffset
