@@ -32,6 +32,7 @@ final class TunnelSession {
     private var forwarder: SteadyRateBuffer
     private var reporter: ProgressReporter
     private var lastReadDrained = true
+    private var bytesReadInCycle = 0
     private var finishSent = false
     private var localOutputShut = false
     private var localInputEnded = false
@@ -51,7 +52,8 @@ final class TunnelSession {
         self.send = SendStream(payloadBytes: configuration.payloadBytes, windowBytes: configuration.windowBytes)
         self.scheduler = TickTockScheduler(
             tickInterval: configuration.tickInterval,
-            tockInterval: configuration.tockInterval
+            tockInterval: configuration.tockInterval,
+            bulkBytes: configuration.payloadBytes
         )
         self.receive = ReceiveStream(windowBytes: configuration.windowBytes, now: now)
         self.forwarder = SteadyRateBuffer(
@@ -95,6 +97,7 @@ final class TunnelSession {
         guard self.phase == .open else { return }
         self.send.append(buffer)
         self.lastReadDrained = drained
+        self.bytesReadInCycle += buffer.readableBytes
     }
 
     /// A read cycle of the local socket ended.
@@ -102,8 +105,15 @@ final class TunnelSession {
         guard self.phase == .open else { return }
         let now = NIODeadline.now()
         self.pack(includeTail: false, now: now)
+        let bytesRead = self.bytesReadInCycle
+        self.bytesReadInCycle = 0
         self.perform(
-            self.scheduler.readCycleEnded(drained: self.lastReadDrained, allowance: self.send.readAllowance, now: now)
+            self.scheduler.readCycleEnded(
+                drained: self.lastReadDrained,
+                bytesRead: bytesRead,
+                allowance: self.send.readAllowance,
+                now: now
+            )
         )
     }
 

@@ -48,16 +48,19 @@ public struct SendStream: Sendable {
     public private(set) var inputEnded = false
     /// Whether the input ended and every byte of it was cut into payloads.
     public private(set) var endOfStreamPacked = false
-    private var pending: ByteBuffer? = nil
+    /// Read buffers not yet cut, oldest first. Kept as separate chunks: appending into one
+    /// buffer would copy-on-write it (payload slices share its storage), and NIO's copy keeps the
+    /// already-cut prefix, so one long-lived buffer would grow with the whole stream.
+    private var chunks: [ByteBuffer] = []
+    private var chunksHead = 0
+    /// Bytes in `chunks`.
+    public private(set) var pendingBytes = 0
 
     /// A stream with nothing sent yet.
     public init(payloadBytes: Int, windowBytes: Int) {
         self.payloadBytes = max(1, payloadBytes)
         self.windowBytes = max(self.payloadBytes, windowBytes)
     }
-
-    /// Bytes read but not yet cut into payloads.
-    public var pendingBytes: Int { self.pending?.readableBytes ?? 0 }
 
     /// Bytes packed and not yet acknowledged.
     public var unacknowledgedBytes: Int { Int(self.packedOffset - self.ackedOffset) }
@@ -81,12 +84,8 @@ public struct SendStream: Sendable {
     /// Adds bytes read from the local socket. Reads may overshoot the allowance by one read buffer.
     public mutating func append(_ bytes: ByteBuffer) {
         guard bytes.readableBytes > 0, !self.inputEnded else { return }
-        if self.pending == nil || self.pending!.readableBytes == 0 {
-            self.pending = bytes
-        } else {
-            var bytes = bytes
-            self.pending!.writeBuffer(&bytes)
-        }
+        self.chunks.append(bytes)
+        self.pendingBytes += bytes.readableBytes
     }
 
     /// Records the end of the local input; the next `takePayloads(includeTail: true)` marks the end.
@@ -100,19 +99,18 @@ public struct SendStream: Sendable {
     public mutating func takePayloads(includeTail: Bool) -> [OutboundPayload] {
         var payloads: [OutboundPayload] = []
         let flushTail = includeTail || self.inputEnded
-        while var pending = self.pending, pending.readableBytes > 0 {
+        while self.pendingBytes > 0 {
             // Never past the peer's window: a read may overshoot the allowance, the wire may not.
             let windowLeft = Int(self.ackedOffset + UInt64(self.windowBytes) - self.packedOffset)
-            let length = min(self.payloadBytes, pending.readableBytes, windowLeft)
-            guard length > 0, length == self.payloadBytes || length == pending.readableBytes && flushTail else {
+            let length = min(self.payloadBytes, self.pendingBytes, windowLeft)
+            guard length > 0, length == self.payloadBytes || length == self.pendingBytes && flushTail else {
                 break
             }
-            let slice = pending.readSlice(length: length)!
-            self.pending = pending.readableBytes > 0 ? pending : nil
+            let data = self.cut(length)
             let offset = self.packedOffset
             self.packedOffset += UInt64(length)
-            let isEnd = self.inputEnded && self.pending == nil
-            payloads.append(OutboundPayload(offset: offset, data: slice, isEndOfStream: isEnd))
+            let isEnd = self.inputEnded && self.pendingBytes == 0
+            payloads.append(OutboundPayload(offset: offset, data: data, isEndOfStream: isEnd))
             if isEnd { self.endOfStreamPacked = true }
         }
         if self.inputEnded && self.pendingBytes == 0 {
@@ -120,6 +118,41 @@ public struct SendStream: Sendable {
             self.endOfStreamPacked = true
         }
         return payloads
+    }
+
+    /// Removes the next `length` pending bytes: a slice of one chunk when it holds them all (no
+    /// copy), else one new buffer gathered from several chunks.
+    private mutating func cut(_ length: Int) -> ByteBuffer {
+        self.pendingBytes -= length
+        if self.chunks[self.chunksHead].readableBytes >= length {
+            let slice = self.chunks[self.chunksHead].readSlice(length: length)!
+            self.dropEmptyHead()
+            return slice
+        }
+        var gathered = ByteBuffer()
+        gathered.reserveCapacity(length)
+        var remaining = length
+        while remaining > 0 {
+            let take = min(remaining, self.chunks[self.chunksHead].readableBytes)
+            var piece = self.chunks[self.chunksHead].readSlice(length: take)!
+            gathered.writeBuffer(&piece)
+            remaining -= take
+            self.dropEmptyHead()
+        }
+        return gathered
+    }
+
+    private mutating func dropEmptyHead() {
+        guard self.chunksHead < self.chunks.count, self.chunks[self.chunksHead].readableBytes == 0 else { return }
+        self.chunks[self.chunksHead] = ByteBuffer()
+        self.chunksHead += 1
+        if self.chunksHead == self.chunks.count {
+            self.chunks.removeAll(keepingCapacity: true)
+            self.chunksHead = 0
+        } else if self.chunksHead >= 32 {
+            self.chunks.removeFirst(self.chunksHead)
+            self.chunksHead = 0
+        }
     }
 
     /// Applies a cumulative acknowledgement. Returns whether the window opened.

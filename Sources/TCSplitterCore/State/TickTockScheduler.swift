@@ -2,9 +2,11 @@ import NIOCore
 
 /// Decides when the local socket is read (tick) and when a partial payload is sent (tock).
 ///
-/// - tick: after a read that drained the socket, the next read waits until `tickInterval` has
-///   passed; a read that filled its buffer is followed by another at once, so the tick bounds read
-///   latency and never throughput. A tick of zero reads as soon as the socket is readable.
+/// - tick: after a read cycle that drained the socket having found less than a payload (a trickle,
+///   such as keystrokes), the next read waits until `tickInterval` has passed, so small writes
+///   merge into fuller payloads. A cycle that filled its buffer, or found a payload or more (a bulk
+///   flow), is followed by another read at once, so the tick bounds read latency and never
+///   throughput. A tick of zero reads as soon as the socket is readable.
 /// - tock: complete payloads are sent as soon as they are cut; a partial tail waits at most
 ///   `tockInterval` for more bytes, then goes out. A tock of zero sends the tail at once.
 /// - window: with no read allowance, reading stops until an acknowledgement opens the window.
@@ -39,10 +41,14 @@ public struct TickTockScheduler: Sendable {
     private var tockArmedFor: NIODeadline? = nil
     private var waitingForWindow = false
 
-    /// A scheduler with the given clocks.
-    public init(tickInterval: TimeAmount, tockInterval: TimeAmount) {
+    /// Bytes per read cycle from which the stream counts as a bulk flow (one payload).
+    public let bulkBytes: Int
+
+    /// A scheduler with the given clocks; `bulkBytes` is normally the payload size.
+    public init(tickInterval: TimeAmount, tockInterval: TimeAmount, bulkBytes: Int = .max) {
         self.tickInterval = max(.zero, tickInterval)
         self.tockInterval = max(.zero, tockInterval)
+        self.bulkBytes = max(1, bulkBytes)
     }
 
     /// The session may start reading (it opened). `allowance` is the send window's read allowance.
@@ -50,14 +56,20 @@ public struct TickTockScheduler: Sendable {
         self.requestRead(allowance: allowance)
     }
 
-    /// A read cycle ended. `drained` is whether the last read left the socket empty.
-    public mutating func readCycleEnded(drained: Bool, allowance: Int, now: NIODeadline) -> ReadAction {
+    /// A read cycle ended. `drained` is whether the last read left the socket empty; `bytesRead`
+    /// is what the cycle read (a cycle reading at least `bulkBytes` is a bulk flow: no tick wait).
+    public mutating func readCycleEnded(
+        drained: Bool,
+        bytesRead: Int = 0,
+        allowance: Int,
+        now: NIODeadline
+    ) -> ReadAction {
         self.readOutstanding = false
         guard allowance > 0 else {
             self.waitingForWindow = true
             return .none
         }
-        if drained && self.tickInterval > .zero {
+        if drained && self.tickInterval > .zero && bytesRead < self.bulkBytes {
             return self.armTick(now + self.tickInterval)
         }
         return self.requestRead(allowance: allowance)
