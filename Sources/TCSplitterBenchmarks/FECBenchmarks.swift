@@ -1,0 +1,192 @@
+import NIOCore
+import TCSplitterFEC
+
+/// `TCSplitterBenchmarks fec [--seconds S]`: Reed-Solomon throughput of ``ReedSolomonCodec``
+/// against raw ISA-L (``FECRawBaseline``) on the same data, in one run.
+///
+/// Throughput counts data bytes (`dataShards * shardBytes`) per second, in GB/s (10^9 bytes).
+/// Decode rebuilds the first `parityShards` data shards from the rest of the group.
+///
+/// Raw and codec run in alternating batches of about 2 ms until each has run `--seconds`
+/// (default 0.3); each reports its best batch. Alternating makes both sides see the same
+/// contention from other processes on shared cores, and the best batch filters out preemptions.
+enum FECBenchmarks {
+    /// One benchmarked group shape.
+    struct Case {
+        /// Data shards per group.
+        var dataShards: Int
+        /// Parity shards per group.
+        var parityShards: Int
+        /// Bytes per shard.
+        var shardBytes: Int
+    }
+
+    /// Best-batch throughput of one case, in GB/s of data.
+    struct Result {
+        /// The measured case.
+        var benchmarkCase: Case
+        /// `ec_encode_data` on raw buffers, encoding.
+        var rawEncode = 0.0
+        /// ``ReedSolomonCodec/encodeParity(data:shardBytes:allocator:)``.
+        var codecEncode = 0.0
+        /// `ec_encode_data` on raw buffers with precomputed decode tables.
+        var rawDecode = 0.0
+        /// ``ReedSolomonCodec/reconstructData(shards:shardBytes:allocator:)``.
+        var codecDecode = 0.0
+    }
+
+    /// The measured shapes: kcptun's default 10+3 and a heavy 20+10, at MTU-sized and 64 KiB shards.
+    static let cases: [Case] = [
+        Case(dataShards: 10, parityShards: 3, shardBytes: 1400),
+        Case(dataShards: 10, parityShards: 3, shardBytes: 65_536),
+        Case(dataShards: 20, parityShards: 10, shardBytes: 1400),
+        Case(dataShards: 20, parityShards: 10, shardBytes: 65_536),
+    ]
+
+    /// Entry point; returns the exit status.
+    static func run(arguments: [String]) -> Int32 {
+        var minimumSeconds = 0.3
+        switch arguments.count {
+        case 0: break
+        case 2 where arguments[0] == "--seconds" && (Double(arguments[1]) ?? 0) > 0:
+            minimumSeconds = Double(arguments[1]) ?? minimumSeconds
+        default:
+            print("usage: TCSplitterBenchmarks fec [--seconds S (default 0.3)]")
+            return 2
+        }
+        print("FEC: data GB/s, best 2 ms batch over >= \(minimumSeconds) s; decode rebuilds `parity` data shards")
+        print(Self.header)
+        for benchmarkCase in Self.cases {
+            do {
+                print(Self.row(try Self.measure(benchmarkCase, minimumSeconds: minimumSeconds)))
+            } catch {
+                print("\(benchmarkCase.dataShards)+\(benchmarkCase.parityShards): failed: \(error)")
+                return 1
+            }
+        }
+        return 0
+    }
+
+    /// Raised when raw ISA-L and the codec disagree, so a fast but wrong codec never reports a number.
+    struct MismatchError: Error, CustomStringConvertible {
+        /// What differed.
+        var description: String
+    }
+
+    /// Measures one case: checks raw and codec agree, then alternates the four loops.
+    static func measure(_ benchmarkCase: Case, minimumSeconds: Double) throws -> Result {
+        let (k, m, shardBytes) = (benchmarkCase.dataShards, benchmarkCase.parityShards, benchmarkCase.shardBytes)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let payload = (0..<k).map { _ in
+            (0..<shardBytes).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407  // Knuth's MMIX LCG
+                return UInt8(truncatingIfNeeded: state >> 56)
+            }
+        }
+        guard let raw = FECRawBaseline(dataShards: k, parityShards: m, shardBytes: shardBytes, data: payload) else {
+            throw MismatchError(description: "raw ISA-L setup failed")
+        }
+        let codec = try ReedSolomonCodec(dataShards: k, parityShards: m)
+        let allocator = ByteBufferAllocator()
+        let data = payload.map { ByteBuffer(bytes: $0) }
+
+        // Correctness first: both paths must produce the same parity and rebuild the same data.
+        raw.encode()
+        raw.decode()
+        let parity = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: allocator)
+        guard parity.map({ Array($0.readableBytesView) }) == raw.parity else {
+            throw MismatchError(description: "codec parity differs from raw ISA-L")
+        }
+        let damaged: [ByteBuffer?] = Array(repeating: nil, count: m) + (data[m...] + parity).map { Optional($0) }
+        let rebuilt = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator)
+        guard rebuilt == data, raw.rebuiltData == Array(payload[0..<m]) else {
+            throw MismatchError(description: "rebuilt data differs from the original")
+        }
+
+        let dataBytes = k * shardBytes
+        var result = Result(benchmarkCase: benchmarkCase)
+        (result.rawEncode, result.codecEncode) = try Self.compare(dataBytes, minimumSeconds) {
+            raw.encode()
+        } codec: {
+            _ = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: allocator)
+        }
+        (result.rawDecode, result.codecDecode) = try Self.compare(dataBytes, minimumSeconds) {
+            raw.decode()
+        } codec: {
+            _ = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator)
+        }
+        return result
+    }
+
+    /// Alternates ~2 ms batches of `raw` and `codec` until each ran `minimumSeconds`.
+    ///
+    /// - Returns: the best batch of each, in GB/s of `bytesPerCall`.
+    static func compare(
+        _ bytesPerCall: Int,
+        _ minimumSeconds: Double,
+        raw: () -> Void,
+        codec: () throws -> Void
+    ) rethrows -> (raw: Double, codec: Double) {
+        let clock = ContinuousClock()
+        /// Seconds taken by `calls` calls of `body`.
+        func time(_ calls: Int, _ body: () throws -> Void) rethrows -> Double {
+            let start = clock.now
+            for _ in 0..<calls {
+                try body()
+            }
+            let elapsed = start.duration(to: clock.now).components
+            return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+        }
+        // Warm up caches, the allocator and the decode tables, then size batches to ~2 ms.
+        _ = try time(64, codec)
+        let callsPerBatch = max(1, Int(0.002 / max(time(64, raw) / 64, 1e-9)))
+        var best = (raw: 0.0, codec: 0.0)
+        var total = (raw: 0.0, codec: 0.0)
+        while total.raw < minimumSeconds || total.codec < minimumSeconds {
+            let rawSeconds = time(callsPerBatch, raw)
+            let codecSeconds = try time(callsPerBatch, codec)
+            total = (total.raw + rawSeconds, total.codec + codecSeconds)
+            let bytes = Double(callsPerBatch * bytesPerCall)
+            best = (max(best.raw, bytes / rawSeconds / 1e9), max(best.codec, bytes / codecSeconds / 1e9))
+        }
+        return best
+    }
+
+    /// Column titles of the result table.
+    static let header = [
+        "config", "shard B", "raw enc", "codec enc", "ratio", "raw dec", "codec dec", "ratio",
+    ].map { Self.padded($0) }.joined()
+
+    /// One formatted table row.
+    static func row(_ result: Result) -> String {
+        let benchmarkCase = result.benchmarkCase
+        return [
+            "\(benchmarkCase.dataShards)+\(benchmarkCase.parityShards)",
+            "\(benchmarkCase.shardBytes)",
+            Self.format(result.rawEncode),
+            Self.format(result.codecEncode),
+            Self.percent(result.codecEncode / result.rawEncode),
+            Self.format(result.rawDecode),
+            Self.format(result.codecDecode),
+            Self.percent(result.codecDecode / result.rawDecode),
+        ].map { Self.padded($0) }.joined()
+    }
+
+    /// `value` with two decimals.
+    static func format(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    /// `ratio` as a percentage with one decimal.
+    static func percent(_ ratio: Double) -> String {
+        let tenths = Int((ratio * 1_000).rounded())
+        return "\(tenths / 10).\(tenths % 10)%"
+    }
+
+    /// `text` right-aligned in a 10-column cell.
+    static func padded(_ text: String) -> String {
+        String(repeating: " ", count: max(0, 10 - text.count)) + text
+    }
+}

@@ -1,0 +1,26 @@
+/// How to rebuild the missing data shards of a group for one loss pattern.
+///
+/// A class so that a cache hit only bumps `lastUse` instead of copying the tables.
+final class DecodePlan {
+    /// The `dataShards` shard indices fed to ISA-L, ascending.
+    let sourceRows: [Int]
+
+    /// The missing data shard indices rebuilt by this plan, ascending.
+    let erasedDataRows: [Int]
+
+    /// ISA-L expanded tables (`32 * dataShards * erasedDataRows.count` bytes) from `ec_init_tables`.
+    let tables: [UInt8]
+
+    /// Cache clock value of the last lookup, for least-recently-used eviction.
+    var lastUse: UInt64 = 0
+
+    /// Creates a plan from precomputed rows and tables.
+    init(sourceRows: [Int], erasedDataRows: [Int], tables: [UInt8]) {
+        self.sourceRows = sourceRows
+        self.erasedDataRows = erasedDataRows
+        self.tables = tables
+    }
+}
+
+@available(*, unavailable)
+extension DecodePlan: Sendable {}

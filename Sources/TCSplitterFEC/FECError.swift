@@ -1,0 +1,26 @@
+/// Errors raised by ``ReedSolomonCodec``.
+///
+/// Every case names the broken rule and carries the offending values, so a caller can log it and
+/// drop the group (or close the connection) without ever trusting the bad input.
+public enum FECError: Error, Hashable, Sendable {
+    /// The data shard count is below 1.
+    case invalidDataShardCount(Int)
+
+    /// The parity shard count is negative.
+    case invalidParityShardCount(Int)
+
+    /// `dataShards + parityShards` exceeds ``ReedSolomonCodec/maximumTotalShards``.
+    case tooManyShards(total: Int, maximum: Int)
+
+    /// The shard size is below 1 byte or above ``ReedSolomonCodec/maximumShardBytes``.
+    case invalidShardSize(bytes: Int)
+
+    /// The caller passed the wrong number of shards for this codec's group.
+    case wrongShardCount(expected: Int, actual: Int)
+
+    /// The shard at `index` does not have exactly `expected` readable bytes.
+    case wrongShardLength(index: Int, expected: Int, actual: Int)
+
+    /// Fewer than `required` shards are present, so the data cannot be rebuilt.
+    case unrecoverable(present: Int, required: Int)
+}

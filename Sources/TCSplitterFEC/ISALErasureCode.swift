@@ -1,0 +1,194 @@
+import CTCSplitterISAL
+import NIOCore
+
+/// The only file that hands pointers to Intel ISA-L.
+///
+/// Holds the `(k + m) x k` Cauchy encode matrix (`k` data rows of identity, then `m` parity rows),
+/// the expanded parity tables, and two pointer arrays reused by every call. Callers
+/// (``ReedSolomonCodec``) validate counts and sizes first; this type re-checks every count, table
+/// size and shard length right before ISA-L touches the memory.
+///
+/// Not thread-safe: the pointer arrays are scratch space shared by all calls.
+final class ISALErasureCode {
+    /// Number of data shards `k` per group.
+    let dataShards: Int
+
+    /// Number of parity shards `m` per group.
+    let parityShards: Int
+
+    /// `(k + m) x k` coefficients, row-major, from `gf_gen_cauchy1_matrix`.
+    private let encodeMatrix: [UInt8]
+
+    /// `32 * k * m` bytes of `ec_init_tables` output for the `m` parity rows.
+    private let encodeTables: [UInt8]
+
+    /// `k` source shard pointers passed to `ec_encode_data`.
+    private let sourcePointers: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
+
+    /// Up to `max(k, m)` output shard pointers passed to `ec_encode_data`.
+    private let outputPointers: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
+
+    /// Builds the encode matrix and tables; counts must already be validated
+    /// (`1 <= k`, `0 <= m`, `k + m <= 255`).
+    init(dataShards: Int, parityShards: Int) {
+        let totalShards = dataShards + parityShards
+        var matrix = [UInt8](repeating: 0, count: totalShards * dataShards)
+        gf_gen_cauchy1_matrix(&matrix, Int32(totalShards), Int32(dataShards))
+        var tables = [UInt8](repeating: 0, count: 32 * dataShards * parityShards)
+        if parityShards > 0 {
+            var parityRows = Array(matrix[(dataShards * dataShards)...])
+            ec_init_tables(Int32(dataShards), Int32(parityShards), &parityRows, &tables)
+        }
+        self.dataShards = dataShards
+        self.parityShards = parityShards
+        self.encodeMatrix = matrix
+        self.encodeTables = tables
+        self.sourcePointers = .allocate(capacity: dataShards)
+        self.sourcePointers.initialize(repeating: nil, count: dataShards)
+        let outputCapacity = max(dataShards, parityShards)
+        self.outputPointers = .allocate(capacity: outputCapacity)
+        self.outputPointers.initialize(repeating: nil, count: outputCapacity)
+    }
+
+    deinit {
+        self.sourcePointers.deallocate()
+        self.outputPointers.deallocate()
+    }
+
+    /// Inverts the encode-matrix rows `sourceRows` (`k` distinct ascending shard indices) and
+    /// expands the rows that rebuild `erasedDataRows` into ISA-L tables.
+    ///
+    /// - Returns: the tables, or `nil` if the sub-matrix is singular (never for a Cauchy matrix).
+    func makeDecodeTables(sourceRows: [Int], erasedDataRows: [Int]) -> [UInt8]? {
+        let k = self.dataShards
+        let shardIndices = 0..<(k + self.parityShards)
+        guard sourceRows.count == k, sourceRows.allSatisfy(shardIndices.contains),
+            !erasedDataRows.isEmpty, erasedDataRows.allSatisfy((0..<k).contains)
+        else { return nil }
+        var survivors = [UInt8](repeating: 0, count: k * k)
+        for (row, shardIndex) in sourceRows.enumerated() {
+            survivors[(row * k)..<(row * k + k)] = self.encodeMatrix[(shardIndex * k)..<(shardIndex * k + k)]
+        }
+        var inverse = [UInt8](repeating: 0, count: k * k)
+        guard gf_invert_matrix(&survivors, &inverse, Int32(k)) == 0 else { return nil }
+
+        // Row `e` of the inverse turns the k surviving shards back into data shard `e`.
+        var decodeMatrix = [UInt8]()
+        decodeMatrix.reserveCapacity(k * erasedDataRows.count)
+        for dataIndex in erasedDataRows {
+            decodeMatrix.append(contentsOf: inverse[(dataIndex * k)..<(dataIndex * k + k)])
+        }
+        var tables = [UInt8](repeating: 0, count: 32 * k * erasedDataRows.count)
+        ec_init_tables(Int32(k), Int32(erasedDataRows.count), &decodeMatrix, &tables)
+        return tables
+    }
+
+    /// Computes the `m` parity shards of `data` into `output`'s writable bytes, back to back.
+    ///
+    /// - Returns: `false` (writing nothing) if `data` has the wrong count or a shard is shorter
+    ///   than `shardBytes`.
+    func encodeParity(data: [ByteBuffer], shardBytes: Int, into output: inout ByteBuffer) -> Bool {
+        guard data.count == self.dataShards else { return false }
+        guard self.parityShards > 0 else { return true }
+
+        /// Pins data shard `index` inside its `withUnsafeReadableBytes`, then the next one;
+        /// with all of them pinned, ISA-L runs at the innermost level.
+        func pin(_ index: Int) -> Bool {
+            guard index < data.count else {
+                return self.run(
+                    tables: self.encodeTables,
+                    outputRows: self.parityShards,
+                    shardBytes: shardBytes,
+                    into: &output
+                )
+            }
+            return data[index].withUnsafeReadableBytes { readable in
+                self.setSource(index, to: readable, shardBytes: shardBytes) && pin(index + 1)
+            }
+        }
+        return pin(0)
+    }
+
+    /// Rebuilds `plan.erasedDataRows` from the shards `plan.sourceRows` of `shards` into
+    /// `output`'s writable bytes, back to back in ascending index order.
+    ///
+    /// - Returns: `false` (writing nothing) if a source shard is missing or shorter than `shardBytes`.
+    func reconstruct(
+        shards: [ByteBuffer?],
+        plan: DecodePlan,
+        shardBytes: Int,
+        into output: inout ByteBuffer
+    ) -> Bool {
+        let sourceRows = plan.sourceRows
+        guard sourceRows.count == self.dataShards, sourceRows.allSatisfy(shards.indices.contains) else {
+            return false
+        }
+
+        /// Pins the `index`-th source shard inside its `withUnsafeReadableBytes`, then the next
+        /// one; with all of them pinned, ISA-L runs at the innermost level.
+        func pin(_ index: Int) -> Bool {
+            guard index < sourceRows.count else {
+                return self.run(
+                    tables: plan.tables,
+                    outputRows: plan.erasedDataRows.count,
+                    shardBytes: shardBytes,
+                    into: &output
+                )
+            }
+            return shards[sourceRows[index]]?.withUnsafeReadableBytes { readable in
+                self.setSource(index, to: readable, shardBytes: shardBytes) && pin(index + 1)
+            } ?? false
+        }
+        return pin(0)
+    }
+
+    /// Records the start of `readable` as source pointer `index` if it holds `shardBytes` bytes.
+    ///
+    /// Only called from inside that shard's `withUnsafeReadableBytes`, which stays open until
+    /// ISA-L has returned, so every recorded pointer is valid while it is read.
+    private func setSource(_ index: Int, to readable: UnsafeRawBufferPointer, shardBytes: Int) -> Bool {
+        guard index < self.dataShards, readable.count >= shardBytes,
+            let base = readable.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        else { return false }
+        self.sourcePointers[index] = UnsafeMutablePointer(mutating: base)
+        return true
+    }
+
+    /// Runs `ec_encode_data` on the `k` recorded sources, writing `outputRows` shards of
+    /// `shardBytes` back to back at the start of `output`'s writable bytes (grown if needed).
+    private func run(tables: [UInt8], outputRows: Int, shardBytes: Int, into output: inout ByteBuffer) -> Bool {
+        guard outputRows > 0, outputRows <= max(self.dataShards, self.parityShards),
+            tables.count == 32 * self.dataShards * outputRows, shardBytes > 0, shardBytes <= Int(Int32.max)
+        else { return false }
+        let outputBytes = outputRows * shardBytes
+        if output.writableBytes < outputBytes {
+            output.reserveCapacity(minimumWritableBytes: outputBytes)
+        }
+        let written = output.withUnsafeMutableWritableBytes { writable -> Bool in
+            guard writable.count >= outputBytes,
+                let base = writable.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            else { return false }
+            for row in 0..<outputRows {
+                self.outputPointers[row] = base + row * shardBytes
+            }
+            tables.withUnsafeBufferPointer { tables in
+                ec_encode_data(
+                    Int32(shardBytes),
+                    Int32(self.dataShards),
+                    Int32(outputRows),
+                    UnsafeMutablePointer(mutating: tables.baseAddress),
+                    self.sourcePointers,
+                    self.outputPointers
+                )
+            }
+            return true
+        }
+        if written {
+            output.moveWriterIndex(forwardBy: outputBytes)
+        }
+        return written
+    }
+}
+
+@available(*, unavailable)
+extension ISALErasureCode: Sendable {}

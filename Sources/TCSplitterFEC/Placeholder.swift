@@ -1,2 +1,0 @@
-/// Placeholder: the Reed-Solomon codec over ISA-L lands here.
-enum TCSplitterFECPlaceholder {}

@@ -1,0 +1,209 @@
+import NIOCore
+
+// One FEC group: k = dataShards data shards, then m = parityShards parity shards.
+// Every shard is exactly `shardBytes` long (the sender pads the last data shard).
+//
+//   index:  0          1                k-1        k          k+1              k+m-1
+//         +----------+----------+-...-+----------+----------+----------+-...-+----------+
+//         |  data 0  |  data 1  |     | data k-1 | parity 0 | parity 1 |     |parity m-1|
+//         +----------+----------+-...-+----------+----------+----------+-...-+----------+
+//         |<---------- k data shards ----------->|<--------- m parity shards ---------->|
+//
+//   encode:  parity = C x data         C: m x k Cauchy matrix (ISA-L gf_gen_cauchy1_matrix),
+//                                      so every k x k sub-matrix of [ I ; C ] is invertible.
+//   decode:  any k of the k + m shards present
+//            -> invert those k rows of [ I ; C ] (gf_invert_matrix, cached per loss pattern)
+//            -> rows of the inverse for the missing data shards x present shards = missing data.
+//   k + m <= 255, m may be 0 (then every data shard must arrive).
+
+/// Systematic Reed-Solomon erasure code over GF(2^8), computed by Intel ISA-L.
+///
+/// Create one codec per `(dataShards, parityShards)` pair and reuse it: the encode matrix and
+/// tables are built once in `init`, and decode tables are cached per loss pattern (bounded, LRU).
+/// Shards are NIO `ByteBuffer`s; present data shards are passed through, never copied.
+///
+/// Not `Sendable`: use one codec from one event loop (it keeps scratch space and a cache).
+public final class ReedSolomonCodec {
+    /// Largest `dataShards + parityShards` a group may have (indices must fit GF(2^8)).
+    public static let maximumTotalShards = 255
+
+    /// Largest shard size in bytes accepted by ``encodeParity(data:shardBytes:allocator:)`` and
+    /// ``reconstructData(shards:shardBytes:allocator:)`` (16 MiB; keeps outputs in one `ByteBuffer`).
+    public static let maximumShardBytes = 1 << 24
+
+    /// Decode plans kept per codec before the least recently used one is dropped.
+    static let decodeCacheCapacity = 64
+
+    /// Number of data shards per group.
+    public let dataShards: Int
+
+    /// Number of parity shards per group.
+    public let parityShards: Int
+
+    /// The ISA-L matrices, tables and pointer scratch space.
+    private let erasureCode: ISALErasureCode
+
+    /// Decode plans by the set of shards they read.
+    private var decodeCache = DecodeTableCache(capacity: ReedSolomonCodec.decodeCacheCapacity)
+
+    /// Creates a codec for groups of `dataShards` data and `parityShards` parity shards.
+    ///
+    /// - Throws: ``FECError/invalidDataShardCount(_:)`` if `dataShards < 1`,
+    ///   ``FECError/invalidParityShardCount(_:)`` if `parityShards < 0`, and
+    ///   ``FECError/tooManyShards(total:maximum:)`` if the sum exceeds ``maximumTotalShards``.
+    public init(dataShards: Int, parityShards: Int) throws(FECError) {
+        guard dataShards >= 1 else { throw .invalidDataShardCount(dataShards) }
+        guard parityShards >= 0 else { throw .invalidParityShardCount(parityShards) }
+        let (total, overflow) = dataShards.addingReportingOverflow(parityShards)
+        guard !overflow, total <= Self.maximumTotalShards else {
+            throw .tooManyShards(total: overflow ? Int.max : total, maximum: Self.maximumTotalShards)
+        }
+        self.dataShards = dataShards
+        self.parityShards = parityShards
+        self.erasureCode = ISALErasureCode(dataShards: dataShards, parityShards: parityShards)
+    }
+
+    /// Total shards per group, `dataShards + parityShards`.
+    public var totalShards: Int { self.dataShards + self.parityShards }
+
+    /// Number of loss patterns whose decode tables are cached (for tests and diagnostics).
+    var cachedPatternCount: Int { self.decodeCache.count }
+
+    /// Rebuilds answered from cached decode tables (for tests and diagnostics).
+    var decodeCacheHits: Int { self.decodeCache.hits }
+
+    /// Rebuilds that had to invert a matrix (for tests and diagnostics).
+    var decodeCacheMisses: Int { self.decodeCache.misses }
+
+    /// Computes the parity shards of one group.
+    ///
+    /// - Parameters:
+    ///   - data: exactly ``dataShards`` buffers, each with exactly `shardBytes` readable bytes.
+    ///   - shardBytes: the size of every shard (the caller pads), 1 ... ``maximumShardBytes``.
+    ///   - allocator: allocates the single buffer that backs all returned parity shards.
+    /// - Returns: ``parityShards`` buffers of `shardBytes` bytes (empty when `parityShards == 0`).
+    /// - Throws: ``FECError/invalidShardSize(bytes:)``, ``FECError/wrongShardCount(expected:actual:)``
+    ///   or ``FECError/wrongShardLength(index:expected:actual:)``.
+    public func encodeParity(
+        data: [ByteBuffer],
+        shardBytes: Int,
+        allocator: ByteBufferAllocator
+    ) throws(FECError) -> [ByteBuffer] {
+        try Self.validate(shardBytes: shardBytes)
+        guard data.count == self.dataShards else {
+            throw .wrongShardCount(expected: self.dataShards, actual: data.count)
+        }
+        for index in data.indices where data[index].readableBytes != shardBytes {
+            throw .wrongShardLength(index: index, expected: shardBytes, actual: data[index].readableBytes)
+        }
+        guard self.parityShards > 0 else { return [] }
+
+        // One allocation backs every parity shard; the returned shards are slices of it.
+        var parity = allocator.buffer(capacity: self.parityShards * shardBytes)
+        guard self.erasureCode.encodeParity(data: data, shardBytes: shardBytes, into: &parity) else {
+            // Unreachable after the checks above; report it rather than return garbage.
+            throw .wrongShardCount(expected: self.dataShards, actual: data.count)
+        }
+        var shards = [ByteBuffer]()
+        shards.reserveCapacity(self.parityShards)
+        while let shard = parity.readSlice(length: shardBytes) {
+            shards.append(shard)
+        }
+        return shards
+    }
+
+    /// Returns the data shards of one group, rebuilding missing ones from any ``dataShards``
+    /// present shards.
+    ///
+    /// - Parameters:
+    ///   - shards: exactly ``totalShards`` entries in group order (data, then parity); `nil` marks
+    ///     a missing shard. Every present shard must have exactly `shardBytes` readable bytes.
+    ///   - shardBytes: the size of every shard, 1 ... ``maximumShardBytes``.
+    ///   - allocator: allocates the single buffer that backs all rebuilt shards.
+    /// - Returns: ``dataShards`` buffers; present data shards are passed through unchanged.
+    /// - Throws: ``FECError/unrecoverable(present:required:)`` if fewer than ``dataShards`` shards
+    ///   are present, or the count, size and length errors of
+    ///   ``encodeParity(data:shardBytes:allocator:)``.
+    public func reconstructData(
+        shards: [ByteBuffer?],
+        shardBytes: Int,
+        allocator: ByteBufferAllocator
+    ) throws(FECError) -> [ByteBuffer] {
+        try Self.validate(shardBytes: shardBytes)
+        guard shards.count == self.totalShards else {
+            throw .wrongShardCount(expected: self.totalShards, actual: shards.count)
+        }
+        // Check every present shard, and pick the first `dataShards` of them as sources.
+        var sources = ShardSet()
+        var sourceCount = 0
+        var presentCount = 0
+        var presentDataCount = 0
+        for index in shards.indices {
+            // Read the length in place: binding the shard itself would retain its storage.
+            guard let length = shards[index]?.readableBytes else { continue }
+            guard length == shardBytes else {
+                throw .wrongShardLength(index: index, expected: shardBytes, actual: length)
+            }
+            presentCount += 1
+            if index < self.dataShards { presentDataCount += 1 }
+            if sourceCount < self.dataShards {
+                sources.insert(index)
+                sourceCount += 1
+            }
+        }
+        guard sourceCount == self.dataShards else {
+            throw .unrecoverable(present: presentCount, required: self.dataShards)
+        }
+
+        if presentDataCount == self.dataShards {
+            return shards[0..<self.dataShards].compactMap { $0 }
+        }
+
+        let plan = try self.decodePlan(for: sources, presentCount: presentCount)
+        var rebuilt = allocator.buffer(capacity: plan.erasedDataRows.count * shardBytes)
+        guard self.erasureCode.reconstruct(shards: shards, plan: plan, shardBytes: shardBytes, into: &rebuilt) else {
+            throw .unrecoverable(present: presentCount, required: self.dataShards)
+        }
+
+        var data = [ByteBuffer]()
+        data.reserveCapacity(self.dataShards)
+        for index in 0..<self.dataShards {
+            if let shard = shards[index] {
+                data.append(shard)
+            } else if let shard = rebuilt.readSlice(length: shardBytes) {
+                data.append(shard)
+            }
+        }
+        guard data.count == self.dataShards else {
+            throw .unrecoverable(present: presentCount, required: self.dataShards)
+        }
+        return data
+    }
+
+    /// Returns the cached plan for `sources`, or inverts the matrix and caches a new one.
+    private func decodePlan(for sources: ShardSet, presentCount: Int) throws(FECError) -> DecodePlan {
+        if let plan = self.decodeCache.plan(for: sources) {
+            return plan
+        }
+        let sourceRows = (0..<self.totalShards).filter { sources.contains($0) }
+        let erasedDataRows = (0..<self.dataShards).filter { !sources.contains($0) }
+        guard
+            let tables = self.erasureCode.makeDecodeTables(sourceRows: sourceRows, erasedDataRows: erasedDataRows)
+        else {
+            throw .unrecoverable(present: presentCount, required: self.dataShards)
+        }
+        let plan = DecodePlan(sourceRows: sourceRows, erasedDataRows: erasedDataRows, tables: tables)
+        self.decodeCache.insert(plan, for: sources)
+        return plan
+    }
+
+    /// Throws unless `shardBytes` is within 1 ... ``maximumShardBytes``.
+    private static func validate(shardBytes: Int) throws(FECError) {
+        guard shardBytes >= 1, shardBytes <= Self.maximumShardBytes else {
+            throw .invalidShardSize(bytes: shardBytes)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ReedSolomonCodec: Sendable {}
