@@ -76,11 +76,19 @@ import Testing
         // A read may overshoot by one buffer; the allowance stays at zero rather than going negative.
         stream.append(.stream(offset: 50, count: 8))
         #expect(stream.readAllowance == 0)
-        _ = stream.takePayloads(includeTail: true)
-        #expect(stream.unacknowledgedBytes == 58)
+        // ... but the wire may not: nothing is cut past ackedOffset + window.
+        let cut = stream.takePayloads(includeTail: true)
+        #expect(cut.allSatisfy { $0.offset + UInt64($0.data.readableBytes) <= 50 })
+        #expect(stream.unacknowledgedBytes == 50)
+        #expect(stream.pendingBytes == 8)
         let opened = try stream.acknowledge(upTo: 30)
         #expect(opened)
         #expect(stream.readAllowance == 22)
+        // The acknowledgement lets the waiting bytes go.
+        let rest = stream.takePayloads(includeTail: true)
+        #expect(rest.map(\.offset) == [50])
+        #expect(rest.first?.data.readableBytes == 8)
+        #expect(stream.unacknowledgedBytes == 28)
     }
 
     @Test("acknowledgements are cumulative: old ones change nothing, unsent bytes are refused")
@@ -205,5 +213,29 @@ import Testing
         #expect(output == ByteBuffer.stream(offset: 0, count: input).bytes)
         #expect(stream.finalOffset == UInt64(input))
         #expect(last.last.map(\.isEndOfStream) ?? stream.endOfStreamPacked)
+    }
+
+    @Test("payloads cut across many uneven reads carry exactly the bytes read, and a held tail never grows")
+    func unevenReads() {
+        var stream = SendStream(payloadBytes: 1000, windowBytes: 1 << 30)
+        var generator = SystemRandomNumberGenerator()
+        var offset = 0
+        var out: [UInt8] = []
+        for _ in 0..<500 {
+            let count = Int.random(in: 1...2500, using: &generator)
+            stream.append(.stream(offset: offset, count: count))
+            offset += count
+            for payload in stream.takePayloads(includeTail: false) {
+                #expect(payload.data.readableBytes == 1000)
+                #expect(payload.offset == UInt64(out.count))
+                out += payload.data.bytes
+            }
+            // The tail waiting for its tock is less than a payload, whatever has been read.
+            #expect(stream.pendingBytes < 1000)
+        }
+        stream.endInput()
+        for payload in stream.takePayloads(includeTail: true) { out += payload.data.bytes }
+        #expect(out == ByteBuffer.stream(offset: 0, count: offset).bytes)
+        #expect(stream.endOfStreamPacked)
     }
 }

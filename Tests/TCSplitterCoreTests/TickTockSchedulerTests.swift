@@ -119,4 +119,16 @@ import Testing
         #expect(scheduler.packed(tailBytes: 1, now: at(0)) == .flushNow)
         #expect(scheduler.tockFired() == .none)
     }
+
+    @Test("a drained cycle that found a payload or more reads on at once; only a trickle waits for the tick")
+    func bulkFlowIgnoresTick() {
+        var scheduler = TickTockScheduler(
+            tickInterval: .milliseconds(50),
+            tockInterval: .milliseconds(250),
+            bulkBytes: 1000
+        )
+        #expect(scheduler.start(allowance: 10_000) == .readNow)
+        #expect(scheduler.readCycleEnded(drained: true, bytesRead: 1000, allowance: 10_000, now: at(0)) == .readNow)
+        #expect(scheduler.readCycleEnded(drained: true, bytesRead: 999, allowance: 10_000, now: at(5)) == .readAt(at(55)))
+    }
 }
