@@ -35,6 +35,7 @@ struct TCSplitterCommand: AsyncParsableCommand {
     func run() async throws {
         let role: Role
         do {
+            _ = try self.options.parsedValues(role: .client)  // a bad value is named before the role
             role = try self.options.inferredRole()
         } catch {
             throw TunnelRunner.fail(error)

@@ -44,7 +44,7 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("frags"), parsing: .unconditional, help: "payload:mtu in bytes. payload = stream bytes per payload (1-1048576, same on both ends); mtu is accepted and unused.")
     var frags = "10000:1250"
 
-    @Option(name: .customLong("tick"), parsing: .unconditional, help: "ms: once the local socket is drained, wait this long before reading it again (bounds read latency, never throughput). 0 = read as soon as data arrives.")
+    @Option(name: .customLong("tick"), parsing: .unconditional, help: "ms: when a read drains the local socket having found less than a payload (a trickle, e.g. keystrokes), wait this long before reading again so small writes merge into one payload; bulk flows are read at once, so the tick bounds latency, never throughput. 0 = read as soon as data arrives.")
     var tick = "50"
 
     @Option(name: .customLong("tock"), parsing: .unconditional, help: "ms: a partial payload waits at most this long for more bytes; complete payloads go at once. 0 = send at once.")
@@ -119,6 +119,13 @@ struct TunnelOptions: ParsableArguments {
 
     /// The configuration these flags describe for `role`, validated.
     func configuration(role: Role) throws(ConfigurationError) -> TunnelConfiguration {
+        let configuration = try self.parsedValues(role: role)
+        try configuration.validate()
+        return configuration
+    }
+
+    /// Every flag value parsed (each error names its flag), before the rules between flags.
+    func parsedValues(role: Role) throws(ConfigurationError) -> TunnelConfiguration {
         var configuration = TunnelConfiguration(role: role)
         configuration.listen = try EndpointAddress.parse(self.listen, flag: "--listen")
         configuration.forward = try EndpointAddress.parse(self.forward, flag: "--forward")
@@ -173,7 +180,6 @@ struct TunnelOptions: ParsableArguments {
         configuration.helloTimeout = .milliseconds(Int64(try Self.milliseconds(self.helloTimeout, flag: "--hello-timeout", minimum: 1)))
         configuration.idleTimeout = .milliseconds(Int64(try Self.milliseconds(self.idleTimeout, flag: "--idle-timeout", minimum: 1)))
         configuration.stallTimeout = .milliseconds(Int64(try Self.milliseconds(self.stallTimeout, flag: "--stall-timeout", minimum: 1)))
-        try configuration.validate()
         return configuration
     }
 
