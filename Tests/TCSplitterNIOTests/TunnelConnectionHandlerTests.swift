@@ -1,0 +1,170 @@
+import Logging
+import NIOCore
+import NIOEmbedded
+import TCSplitterCore
+import Testing
+
+@testable import TCSplitterNIO
+
+/// Records what a connection handler tells its end.
+final class RecordingDelegate: TunnelConnectionDelegate {
+    var ready: [ClientHello?] = []
+    var payloads: [PayloadFrame] = []
+    var messages: [ControlMessage] = []
+    var retired = 0
+    var closed = 0
+
+    func connectionReady(_ connection: TunnelConnectionHandler, hello: ClientHello?) { self.ready.append(hello) }
+    func connection(_ connection: TunnelConnectionHandler, received payload: PayloadFrame) { self.payloads.append(payload) }
+    func connection(_ connection: TunnelConnectionHandler, received message: ControlMessage) { self.messages.append(message) }
+    func connectionAvailabilityChanged(_ connection: TunnelConnectionHandler) {}
+    func connectionRetired(_ connection: TunnelConnectionHandler) { self.retired += 1 }
+    func connectionClosed(_ connection: TunnelConnectionHandler) { self.closed += 1 }
+}
+
+/// The hello exchange, frame routing and protocol errors of one tunnel connection, on an
+/// EmbeddedChannel with an injected clock.
+@Suite struct TunnelConnectionHandlerTests {
+    static let limits = FrameLimits(maxPayloadBytes: 100)
+    static var logger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    static func makeChannel(side: TunnelConnectionHandler.Side, budget: Int = 4)
+        throws -> (EmbeddedChannel, TunnelConnectionHandler, RecordingDelegate)
+    {
+        let delegate = RecordingDelegate()
+        let handler = TunnelConnectionHandler(
+            side: side,
+            payloadBudget: budget,
+            helloTimeout: .seconds(5),
+            delegate: delegate,
+            logger: Self.logger,
+            badInput: RateLimitedLog()
+        )
+        let channel = EmbeddedChannel()
+        try TunnelBootstraps.addTunnelHandlers(to: channel, handler: handler, limits: Self.limits)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return (channel, handler, delegate)
+    }
+
+    static func bytes(_ frame: Frame) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeFrame(frame)
+        return buffer
+    }
+
+    static func readFrame(_ channel: EmbeddedChannel) throws -> Frame? {
+        guard var buffer = try channel.readOutbound(as: ByteBuffer.self) else { return nil }
+        while let more = try channel.readOutbound(as: ByteBuffer.self) {
+            var more = more
+            buffer.writeBuffer(&more)
+        }
+        return try buffer.readFrame(limits: Self.limits)
+    }
+
+    @Test("the server greets first, then takes the client's hello and routes its payloads")
+    func acceptorHello() throws {
+        let (channel, handler, delegate) = try Self.makeChannel(side: .acceptor)
+        guard case .serverHello(let hello) = try Self.readFrame(channel) else {
+            Issue.record("no server hello")
+            return
+        }
+        #expect(!hello.requiresProof)
+        let client = ClientHello(kind: .fling, clientID: ClientID(rawValue: 77), nonce: HelloNonce(high: 1, low: 1))
+        try channel.writeInbound(Self.bytes(.clientHello(client)))
+        #expect(delegate.ready == [client])
+        #expect(handler.kind == .fling)
+        #expect(handler.clientID == ClientID(rawValue: 77))
+        #expect(handler.canSend)
+        let payload = PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0), data: ByteBuffer(string: "hi"))
+        try channel.writeInbound(Self.bytes(.payload(payload)))
+        #expect(delegate.payloads == [payload])
+        _ = try? channel.finish()
+    }
+
+    @Test("the client answers the server's greeting with its kind and id, then may send")
+    func dialerHello() throws {
+        let (channel, handler, delegate) = try Self.makeChannel(side: .dialer(.fling, ClientID(rawValue: 5)))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(!handler.canSend)
+        try channel.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
+        guard case .clientHello(let hello) = try Self.readFrame(channel) else {
+            Issue.record("no client hello")
+            return
+        }
+        #expect(hello.kind == .fling)
+        #expect(hello.clientID == ClientID(rawValue: 5))
+        #expect(delegate.ready.count == 1)
+        #expect(handler.canSend)
+        _ = try? channel.finish()
+    }
+
+    @Test("a server that asks for a key proof the client cannot give is left")
+    func proofRequired() throws {
+        let (channel, _, delegate) = try Self.makeChannel(side: .dialer(.sync, ClientID(rawValue: 5)))
+        try channel.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: true))))
+        #expect(!channel.isActive)
+        #expect(delegate.ready.isEmpty)
+        #expect(delegate.closed == 1)
+    }
+
+    @Test("no hello within the hello timeout closes the connection")
+    func helloTimeout() throws {
+        let (channel, _, delegate) = try Self.makeChannel(side: .acceptor)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(4999))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(2))
+        #expect(!channel.isActive)
+        #expect(delegate.ready.isEmpty)
+    }
+
+    @Test("garbage instead of a hello closes only this connection")
+    func garbage() throws {
+        let (channel, _, delegate) = try Self.makeChannel(side: .acceptor)
+        _ = try? channel.writeInbound(ByteBuffer(string: "SSH-2.0-OpenSSH_9.6\r\n"))
+        #expect(!channel.isActive)
+        #expect(delegate.ready.isEmpty)
+        #expect(delegate.closed == 1)
+    }
+
+    @Test("a payload on a sync connection, or a control message on a data connection, is a protocol error")
+    func wrongKind() throws {
+        let (sync, _, syncDelegate) = try Self.makeChannel(side: .acceptor)
+        try sync.writeInbound(Self.bytes(.clientHello(ClientHello(kind: .sync, clientID: ClientID(rawValue: 1), nonce: HelloNonce(high: 0, low: 0)))))
+        let payload = PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0), data: ByteBuffer(string: "x"))
+        try sync.writeInbound(Self.bytes(.payload(payload)))
+        #expect(!sync.isActive)
+        #expect(syncDelegate.payloads.isEmpty)
+
+        let (fling, _, flingDelegate) = try Self.makeChannel(side: .acceptor)
+        try fling.writeInbound(Self.bytes(.clientHello(ClientHello(kind: .fling, clientID: ClientID(rawValue: 1), nonce: HelloNonce(high: 0, low: 0)))))
+        try fling.writeInbound(Self.bytes(.control(.open(SessionID(rawValue: 4)))))
+        #expect(!fling.isActive)
+        #expect(flingDelegate.messages.isEmpty)
+    }
+
+    @Test("payloads are written header then data, and the budget retires the connection")
+    func budget() throws {
+        let (channel, handler, delegate) = try Self.makeChannel(side: .dialer(.fling, ClientID(rawValue: 5)), budget: 2)
+        try channel.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
+        _ = try Self.readFrame(channel)
+        let header = PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0)
+        handler.send(payload: header, data: ByteBuffer(string: "abc"))
+        handler.flush()
+        guard case .payload(let sent) = try Self.readFrame(channel) else {
+            Issue.record("no payload written")
+            return
+        }
+        #expect(sent.header == header)
+        #expect(String(buffer: sent.data) == "abc")
+        #expect(handler.canSend)
+        #expect(delegate.retired == 0)
+        handler.send(payload: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 3), data: ByteBuffer(string: "d"))
+        #expect(!handler.canSend)
+        #expect(delegate.retired == 1)
+        _ = try? channel.finish()
+    }
+}
