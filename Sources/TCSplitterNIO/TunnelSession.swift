@@ -188,7 +188,7 @@ final class TunnelSession {
             case .finish(_, let final):
                 try self.receive.setFinalOffset(final, now: now)
                 self.receiveMaybeComplete(now: now)
-            case .progress(_, let received, let sent):
+            case .progress(_, let received, let sent, _):
                 try self.receive.peerSent(upTo: sent, now: now)
                 if try self.send.acknowledge(upTo: received) {
                     if self.send.pendingBytes > 0 { self.pack(includeTail: false, now: now) }
@@ -198,7 +198,7 @@ final class TunnelSession {
             case .reset(_, let reason):
                 self.logger.info("session reset by the peer: \(reason)")
                 self.end(notifyPeer: false, abortive: true)
-            case .open, .ping, .pong:
+            case .open, .ping, .pong, .resend:
                 break
             }
         } catch {

@@ -39,15 +39,39 @@ import Testing
         #expect(decodeWhole(bytes) == .control(.open(Self.id)))
     }
 
-    @Test("progress is session, received offset, sent offset")
+    @Test("progress is session, received offset, sent offset, then a counted list of held ranges")
     func progressLayout() {
         let bytes: [UInt8] =
-            [0x54, 0x43, 0x01, 0x24, 0x00, 0x00, 0x00, 0x18] + Self.idBytes
+            [0x54, 0x43, 0x01, 0x24, 0x00, 0x00, 0x00, 0x19] + Self.idBytes
             + [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00]  // received 4096
             + [0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00]  // sent 2^32
+            + [0x00]  // no selective ranges
         let message = ControlMessage.progress(Self.id, receivedOffset: 4096, sentOffset: 1 << 32)
         #expect(encoded(.control(message)) == bytes)
         #expect(decodeWhole(bytes) == .control(message))
+        let withRanges: [UInt8] =
+            [0x54, 0x43, 0x01, 0x24, 0x00, 0x00, 0x00, 0x29] + Self.idBytes + be(UInt64(10)) + be(UInt64(30)) + [0x01]
+            + be(UInt64(20)) + be(UInt64(25))
+        let selective = ControlMessage.progress(Self.id, receivedOffset: 10, sentOffset: 30, selective: [20..<25])
+        #expect(encoded(.control(selective)) == withRanges)
+        #expect(decodeWhole(withRanges) == .control(selective))
+    }
+
+    @Test("resend is session, then a counted list of ascending non-empty ranges; others are refused")
+    func resendLayout() {
+        let bytes: [UInt8] =
+            [0x54, 0x43, 0x01, 0x28, 0x00, 0x00, 0x00, 0x29] + Self.idBytes + [0x02]
+            + be(UInt64(0)) + be(UInt64(100)) + be(UInt64(200)) + be(UInt64(300))
+        let message = ControlMessage.resend(Self.id, ranges: [0..<100, 200..<300])
+        #expect(encoded(.control(message)) == bytes)
+        #expect(decodeWhole(bytes) == .control(message))
+        let empty = envelope(type: 0x28, body: Self.idBytes + [0x01] + be(UInt64(5)) + be(UInt64(5)))
+        #expect(decodeError(empty) == .invalidField("resend.ranges"))
+        let descending =
+            envelope(type: 0x28, body: Self.idBytes + [0x02] + be(UInt64(50)) + be(UInt64(60)) + be(UInt64(10)) + be(UInt64(20)))
+        #expect(decodeError(descending) == .invalidField("resend.ranges"))
+        let tooMany = envelope(type: 0x28, body: Self.idBytes + [0x11])
+        #expect(decodeError(tooMany) == .invalidField("resend.rangeCount"))
     }
 
     @Test("reset is session, a u16 reason length, the UTF-8 reason")
@@ -77,7 +101,10 @@ import Testing
             (0x23, Self.idBytes + [0, 0, 0, 0]),  // finish without a whole final offset
             (0x23, Self.idBytes + be(UInt64(1)) + [0]),  // finish with a trailing byte
             (0x24, Self.idBytes + be(UInt64(1))),  // progress without the sent offset
-            (0x24, Self.idBytes + be(UInt64(1)) + be(UInt64(2)) + [0]),
+            (0x24, Self.idBytes + be(UInt64(1)) + be(UInt64(2))),  // progress without its range count
+            (0x24, Self.idBytes + be(UInt64(1)) + be(UInt64(2)) + [0, 0]),  // a byte after no ranges
+            (0x24, Self.idBytes + be(UInt64(1)) + be(UInt64(2)) + [1] + be(UInt64(3))),  // half a range
+            (0x28, Self.idBytes),  // resend without its range count
             (0x25, Self.idBytes + [0x00]),  // reset with half a length
             (0x22, Self.idBytes + [0x00, 0x05, 0x61, 0x62]),  // reason shorter than its length
             (0x22, Self.idBytes + [0x00, 0x01, 0x61, 0x62]),  // reason longer than its length

@@ -45,6 +45,9 @@ public struct ReceiveStream: Sendable {
     /// Payloads dropped because every byte had been received before.
     public private(set) var duplicatePayloads = 0
     private var stash: [UInt64: ByteBuffer] = [:]
+    private var skipped: [Range<UInt64>] = []
+    /// Bytes given up on (opt-in skipping).
+    public private(set) var skippedBytes: UInt64 = 0
     private var lastProgress: NIODeadline
 
     /// A stream with nothing received yet, at `now`.
@@ -122,6 +125,61 @@ public struct ReceiveStream: Sendable {
         let next = self.consumedOffset + UInt64(bytes)
         guard next <= self.deliveredOffset else { throw .consumedUndeliveredBytes }
         self.consumedOffset = next
+        self.applySkips()
+    }
+
+    /// Skipped bytes count as consumed as soon as everything before them is.
+    private mutating func applySkips() {
+        while let first = self.skipped.first, first.lowerBound <= self.consumedOffset {
+            self.consumedOffset = max(self.consumedOffset, first.upperBound)
+            self.skipped.removeFirst()
+        }
+    }
+
+    /// The ranges the peer has sent that have not arrived, in order (at most `limit`).
+    public func missingRanges(limit: Int = 16) -> [Range<UInt64>] {
+        guard self.deliveredOffset < self.knownSentOffset else { return [] }
+        var ranges: [Range<UInt64>] = []
+        var cursor = self.deliveredOffset
+        for key in self.stash.keys.sorted() where ranges.count < limit {
+            let end = key + UInt64(self.stash[key]!.readableBytes)
+            if key > cursor { ranges.append(cursor..<key) }
+            cursor = max(cursor, end)
+        }
+        if cursor < self.knownSentOffset && ranges.count < limit { ranges.append(cursor..<self.knownSentOffset) }
+        return ranges
+    }
+
+    /// The out-of-order ranges held (for selective acknowledgements), in order, at most `limit`.
+    public func heldRanges(limit: Int = 8) -> [Range<UInt64>] {
+        var ranges: [Range<UInt64>] = []
+        for key in self.stash.keys.sorted() {
+            let end = key + UInt64(self.stash[key]!.readableBytes)
+            if let last = ranges.last, last.upperBound >= key {
+                ranges[ranges.count - 1] = last.lowerBound..<max(last.upperBound, end)
+            } else {
+                guard ranges.count < limit else { break }
+                ranges.append(key..<end)
+            }
+        }
+        return ranges
+    }
+
+    /// Gives up on the missing bytes at the delivered offset, up to `range.upperBound` (opt-in
+    /// skipping): delivery goes on after them, and they count as consumed once the bytes before
+    /// them are. Returns the bytes now deliverable.
+    public mutating func skip(upTo end: UInt64, now: NIODeadline) -> [ByteBuffer] {
+        guard end > self.deliveredOffset else { return [] }
+        let target = self.finalOffset.map { min($0, end) } ?? end
+        self.skipped.append(self.deliveredOffset..<target)
+        self.skippedBytes += target - self.deliveredOffset
+        self.deliveredOffset = target
+        self.knownSentOffset = max(self.knownSentOffset, target)
+        var ready: [ByteBuffer] = []
+        self.drainStash(into: &ready)
+        self.lastProgress = now
+        self.applySkips()
+        return ready
     }
 
     /// Whether bytes the peer sent have been missing for longer than `timeout`.

@@ -13,9 +13,15 @@ import NIOCore
 /// finish      +------------------+---------------------+
 ///             | session id (u64) | final offset (u64)  |
 ///             +------------------+---------------------+
-/// progress    +------------------+-----------------------+--------------------+
-///             | session id (u64) | received offset (u64) | sent offset (u64)  |
-///             +------------------+-----------------------+--------------------+
+/// progress    +------------------+-----------------------+--------------------+-----------+
+///             | session id (u64) | received offset (u64) | sent offset (u64)  | count (u8)|
+///             +------------------+-----------------------+--------------------+-----------+
+///             | count x (start u64, end u64): out-of-order ranges held (SACK), <= 8    |
+///             +------------------------------------------------------------------------+
+/// resend      +------------------+-----------+------------------------------------------+
+///             | session id (u64) | count (u8)| count x (start u64, end u64), <= 16      |
+///             +------------------+-----------+------------------------------------------+
+///             every range non-empty (start < end), ranges in ascending order
 /// ping, pong  +------------------+
 ///             |   token (u64)    |
 ///             +------------------+
@@ -32,7 +38,11 @@ public enum ControlMessage: Hashable, Sendable {
     /// Either way: the sender has written `receivedOffset` bytes of the peer's stream to its local
     /// socket (cumulative acknowledgement, which opens the peer's window), and has sent payloads up
     /// to `sentOffset` of its own stream (so the peer can tell a lost payload from a quiet stream).
-    case progress(SessionID, receivedOffset: UInt64, sentOffset: UInt64)
+    /// `selective` lists out-of-order ranges of the peer's stream it holds (selective
+    /// acknowledgement), so the peer need not resend them.
+    case progress(SessionID, receivedOffset: UInt64, sentOffset: UInt64, selective: [Range<UInt64>] = [])
+    /// Either way: the sender asks the peer to send these ranges of its stream again (retries).
+    case resend(SessionID, ranges: [Range<UInt64>])
     /// Either way: abort the session.
     case reset(SessionID, reason: String)
     /// Keepalive request.
@@ -48,6 +58,7 @@ public enum ControlMessage: Hashable, Sendable {
         case .openFailed: return .openFailed
         case .finish: return .finish
         case .progress: return .progress
+        case .resend: return .resend
         case .reset: return .reset
         case .ping: return .ping
         case .pong: return .pong
@@ -57,8 +68,8 @@ public enum ControlMessage: Hashable, Sendable {
     /// The session this message is about, if any.
     public var sessionID: SessionID? {
         switch self {
-        case .open(let id), .opened(let id), .openFailed(let id, _), .finish(let id, _), .progress(let id, _, _),
-            .reset(let id, _):
+        case .open(let id), .opened(let id), .openFailed(let id, _), .finish(let id, _), .progress(let id, _, _, _),
+            .resend(let id, _), .reset(let id, _):
             return id
         case .ping, .pong:
             return nil
@@ -69,7 +80,8 @@ public enum ControlMessage: Hashable, Sendable {
         switch self {
         case .open, .opened, .ping, .pong: return 8
         case .finish: return 16
-        case .progress: return 24
+        case .progress(_, _, _, let ranges): return 25 + 16 * min(ranges.count, WireConstants.maxSelectiveRanges)
+        case .resend(_, let ranges): return 9 + 16 * min(ranges.count, WireConstants.maxResendRanges)
         case .openFailed(_, let reason), .reset(_, let reason): return 10 + Self.clippedReason(reason).count
         }
     }
@@ -95,7 +107,11 @@ public enum ControlMessage: Hashable, Sendable {
         case .progress:
             guard let received = body.readInteger(as: UInt64.self), let sent = body.readInteger(as: UInt64.self)
             else { throw .malformedBody(type: type.rawValue, length: body.readableBytes) }
-            self = .progress(session, receivedOffset: received, sentOffset: sent)
+            let ranges = try Self.readRanges(&body, type: type, limit: WireConstants.maxSelectiveRanges, field: "progress")
+            self = .progress(session, receivedOffset: received, sentOffset: sent, selective: ranges)
+        case .resend:
+            let ranges = try Self.readRanges(&body, type: type, limit: WireConstants.maxResendRanges, field: "resend")
+            self = .resend(session, ranges: ranges)
         case .openFailed, .reset:
             guard let length = body.readInteger(as: UInt16.self) else {
                 throw .malformedBody(type: type.rawValue, length: body.readableBytes)
@@ -118,13 +134,51 @@ public enum ControlMessage: Hashable, Sendable {
             return buffer.writeInteger(token)
         case .finish(let id, let final):
             return buffer.writeInteger(id.rawValue) + buffer.writeInteger(final)
-        case .progress(let id, let received, let sent):
+        case .progress(let id, let received, let sent, let ranges):
             return buffer.writeInteger(id.rawValue) + buffer.writeInteger(received) + buffer.writeInteger(sent)
+                + Self.writeRanges(ranges, limit: WireConstants.maxSelectiveRanges, into: &buffer)
+        case .resend(let id, let ranges):
+            return buffer.writeInteger(id.rawValue)
+                + Self.writeRanges(ranges, limit: WireConstants.maxResendRanges, into: &buffer)
         case .openFailed(let id, let reason), .reset(let id, let reason):
             let bytes = Self.clippedReason(reason)
             return buffer.writeInteger(id.rawValue) + buffer.writeInteger(UInt16(bytes.count))
                 + buffer.writeBytes(bytes)
         }
+    }
+
+    /// Reads `count (u8)` then that many `(start u64, end u64)` ranges, each non-empty and in
+    /// ascending order.
+    static func readRanges(
+        _ body: inout ByteBuffer,
+        type: FrameType,
+        limit: Int,
+        field: String
+    ) throws(FrameDecodingError) -> [Range<UInt64>] {
+        guard let count = body.readInteger(as: UInt8.self) else {
+            throw .malformedBody(type: type.rawValue, length: body.readableBytes)
+        }
+        guard Int(count) <= limit else { throw .invalidField("\(field).rangeCount") }
+        var ranges: [Range<UInt64>] = []
+        ranges.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let start = body.readInteger(as: UInt64.self), let end = body.readInteger(as: UInt64.self) else {
+                throw .malformedBody(type: type.rawValue, length: body.readableBytes)
+            }
+            guard start < end, ranges.last.map({ $0.upperBound <= start }) ?? true else {
+                throw .invalidField("\(field).ranges")
+            }
+            ranges.append(start..<end)
+        }
+        return ranges
+    }
+
+    /// Writes at most `limit` ranges as `count (u8)` + `(start, end)` pairs.
+    static func writeRanges(_ ranges: [Range<UInt64>], limit: Int, into buffer: inout ByteBuffer) -> Int {
+        let kept = ranges.prefix(limit)
+        var written = buffer.writeInteger(UInt8(kept.count))
+        for range in kept { written += buffer.writeInteger(range.lowerBound) + buffer.writeInteger(range.upperBound) }
+        return written
     }
 
     /// The reason's UTF-8 bytes, cut to the limit on a character boundary: the longest run of

@@ -22,4 +22,6 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     case ping = 0x26
     /// Sync: keepalive answer.
     case pong = 0x27
+    /// Sync: the receiver asks for byte ranges again (retries).
+    case resend = 0x28
 }

@@ -16,6 +16,10 @@ public enum WireConstants {
     public static let maxControlBodyBytes = 1024
     /// The largest reason text carried by `openFailed` and `reset`, in UTF-8 bytes.
     public static let maxReasonBytes = 512
+    /// The most selective-acknowledgement ranges one `progress` carries.
+    public static let maxSelectiveRanges = 8
+    /// The most ranges one `resend` asks for.
+    public static let maxResendRanges = 16
     /// The largest payload any configuration may choose (`--frags`), in bytes.
     public static let maxPayloadBytes = 1 << 20
     /// Room reserved after payload data for an authentication tag.

@@ -54,6 +54,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private let logger: Logger
     private let badInput: RateLimitedLog
     private var retiredReported = false
+    private var closedReported = false
 
     init(
         side: Side,
@@ -179,10 +180,13 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     func channelInactive(context: ChannelHandlerContext) {
         self.helloTimer?.cancel()
-        let wasOpen = self.state != .closed
         self.state = .closed
         self.reportRetired()
-        if wasOpen { self.delegate?.connectionClosed(self) }
+        // Reported once, whoever closed: the end must drop the connection from its pool.
+        if !self.closedReported {
+            self.closedReported = true
+            self.delegate?.connectionClosed(self)
+        }
         context.fireChannelInactive()
     }
 
