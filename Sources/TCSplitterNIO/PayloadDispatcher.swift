@@ -36,9 +36,14 @@ final class PayloadDispatcher {
         self.connections.removeAll { $0 === connection }
     }
 
-    /// Queues a payload of `session` and sends what can be sent.
-    func enqueue(session: TunnelSession, header: PayloadHeader, data: ByteBuffer) {
-        self.queue.append(Pending(session: session, header: header, data: data))
+    /// Queues a payload of `session`; an `urgent` one (a resend the receiver is waiting for) goes
+    /// to the front. The caller drains.
+    func enqueue(session: TunnelSession, header: PayloadHeader, data: ByteBuffer, urgent: Bool = false) {
+        if urgent {
+            self.queue.prepend(Pending(session: session, header: header, data: data))
+        } else {
+            self.queue.append(Pending(session: session, header: header, data: data))
+        }
         self.queuedBytes += data.readableBytes
     }
 

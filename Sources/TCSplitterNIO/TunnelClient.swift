@@ -22,7 +22,6 @@ public final class TunnelClient: @unchecked Sendable {
     private var redialScheduled = false
     private var syncDialing = false
     private var syncFailures = 0
-    private var lastPing: NIODeadline = .now()
     private var housekeepingTask: Scheduled<Void>?
     private var stopped = false
     private var dialed: [ObjectIdentifier: Channel] = [:]
@@ -36,7 +35,7 @@ public final class TunnelClient: @unchecked Sendable {
             eventLoop: eventLoop,
             configuration: configuration,
             logger: logger,
-            queuesControlWhileDown: true
+            isClient: true
         )
         self.poolTarget = configuration.rampDelay > .zero ? 1 : configuration.connections
     }
@@ -203,23 +202,14 @@ public final class TunnelClient: @unchecked Sendable {
 
     private func scheduleHousekeeping() {
         guard !self.stopped else { return }
-        self.housekeepingTask = self.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(250)) {
+        self.housekeepingTask = self.eventLoop.assumeIsolated().scheduleTask(in: self.configuration.housekeepingInterval) {
             self.housekeeping()
             self.scheduleHousekeeping()
         }
     }
 
     private func housekeeping() {
-        let now = NIODeadline.now()
-        self.link.housekeeping(now: now, idleLimit: self.configuration.idleTimeout)
-        guard let sync = self.link.sync else { return }
-        if now - self.link.lastSyncFrame > self.configuration.keepaliveInterval * 3 {
-            self.logger.warning("sync connection silent for \((now - self.link.lastSyncFrame).milliseconds) ms; redialing")
-            sync.close()
-        } else if now - self.lastPing >= self.configuration.keepaliveInterval {
-            self.lastPing = now
-            sync.send(control: .ping(UInt64(now.uptimeNanoseconds)))
-        }
+        self.link.housekeeping(now: .now(), idleLimit: self.configuration.idleTimeout)
     }
 }
 

@@ -14,17 +14,22 @@ final class TunnelLink {
     private(set) var dataConnections: [ObjectIdentifier: TunnelConnectionHandler] = [:]
     private(set) var lastSyncFrame: NIODeadline = .now()
     private var pendingControl: [ControlMessage] = []
-    private let queuesControlWhileDown: Bool
+    private let isClient: Bool
+    /// Round trip of the sync connection, from pings both ways; drives the retry timeout.
+    private(set) var roundTrip = RoundTripEstimator()
+    private var lastPing: NIODeadline = .now()
+    /// When the sync connection went down (sessions wait for it up to the grace time).
+    private(set) var syncDownSince: NIODeadline? = nil
     /// Called after a session ended and was removed.
     var onSessionEnded: ((TunnelSession) -> Void)?
     /// Payloads that named no live session (late or forged), dropped.
     private(set) var orphanPayloads = 0
 
-    init(eventLoop: EventLoop, configuration: TunnelConfiguration, logger: Logger, queuesControlWhileDown: Bool) {
+    init(eventLoop: EventLoop, configuration: TunnelConfiguration, logger: Logger, isClient: Bool) {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.logger = logger
-        self.queuesControlWhileDown = queuesControlWhileDown
+        self.isClient = isClient
     }
 
     // MARK: Sessions
@@ -42,32 +47,38 @@ final class TunnelLink {
 
     // MARK: Sync
 
-    /// Makes `connection` the sync connection; a previous one is closed.
+    /// Makes `connection` the sync connection (a previous one is closed), sends what was queued,
+    /// and has every session repeat what the peer may have missed.
     func attachSync(_ connection: TunnelConnectionHandler) {
         if let old = self.sync, old !== connection { old.close() }
         self.sync = connection
+        self.syncDownSince = nil
         self.lastSyncFrame = .now()
         let queued = self.pendingControl
         self.pendingControl.removeAll()
         for message in queued { connection.send(control: message) }
+        for session in Array(self.sessions.values) { session.resync(isClient: self.isClient) }
     }
 
-    /// The sync connection closed: every session of this link ends.
+    /// The sync connection closed. Sessions go on (their data connections still work) and wait
+    /// for a new one up to the grace time (`--stall-timeout`); control messages queue meanwhile.
     func syncClosed(_ connection: TunnelConnectionHandler) {
         guard self.sync === connection else { return }
         self.sync = nil
-        self.pendingControl.removeAll()
+        self.syncDownSince = .now()
         if !self.sessions.isEmpty {
-            self.logger.warning("sync connection lost; ending \(self.sessions.count) session(s)")
+            self.logger.warning(
+                "sync connection lost; \(self.sessions.count) session(s) wait up to \(self.configuration.stallTimeout.milliseconds) ms for it"
+            )
         }
-        for session in Array(self.sessions.values) { session.syncLost() }
     }
 
-    /// Sends a control message on the sync connection (queued while it is down, on the client).
+    /// Sends a control message on the sync connection, or queues it (bounded) while it is down;
+    /// what the bound drops, the resync after reconnecting repeats.
     func sendControl(_ message: ControlMessage) {
         if let sync = self.sync {
             sync.send(control: message)
-        } else if self.queuesControlWhileDown, self.pendingControl.count < 4 * self.configuration.maxSessions {
+        } else if self.pendingControl.count < 4 * self.configuration.maxSessions {
             self.pendingControl.append(message)
         }
     }
@@ -78,8 +89,9 @@ final class TunnelLink {
         switch message {
         case .ping(let token):
             self.sendControl(.pong(token))
-        case .pong:
-            break
+        case .pong(let token):
+            let now = NIODeadline.now().uptimeNanoseconds
+            if token <= now { self.roundTrip.add(sample: .nanoseconds(Int64(now - token))) }
         default:
             guard let id = message.sessionID else { return }
             self.sessions[id]?.received(control: message)
@@ -117,8 +129,23 @@ final class TunnelLink {
 
     // MARK: Housekeeping
 
-    /// Stalls, probes, idle data connections. `idleLimit` is when an idle connection is retired.
+    /// Keepalive, the sync grace time, sessions (retries, stalls, probes), idle data connections.
+    /// `idleLimit` is when an idle data connection is retired.
     func housekeeping(now: NIODeadline, idleLimit: TimeAmount) {
+        if let sync = self.sync {
+            if now - self.lastSyncFrame > self.configuration.keepaliveInterval * 3 {
+                self.logger.warning("sync connection silent for \((now - self.lastSyncFrame).milliseconds) ms; dropping it")
+                sync.close()
+            } else if now - self.lastPing >= .seconds(1) {
+                self.lastPing = now
+                sync.send(control: .ping(now.uptimeNanoseconds))
+            }
+        } else if let since = self.syncDownSince, now - since > self.configuration.stallTimeout, !self.sessions.isEmpty {
+            self.logger.warning("no sync connection for \((now - since).milliseconds) ms; ending \(self.sessions.count) session(s)")
+            self.pendingControl.removeAll()
+            for session in Array(self.sessions.values) { session.syncLost() }
+        }
+        let retryTimeout = self.roundTrip.retryTimeout
         if self.dispatcher.queuedPayloads > 0 {
             self.logger.debug(
                 "payloads waiting for a connection",
@@ -131,7 +158,7 @@ final class TunnelLink {
                 ]
             )
         }
-        for session in Array(self.sessions.values) { session.housekeeping(now: now) }
+        for session in Array(self.sessions.values) { session.housekeeping(now: now, retryTimeout: retryTimeout) }
         for connection in Array(self.dataConnections.values) where now - connection.lastActivity > idleLimit {
             connection.retire()
         }
@@ -139,7 +166,7 @@ final class TunnelLink {
 
     /// Closes every connection and ends every session (shutdown).
     func closeAll() {
-        for session in Array(self.sessions.values) { session.syncLost() }
+        for session in Array(self.sessions.values) { session.shutdown() }
         for connection in Array(self.dataConnections.values) { connection.close() }
         self.sync?.close()
     }

@@ -101,7 +101,7 @@ public final class TunnelServer: @unchecked Sendable {
             eventLoop: self.eventLoop,
             configuration: self.configuration,
             logger: logger,
-            queuesControlWhileDown: false
+            isClient: false
         )
         link.onSessionEnded = { [unowned self] _ in self.sessionCount -= 1 }
         self.links[client] = link
@@ -110,8 +110,10 @@ public final class TunnelServer: @unchecked Sendable {
     }
 
     private func open(_ id: SessionID, on link: TunnelLink) {
-        guard link.sessions[id] == nil else {
-            link.sendControl(.reset(id, reason: "duplicate session id"))
+        if let existing = link.sessions[id] {
+            // A repeated open (the client resyncing after a new sync connection) is answered
+            // again once the session is open; while it is still dialing, the answer comes then.
+            if existing.phase == .open { link.sendControl(.opened(id)) }
             return
         }
         guard self.sessionCount < self.configuration.maxSessions, !self.stopped else {
@@ -158,7 +160,7 @@ public final class TunnelServer: @unchecked Sendable {
 
     private func scheduleHousekeeping() {
         guard !self.stopped else { return }
-        self.housekeepingTask = self.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(250)) {
+        self.housekeepingTask = self.eventLoop.assumeIsolated().scheduleTask(in: self.configuration.housekeepingInterval) {
             self.housekeeping()
             self.scheduleHousekeeping()
         }
@@ -169,10 +171,6 @@ public final class TunnelServer: @unchecked Sendable {
         for (client, link) in self.links {
             // The client retires idle connections; a dead client's are closed at twice that.
             link.housekeeping(now: now, idleLimit: self.configuration.idleTimeout * 2)
-            if let sync = link.sync, now - link.lastSyncFrame > self.configuration.keepaliveInterval * 3 {
-                link.logger.warning("sync connection silent for \((now - link.lastSyncFrame).milliseconds) ms; closing it")
-                sync.close()
-            }
             let idleLink = link.sync == nil && link.sessions.isEmpty
             if idleLink && link.dataConnections.isEmpty && now - (self.linkSince[client] ?? now) > self.configuration.helloTimeout {
                 self.links.removeValue(forKey: client)

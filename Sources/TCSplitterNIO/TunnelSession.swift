@@ -42,6 +42,10 @@ final class TunnelSession {
     private var releaseTimer: Scheduled<Void>?
     private var writesInFlight = 0
     private let openedAt: NIODeadline
+    /// With `--retries`: payloads sent and not yet acknowledged, for resending.
+    private var retransmit: RetransmitBuffer?
+    /// With `--retries`: the gaps to ask for again.
+    private var retry: RetryTracker?
 
     init(id: SessionID, link: TunnelLink, configuration: TunnelConfiguration, logger: Logger, now: NIODeadline) {
         self.id = id
@@ -69,6 +73,10 @@ final class TunnelSession {
             now: now
         )
         self.openedAt = now
+        if configuration.retries {
+            self.retransmit = RetransmitBuffer()
+            self.retry = RetryTracker(skipAfter: configuration.retrySkip >= 0 ? configuration.retrySkip : nil)
+        }
     }
 
     /// Whether the session is over (its queued payloads are dropped).
@@ -188,8 +196,10 @@ final class TunnelSession {
             case .finish(_, let final):
                 try self.receive.setFinalOffset(final, now: now)
                 self.receiveMaybeComplete(now: now)
-            case .progress(_, let received, let sent, _):
+            case .progress(_, let received, let sent, let selective):
                 try self.receive.peerSent(upTo: sent, now: now)
+                self.retransmit?.acknowledge(upTo: received)
+                if !selective.isEmpty { self.retransmit?.acknowledgeSelectively(selective) }
                 if try self.send.acknowledge(upTo: received) {
                     if self.send.pendingBytes > 0 { self.pack(includeTail: false, now: now) }
                     self.perform(self.scheduler.windowOpened(allowance: self.send.readAllowance))
@@ -198,7 +208,9 @@ final class TunnelSession {
             case .reset(_, let reason):
                 self.logger.info("session reset by the peer: \(reason)")
                 self.end(notifyPeer: false, abortive: true)
-            case .open, .ping, .pong, .resend:
+            case .resend(_, let ranges):
+                self.resend(ranges)
+            case .open, .ping, .pong:
                 break
             }
         } catch {
@@ -211,9 +223,10 @@ final class TunnelSession {
         self.sentOffset = max(self.sentOffset, end)
     }
 
-    /// Called about once a second: stalls and probes.
-    func housekeeping(now: NIODeadline) {
+    /// Called periodically: retries, stalls and probes. `retryTimeout` follows the round trip.
+    func housekeeping(now: NIODeadline, retryTimeout: TimeAmount) {
         guard self.phase != .ended else { return }
+        if self.retry != nil { self.checkGaps(now: now, timeout: retryTimeout) }
         if self.receive.isStalled(now: now, timeout: self.configuration.stallTimeout) {
             let gap = self.receive.firstGap.map { "\($0.lowerBound)..<\($0.upperBound)" } ?? "?"
             self.abort(
@@ -225,9 +238,60 @@ final class TunnelSession {
         self.reportIfDue(now: now)
     }
 
-    /// The sync connection was lost: the session cannot go on.
+    /// The sync connection stayed down past its grace time: the session cannot go on.
     func syncLost() {
         self.abort("sync connection lost", notifyPeer: false)
+    }
+
+    /// A (new) sync connection is up: repeat what the peer may have missed on the old one. Every
+    /// message is idempotent: open/opened, finish with the same offset, cumulative progress.
+    func resync(isClient: Bool) {
+        guard self.phase != .ended else { return }
+        if isClient && self.phase == .opening { self.link.sendControl(.open(self.id)) }
+        if !isClient && self.phase == .open { self.link.sendControl(.opened(self.id)) }
+        if self.finishSent { self.link.sendControl(.finish(self.id, finalOffset: self.send.packedOffset)) }
+        self.sendProgress(now: .now())
+    }
+
+    /// Stop and end at once (shutdown).
+    func shutdown() {
+        self.abort("the tunnel end is stopping", notifyPeer: true)
+    }
+
+    // MARK: Retries
+
+    private func resend(_ ranges: [Range<UInt64>]) {
+        guard var retransmit = self.retransmit else { return }
+        let payloads = retransmit.payloads(overlapping: ranges)
+        self.retransmit = retransmit
+        guard !payloads.isEmpty else { return }
+        self.logger.debug("resending", metadata: ["ranges": "\(ranges)", "payloads": "\(payloads.count)"])
+        for payload in payloads.reversed() {
+            var header = PayloadHeader(sessionID: self.id, offset: payload.offset)
+            if payload.isEndOfStream { header.flags.insert(.endOfStream) }
+            self.link.dispatcher.enqueue(session: self, header: header, data: payload.data, urgent: true)
+        }
+        self.link.dispatcher.drain()
+    }
+
+    private func checkGaps(now: NIODeadline, timeout: TimeAmount) {
+        guard var retry = self.retry else { return }
+        let missing = self.receive.missingRanges()
+        let actions = retry.update(missing: missing, now: now, timeout: timeout)
+        self.retry = retry
+        for action in actions {
+            switch action {
+            case .requestResend(let ranges):
+                self.link.sendControl(.resend(self.id, ranges: ranges))
+            case .skip(let range):
+                self.logger.warning(
+                    "skipped bytes \(range.lowerBound)..<\(range.upperBound) (\(range.upperBound - range.lowerBound) bytes lost; --retries skip)"
+                )
+                let ready = self.receive.skip(upTo: range.upperBound, now: now)
+                if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, now: now), now: now) }
+                self.receiveMaybeComplete(now: now)
+            }
+        }
     }
 
     // MARK: Sending
@@ -249,6 +313,7 @@ final class TunnelSession {
         for payload in payloads {
             var header = PayloadHeader(sessionID: self.id, offset: payload.offset)
             if payload.isEndOfStream { header.flags.insert(.endOfStream) }
+            self.retransmit?.keep(payload)
             self.link.dispatcher.enqueue(session: self, header: header, data: payload.data)
         }
         if !payloads.isEmpty { self.link.dispatcher.drain() }
@@ -348,8 +413,16 @@ final class TunnelSession {
                 now: now
             )
         else { return }
+        self.sendProgress(now: now)
+    }
+
+    private func sendProgress(now: NIODeadline) {
+        let consumed = self.receive.consumedOffset
         self.reporter.reported(consumed: consumed, sent: self.sentOffset, now: now)
-        self.link.sendControl(.progress(self.id, receivedOffset: consumed, sentOffset: self.sentOffset))
+        let selective = self.retry == nil ? [] : self.receive.heldRanges(limit: WireConstants.maxSelectiveRanges)
+        self.link.sendControl(
+            .progress(self.id, receivedOffset: consumed, sentOffset: self.sentOffset, selective: selective)
+        )
     }
 
     private func shutLocalOutput() {

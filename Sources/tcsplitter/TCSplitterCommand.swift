@@ -27,7 +27,61 @@ struct TCSplitterCommand: AsyncParsableCommand {
               tcsplitter client --listen 127.0.0.1:6000 --rFling 127.0.0.1:10900 --rSync 127.0.0.1:10902
               ssh -p 6000 localhost
             """,
-        subcommands: [ClientCommand.self, ServerCommand.self, EchoCommand.self, ProbeCommand.self]
+        subcommands: [
+            RunCommand.self, ClientCommand.self, ServerCommand.self, EchoCommand.self, ProbeCommand.self,
+            ChaosProxyCommand.self,
+        ],
+        defaultSubcommand: RunCommand.self
+    )
+
+    /// Parses and runs as usual, except that the bare `tcsplitter --help` prints every tunnel flag
+    /// (the default subcommand's help) and then the subcommands, rather than only the latter.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.isEmpty || arguments == ["--help"] || arguments == ["-h"] || arguments == ["help"] {
+            print(Self.helpMessage(for: RunCommand.self))
+            print(
+                """
+
+                SUBCOMMANDS:
+                  run (default)           Run the end the addresses imply (the flags above).
+                  client                  Run the client end (same flags).
+                  server                  Run the server end (same flags).
+                  echo                    A TCP echo service, for demos and checks.
+                  probe                   Send random bytes through an echo path and verify them (SHA-256).
+                  chaos-proxy             Relay TCP, resetting a share of connections (fault injection).
+
+                  See 'tcsplitter help <subcommand>' for a subcommand's own flags.
+                """
+            )
+            if arguments.isEmpty {
+                FileHandleOutput.standardError(
+                    "tcsplitter: nothing to run: set --rFling and --rSync for a client, or --lFling, --lSync and --forward for a server\n"
+                )
+                Self.exit(withError: ExitCode(2))
+            }
+            return
+        }
+        do {
+            var command = try Self.parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
+}
+
+/// `tcsplitter [run] --rFling … | --lFling …`: the original's way, the role inferred from the
+/// addresses set. The default subcommand, so `tcsplitter --rFling …` works as before.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the end the addresses imply: --rFling (+ --rSync) a client, --lFling + --lSync (+ --forward) a server.",
+        discussion: TCSplitterCommand.configuration.discussion
     )
 
     @OptionGroup var options: TunnelOptions

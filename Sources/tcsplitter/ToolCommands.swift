@@ -111,3 +111,61 @@ struct ProbeCommand: AsyncParsableCommand {
         return "\(scaled)"
     }
 }
+
+/// `tcsplitter chaos-proxy`: the fault injector of the chaos tests and benchmarks.
+struct ChaosProxyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chaos-proxy",
+        abstract: "Relay TCP connections to --to, resetting a share of them mid-stream (fault injection for tests and benchmarks)."
+    )
+
+    @Option(name: .customLong("listen"), help: "Address to accept on (host:port; port 0 picks one).")
+    var listen = "127.0.0.1:0"
+
+    @Option(name: .customLong("to"), help: "Address to relay to (host:port), e.g. the server's --lFling.")
+    var to: String
+
+    @Option(name: .customLong("kill-percent"), help: "Share of connections reset mid-stream, 0-100.")
+    var killPercent = "10"
+
+    @Option(name: .customLong("kill-within"), help: "A doomed connection dies within its first this-many bytes (e.g. 256KiB).")
+    var killWithin = "256KiB"
+
+    @Option(name: .customLong("seed"), help: "Seed of the kill decisions, so a run can be repeated.")
+    var seed = "1"
+
+    func run() async throws {
+        let listen: EndpointAddress
+        let target: EndpointAddress
+        let percent: Int
+        let within: Int
+        let seed: Int
+        do {
+            guard let parsedListen = try EndpointAddress.parse(self.listen, flag: "--listen"),
+                let parsedTarget = try EndpointAddress.parse(self.to, flag: "--to")
+            else { throw ConfigurationError(flag: "--to", "an address is required") }
+            listen = parsedListen
+            target = parsedTarget
+            percent = try FlagValue.integer(self.killPercent, flag: "--kill-percent", in: 0...100)
+            within = try FlagValue.byteCount(self.killWithin, flag: "--kill-within", in: 1...(1 << 40))
+            seed = try FlagValue.integer(self.seed, flag: "--seed", in: 0...Int.max)
+        } catch {
+            throw TunnelRunner.fail(error)
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let address = try SocketAddress.makeAddressResolvingHost(target.dialHost, port: target.port)
+        let proxy = FaultInjectingProxy(
+            target: address,
+            killRate: Double(percent) / 100,
+            killWithinBytes: within,
+            seed: UInt64(seed)
+        )
+        let channel = try await proxy.start(host: listen.bindHost, port: listen.port, group: group).get()
+        FileHandleOutput.standardOutput("tcsplitter ready role=chaos-proxy listen=\(channel.localAddress!.ipAddressWithPort)\n")
+        _ = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        let counts = proxy.counts
+        FileHandleOutput.standardError("chaos-proxy: \(counts.accepted) connections, \(counts.killed) killed\n")
+        try? await channel.close().get()
+        try? await group.shutdownGracefully()
+    }
+}

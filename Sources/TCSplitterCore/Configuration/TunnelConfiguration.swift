@@ -70,6 +70,8 @@ public struct TunnelConfiguration: Hashable, Sendable {
     public var idleTimeout: TimeAmount = .seconds(30)
     /// Bytes missing this long end the session with an error (`--stall-timeout`).
     public var stallTimeout: TimeAmount = .seconds(30)
+    /// How often each end checks retries, stalls, keepalives and idle connections.
+    public var housekeepingInterval: TimeAmount { self.retries ? .milliseconds(20) : .milliseconds(250) }
     /// Interval of sync keepalives; a sync connection silent for 3 of them is dropped.
     public var keepaliveInterval: TimeAmount = .seconds(5)
 
@@ -137,9 +139,6 @@ public struct TunnelConfiguration: Hashable, Sendable {
                 throw ConfigurationError(flag: "--fec", "data + parity must be at most 255")
             }
             throw ConfigurationError(flag: "--fec", "FEC is not available in this build yet; use --fec 0")
-        }
-        if self.retries {
-            throw ConfigurationError(flag: "--retries", "retries are not available in this build yet; use --retries 0:-1")
         }
         if self.dup != .fling {
             throw ConfigurationError(flag: "--dup", "only fling is available in this build yet")

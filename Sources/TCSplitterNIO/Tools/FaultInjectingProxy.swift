@@ -1,0 +1,191 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A TCP proxy that kills a chosen share of the connections through it, mid-stream, with a
+/// reset: the fault injector of the chaos tests (`tcsplitter chaos-proxy`).
+///
+/// Each accepted connection is relayed to `target`. With probability `killRate` it is marked to
+/// die after a random number of bytes (1...`killWithinBytes`, counted in both directions); when
+/// that many bytes have passed, both sides are reset (SO_LINGER 0), cutting whatever frame was in
+/// flight. Decisions come from a seeded generator, so a run can be repeated.
+public final class FaultInjectingProxy: Sendable {
+    /// What the proxy has done so far.
+    public struct Counts: Sendable, Hashable {
+        /// Connections accepted.
+        public var accepted = 0
+        /// Connections killed mid-stream.
+        public var killed = 0
+    }
+
+    private struct State {
+        var generator: SplitMix64
+        var counts = Counts()
+    }
+
+    private let target: SocketAddress
+    private let killRate: Double
+    private let killWithinBytes: Int
+    private let state: NIOLockedValueBox<State>
+
+    /// A proxy to `target` killing `killRate` (0...1) of connections within their first
+    /// `killWithinBytes` bytes.
+    public init(target: SocketAddress, killRate: Double, killWithinBytes: Int, seed: UInt64) {
+        self.target = target
+        self.killRate = min(1, max(0, killRate))
+        self.killWithinBytes = max(1, killWithinBytes)
+        self.state = NIOLockedValueBox(State(generator: SplitMix64(seed: seed)))
+    }
+
+    /// What the proxy has done so far.
+    public var counts: Counts { self.state.withLockedValue { $0.counts } }
+
+    /// Binds `host:port` on `group` and relays until the returned channel is closed.
+    public func start(host: String, port: Int, group: EventLoopGroup) -> EventLoopFuture<Channel> {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { inbound in
+                self.relay(inbound)
+            }
+            .bind(host: host, port: port)
+    }
+
+    private func relay(_ inbound: Channel) -> EventLoopFuture<Void> {
+        let budget: Int? = self.state.withLockedValue { state in
+            state.counts.accepted += 1
+            let roll = Double(state.generator.next() >> 11) / Double(1 << 53)
+            guard roll < self.killRate else { return nil }
+            state.counts.killed += 1
+            return Int(state.generator.next() % UInt64(self.killWithinBytes)) + 1
+        }
+        let fuse = ProxyFuse(bytesLeft: budget)
+        return ClientBootstrap(group: inbound.eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.autoRead, value: false)
+            .connect(to: self.target)
+            .flatMap { outbound in
+                let (left, right) = RelayHandler.pair(fuse: fuse)
+                do {
+                    try inbound.pipeline.syncOperations.addHandler(left)
+                    try outbound.pipeline.syncOperations.addHandler(right)
+                } catch {
+                    return inbound.eventLoop.makeFailedFuture(error)
+                }
+                return inbound.eventLoop.makeSucceededVoidFuture()
+            }
+            .flatMapError { error in
+                inbound.close(promise: nil)
+                return inbound.eventLoop.makeFailedFuture(error)
+            }
+    }
+}
+
+/// The bytes a doomed connection may still carry (nil: it lives). Shared by its two relays,
+/// which run on one event loop.
+final class ProxyFuse: @unchecked Sendable {
+    var bytesLeft: Int?
+    var blown = false
+    init(bytesLeft: Int?) { self.bytesLeft = bytesLeft }
+}
+
+/// One side of a relay: reads from its channel and writes to its partner's, with backpressure,
+/// half-close passed through, and the fuse that resets both sides.
+final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var partner: RelayHandler?
+    private var context: ChannelHandlerContext?
+    private let fuse: ProxyFuse
+    private var pendingRead = false
+
+    private init(fuse: ProxyFuse) {
+        self.fuse = fuse
+    }
+
+    static func pair(fuse: ProxyFuse) -> (RelayHandler, RelayHandler) {
+        let left = RelayHandler(fuse: fuse)
+        let right = RelayHandler(fuse: fuse)
+        left.partner = right
+        right.partner = left
+        return (left, right)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // Reads are manual (backpressure); the first one starts once the channel is active.
+        if context.channel.isActive { context.read() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.read()
+        context.fireChannelActive()
+    }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.partner = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = self.unwrapInboundIn(data)
+        if let left = self.fuse.bytesLeft {
+            if buffer.readableBytes >= left {
+                if left > 1 { self.partner?.write(buffer.readSlice(length: left - 1)!) }
+                self.blow()
+                return
+            }
+            self.fuse.bytesLeft = left - buffer.readableBytes
+        }
+        self.partner?.write(buffer)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.partner?.context?.flush()
+        if self.partner?.context?.channel.isWritable ?? false {
+            context.read()
+        } else {
+            self.pendingRead = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let partner = self.partner, partner.pendingRead {
+            partner.pendingRead = false
+            partner.context?.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            self.partner?.context?.close(mode: .output, promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !self.fuse.blown { self.partner?.context?.close(promise: nil) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        self.blow()
+    }
+
+    private func write(_ buffer: ByteBuffer) {
+        self.context?.write(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func blow() {
+        guard !self.fuse.blown else { return }
+        self.fuse.blown = true
+        self.context?.channel.closeWithReset()
+        self.partner?.context?.channel.closeWithReset()
+    }
+}
