@@ -164,12 +164,6 @@ import Testing
                 $0.fecDataShards = 200
                 $0.fecParityShards = 56
             }, edge: { $0.fecDataShards = 0 }),
-        Rule(
-            flag: "--retries", broken: { $0.retries = true },
-            edge: {
-                $0.retries = false
-                $0.retrySkip = -1
-            }),
         Rule(flag: "--dup", broken: { $0.dup = .lasso }, edge: { $0.dup = .fling }),
         Rule(flag: "--dup", broken: { $0.dup = .both }, edge: { $0.dup = .fling }),
         Rule(flag: "--dup", broken: { $0.dup = .none }, edge: { $0.dup = .fling }),
@@ -220,5 +214,16 @@ import Testing
         #expect(Role(rawValue: "server") == .server)
         #expect(DupMode.allCases.map(\.rawValue) == ["fling", "lasso", "both", "none"])
         #expect(LocalProtocol.allCases.map(\.rawValue) == ["tcp", "udp"])
+    }
+
+    @Test("retries, with or without skipping, are a valid configuration")
+    func retriesAccepted() throws {
+        var configuration = TunnelConfiguration(role: .server)
+        configuration.localFling = EndpointAddress(host: "127.0.0.1", port: 1)
+        configuration.localSync = EndpointAddress(host: "127.0.0.1", port: 2)
+        configuration.retries = true
+        configuration.retrySkip = 3
+        try configuration.validate()
+        #expect(configuration.housekeepingInterval < .milliseconds(250))
     }
 }
