@@ -46,6 +46,7 @@ let package = Package(
             name: "TCSplitterNIO",
             dependencies: [
                 "TCSplitterCore",
+                "TCSplitterFEC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

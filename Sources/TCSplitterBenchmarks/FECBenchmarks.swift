@@ -1,14 +1,22 @@
 import NIOCore
 import TCSplitterFEC
 
-/// `TCSplitterBenchmarks fec [--seconds S]`: Reed-Solomon throughput of ``ReedSolomonCodec``
-/// against raw ISA-L (``FECRawBaseline``) on the same data, in one run.
+/// `TCSplitterBenchmarks fec [--seconds S]`: Reed-Solomon throughput of ``ReedSolomonCodec``'s two
+/// APIs against raw ISA-L (``FECRawBaseline``) on the same data, in one run.
+///
+/// - **array API**: ``ReedSolomonCodec/encodeParity(data:shardBytes:allocator:)`` and
+///   ``ReedSolomonCodec/reconstructData(shards:shardBytes:allocator:)``: one `ByteBuffer` per
+///   shard in, a new `[ByteBuffer]` out.
+/// - **group API**: ``ReedSolomonCodec/encodeParity(group:shardBytes:into:)`` and
+///   ``ReedSolomonCodec/reconstructData(group:present:shardBytes:)``: one contiguous `ByteBuffer`
+///   per group in, parity appended to a reused `ByteBuffer` (cleared before each call), missing
+///   data rebuilt in place. Each call still validates its input and gets its pointers from NIO.
 ///
 /// Throughput counts data bytes (`dataShards * shardBytes`) per second, in GB/s (10^9 bytes).
 /// Decode rebuilds the first `parityShards` data shards from the rest of the group.
 ///
-/// Raw and codec run in alternating batches of about 2 ms until each has run `--seconds`
-/// (default 0.3); each reports its best batch. Alternating makes both sides see the same
+/// Raw and both APIs run in alternating batches of about 2 ms until each has run `--seconds`
+/// (default 0.3); each reports its best batch. Alternating makes all sides see the same
 /// contention from other processes on shared cores, and the best batch filters out preemptions.
 enum FECBenchmarks {
     /// One benchmarked group shape.
@@ -27,12 +35,16 @@ enum FECBenchmarks {
         var benchmarkCase: Case
         /// `ec_encode_data` on raw buffers, encoding.
         var rawEncode = 0.0
-        /// ``ReedSolomonCodec/encodeParity(data:shardBytes:allocator:)``.
-        var codecEncode = 0.0
+        /// Array API: ``ReedSolomonCodec/encodeParity(data:shardBytes:allocator:)``.
+        var arrayEncode = 0.0
+        /// Group API: ``ReedSolomonCodec/encodeParity(group:shardBytes:into:)``.
+        var groupEncode = 0.0
         /// `ec_encode_data` on raw buffers with precomputed decode tables.
         var rawDecode = 0.0
-        /// ``ReedSolomonCodec/reconstructData(shards:shardBytes:allocator:)``.
-        var codecDecode = 0.0
+        /// Array API: ``ReedSolomonCodec/reconstructData(shards:shardBytes:allocator:)``.
+        var arrayDecode = 0.0
+        /// Group API: ``ReedSolomonCodec/reconstructData(group:present:shardBytes:)``.
+        var groupDecode = 0.0
     }
 
     /// The measured shapes: kcptun's default 10+3 and a heavy 20+10, at MTU-sized and 64 KiB shards.
@@ -55,6 +67,7 @@ enum FECBenchmarks {
             return 2
         }
         print("FEC: data GB/s, best 2 ms batch over >= \(minimumSeconds) s; decode rebuilds `parity` data shards")
+        print("array = [ByteBuffer] API, group = one-buffer-per-group API; ratio = API / raw ISA-L")
         print(Self.header)
         for benchmarkCase in Self.cases {
             do {
@@ -73,7 +86,7 @@ enum FECBenchmarks {
         var description: String
     }
 
-    /// Measures one case: checks raw and codec agree, then alternates the four loops.
+    /// Measures one case: checks raw and both APIs agree, then alternates the loops.
     static func measure(_ benchmarkCase: Case, minimumSeconds: Double) throws -> Result {
         let (k, m, shardBytes) = (benchmarkCase.dataShards, benchmarkCase.parityShards, benchmarkCase.shardBytes)
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -88,48 +101,80 @@ enum FECBenchmarks {
         }
         let codec = try ReedSolomonCodec(dataShards: k, parityShards: m)
         let allocator = ByteBufferAllocator()
+
+        // Array API inputs: one buffer per shard.
         let data = payload.map { ByteBuffer(bytes: $0) }
 
-        // Correctness first: both paths must produce the same parity and rebuild the same data.
+        // Group API inputs: the data shards back to back, a reused parity buffer, and a damaged
+        // k + m slot group whose first m data slots are zeroed and absent.
+        let group = ByteBuffer(bytes: payload.joined())
+        var groupParity = allocator.buffer(capacity: m * shardBytes)
+        var damagedGroup = allocator.buffer(capacity: (k + m) * shardBytes)
+        let present = ShardSet(m..<(k + m))
+
+        // Correctness first: every path must produce the same parity and rebuild the same data.
         raw.encode()
         raw.decode()
         let parity = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: allocator)
         guard parity.map({ Array($0.readableBytesView) }) == raw.parity else {
-            throw MismatchError(description: "codec parity differs from raw ISA-L")
+            throw MismatchError(description: "array API parity differs from raw ISA-L")
+        }
+        try codec.encodeParity(group: group, shardBytes: shardBytes, into: &groupParity)
+        guard Array(groupParity.readableBytesView) == Array(raw.parity.joined()) else {
+            throw MismatchError(description: "group API parity differs from raw ISA-L")
         }
         let damaged: [ByteBuffer?] = Array(repeating: nil, count: m) + (data[m...] + parity).map { Optional($0) }
         let rebuilt = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator)
         guard rebuilt == data, raw.rebuiltData == Array(payload[0..<m]) else {
             throw MismatchError(description: "rebuilt data differs from the original")
         }
+        damagedGroup.writeRepeatingByte(0, count: m * shardBytes)
+        damagedGroup.writeBytes(payload[m...].joined())
+        damagedGroup.writeBuffer(&groupParity)
+        try codec.reconstructData(group: &damagedGroup, present: present, shardBytes: shardBytes)
+        guard damagedGroup.readableBytesView.prefix(k * shardBytes).elementsEqual(payload.joined()) else {
+            throw MismatchError(description: "group API rebuilt data differs from the original")
+        }
 
         let dataBytes = k * shardBytes
         var result = Result(benchmarkCase: benchmarkCase)
-        (result.rawEncode, result.codecEncode) = try Self.compare(dataBytes, minimumSeconds) {
-            raw.encode()
-        } codec: {
-            _ = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: allocator)
-        }
-        (result.rawDecode, result.codecDecode) = try Self.compare(dataBytes, minimumSeconds) {
-            raw.decode()
-        } codec: {
-            _ = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator)
+        let encode = try Self.compare(dataBytes, minimumSeconds, [
+            { raw.encode() },
+            { _ = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: allocator) },
+            {
+                groupParity.clear()
+                try codec.encodeParity(group: group, shardBytes: shardBytes, into: &groupParity)
+            },
+        ])
+        (result.rawEncode, result.arrayEncode, result.groupEncode) = (encode[0], encode[1], encode[2])
+        let decode = try Self.compare(dataBytes, minimumSeconds, [
+            { raw.decode() },
+            { _ = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator) },
+            { try codec.reconstructData(group: &damagedGroup, present: present, shardBytes: shardBytes) },
+        ])
+        (result.rawDecode, result.arrayDecode, result.groupDecode) = (decode[0], decode[1], decode[2])
+
+        // The timed loops must still have produced the right bytes.
+        guard Array(groupParity.readableBytesView) == Array(raw.parity.joined()),
+            damagedGroup.readableBytesView.prefix(k * shardBytes).elementsEqual(payload.joined())
+        else {
+            throw MismatchError(description: "group API output changed during the timed loops")
         }
         return result
     }
 
-    /// Alternates ~2 ms batches of `raw` and `codec` until each ran `minimumSeconds`.
+    /// Alternates ~2 ms batches of each of `bodies` (the first is raw ISA-L, which sizes the
+    /// batches) until each ran `minimumSeconds`.
     ///
-    /// - Returns: the best batch of each, in GB/s of `bytesPerCall`.
+    /// - Returns: the best batch of each body, in GB/s of `bytesPerCall`, in the order given.
     static func compare(
         _ bytesPerCall: Int,
         _ minimumSeconds: Double,
-        raw: () -> Void,
-        codec: () throws -> Void
-    ) rethrows -> (raw: Double, codec: Double) {
+        _ bodies: [() throws -> Void]
+    ) throws -> [Double] {
         let clock = ContinuousClock()
         /// Seconds taken by `calls` calls of `body`.
-        func time(_ calls: Int, _ body: () throws -> Void) rethrows -> Double {
+        func time(_ calls: Int, _ body: () throws -> Void) throws -> Double {
             let start = clock.now
             for _ in 0..<calls {
                 try body()
@@ -138,23 +183,28 @@ enum FECBenchmarks {
             return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
         }
         // Warm up caches, the allocator and the decode tables, then size batches to ~2 ms.
-        _ = try time(64, codec)
-        let callsPerBatch = max(1, Int(0.002 / max(time(64, raw) / 64, 1e-9)))
-        var best = (raw: 0.0, codec: 0.0)
-        var total = (raw: 0.0, codec: 0.0)
-        while total.raw < minimumSeconds || total.codec < minimumSeconds {
-            let rawSeconds = time(callsPerBatch, raw)
-            let codecSeconds = try time(callsPerBatch, codec)
-            total = (total.raw + rawSeconds, total.codec + codecSeconds)
-            let bytes = Double(callsPerBatch * bytesPerCall)
-            best = (max(best.raw, bytes / rawSeconds / 1e9), max(best.codec, bytes / codecSeconds / 1e9))
+        for body in bodies.dropFirst() {
+            _ = try time(64, body)
+        }
+        let callsPerBatch = max(1, Int(0.002 / max(try time(64, bodies[0]) / 64, 1e-9)))
+        var best = [Double](repeating: 0, count: bodies.count)
+        var total = [Double](repeating: 0, count: bodies.count)
+        let bytes = Double(callsPerBatch * bytesPerCall)
+        while total.contains(where: { $0 < minimumSeconds }) {
+            for (index, body) in bodies.enumerated() {
+                let seconds = try time(callsPerBatch, body)
+                total[index] += seconds
+                best[index] = max(best[index], bytes / seconds / 1e9)
+            }
         }
         return best
     }
 
     /// Column titles of the result table.
     static let header = [
-        "config", "shard B", "raw enc", "codec enc", "ratio", "raw dec", "codec dec", "ratio",
+        "config", "shard B",
+        "raw enc", "array enc", "ratio", "group enc", "ratio",
+        "raw dec", "array dec", "ratio", "group dec", "ratio",
     ].map { Self.padded($0) }.joined()
 
     /// One formatted table row.
@@ -164,11 +214,15 @@ enum FECBenchmarks {
             "\(benchmarkCase.dataShards)+\(benchmarkCase.parityShards)",
             "\(benchmarkCase.shardBytes)",
             Self.format(result.rawEncode),
-            Self.format(result.codecEncode),
-            Self.percent(result.codecEncode / result.rawEncode),
+            Self.format(result.arrayEncode),
+            Self.percent(result.arrayEncode / result.rawEncode),
+            Self.format(result.groupEncode),
+            Self.percent(result.groupEncode / result.rawEncode),
             Self.format(result.rawDecode),
-            Self.format(result.codecDecode),
-            Self.percent(result.codecDecode / result.rawDecode),
+            Self.format(result.arrayDecode),
+            Self.percent(result.arrayDecode / result.rawDecode),
+            Self.format(result.groupDecode),
+            Self.percent(result.groupDecode / result.rawDecode),
         ].map { Self.padded($0) }.joined()
     }
 

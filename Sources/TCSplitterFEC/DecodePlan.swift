@@ -8,6 +8,9 @@ final class DecodePlan {
     /// The missing data shard indices rebuilt by this plan, ascending.
     let erasedDataRows: [Int]
 
+    /// `sourceRows` as a set, to check that no rebuilt shard overwrites a source.
+    let sources: ShardSet
+
     /// ISA-L expanded tables (`32 * dataShards * erasedDataRows.count` bytes) from `ec_init_tables`.
     let tables: [UInt8]
 
@@ -18,6 +21,7 @@ final class DecodePlan {
     init(sourceRows: [Int], erasedDataRows: [Int], tables: [UInt8]) {
         self.sourceRows = sourceRows
         self.erasedDataRows = erasedDataRows
+        self.sources = ShardSet(sourceRows)
         self.tables = tables
     }
 }

@@ -23,4 +23,11 @@ public enum FECError: Error, Hashable, Sendable {
 
     /// Fewer than `required` shards are present, so the data cannot be rebuilt.
     case unrecoverable(present: Int, required: Int)
+
+    /// A group buffer does not have exactly `expected` readable bytes
+    /// (`shardBytes` times the number of shard slots it must hold).
+    case wrongGroupLength(expected: Int, actual: Int)
+
+    /// A set of present shards names `index`, which is not below the group's `totalShards`.
+    case shardIndexOutOfRange(index: Int, totalShards: Int)
 }

@@ -142,6 +142,112 @@ final class ISALErasureCode {
         return pin(0)
     }
 
+    /// Computes the `m` parity shards of one contiguous group, `k` data shards of `shardBytes`
+    /// back to back in `group`'s readable bytes, into `output`'s writable bytes (grown if needed),
+    /// back to back, and advances `output`'s writer index past them.
+    ///
+    /// Pointers come from one `withUnsafeReadableBytes` and one `withUnsafeMutableWritableBytes`,
+    /// and are only used while both closures are open.
+    ///
+    /// - Returns: `false` (writing nothing) unless `group` holds exactly `k * shardBytes` readable
+    ///   bytes and `shardBytes` fits ISA-L's `Int32` length.
+    func encodeParity(group: ByteBuffer, shardBytes: Int, into output: inout ByteBuffer) -> Bool {
+        let (k, m) = (self.dataShards, self.parityShards)
+        guard shardBytes > 0, shardBytes <= Int(Int32.max) else { return false }
+        let (dataBytes, dataOverflow) = k.multipliedReportingOverflow(by: shardBytes)
+        let (parityBytes, parityOverflow) = m.multipliedReportingOverflow(by: shardBytes)
+        guard !dataOverflow, !parityOverflow, group.readableBytes == dataBytes,
+            self.encodeTables.count == 32 * k * m
+        else { return false }
+        guard m > 0 else { return true }
+        if output.writableBytes < parityBytes {
+            output.reserveCapacity(minimumWritableBytes: parityBytes)
+        }
+        let written = group.withUnsafeReadableBytes { readable -> Bool in
+            guard readable.count == dataBytes,
+                let source = readable.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            else { return false }
+            return output.withUnsafeMutableWritableBytes { writable -> Bool in
+                guard writable.count >= parityBytes,
+                    let target = writable.baseAddress?.assumingMemoryBound(to: UInt8.self)
+                else { return false }
+                // Every source pointer starts a whole shard inside `readable`, every output
+                // pointer a whole shard inside `writable`; the two buffers are distinct storage
+                // (`output` is uniquely referenced once NIO's copy-on-write check has run).
+                for row in 0..<k {
+                    self.sourcePointers[row] = UnsafeMutablePointer(mutating: source + row * shardBytes)
+                }
+                for row in 0..<m {
+                    self.outputPointers[row] = target + row * shardBytes
+                }
+                self.encodeTables.withUnsafeBufferPointer { tables in
+                    ec_encode_data(
+                        Int32(shardBytes),
+                        Int32(k),
+                        Int32(m),
+                        UnsafeMutablePointer(mutating: tables.baseAddress),
+                        self.sourcePointers,
+                        self.outputPointers
+                    )
+                }
+                return true
+            }
+        }
+        if written {
+            output.moveWriterIndex(forwardBy: parityBytes)
+        }
+        return written
+    }
+
+    /// Rebuilds `plan.erasedDataRows` in place inside one contiguous group: `k + m` slots of
+    /// `shardBytes` back to back in `group`'s readable bytes, read from the slots `plan.sourceRows`.
+    ///
+    /// Pointers come from one `withUnsafeMutableReadableBytes` and are only used inside it.
+    ///
+    /// - Returns: `false` (writing nothing) unless `group` holds exactly `(k + m) * shardBytes`
+    ///   readable bytes, and the plan reads `k` slots and writes others, all inside the group.
+    func reconstruct(group: inout ByteBuffer, plan: DecodePlan, shardBytes: Int) -> Bool {
+        let k = self.dataShards
+        let totalShards = k + self.parityShards
+        let sourceRows = plan.sourceRows
+        let erasedRows = plan.erasedDataRows
+        let outputRows = erasedRows.count
+        guard shardBytes > 0, shardBytes <= Int(Int32.max) else { return false }
+        let (groupBytes, overflow) = totalShards.multipliedReportingOverflow(by: shardBytes)
+        guard !overflow, group.readableBytes == groupBytes, sourceRows.count == k,
+            outputRows > 0, outputRows <= max(k, self.parityShards), plan.tables.count == 32 * k * outputRows
+        else { return false }
+        for row in sourceRows where row < 0 || row >= totalShards {
+            return false
+        }
+        // Outputs must be slots inside the group that ISA-L does not also read.
+        for row in erasedRows where row < 0 || row >= totalShards || plan.sources.contains(row) {
+            return false
+        }
+        return group.withUnsafeMutableReadableBytes { bytes -> Bool in
+            guard bytes.count == groupBytes,
+                let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            else { return false }
+            for (index, row) in sourceRows.enumerated() {
+                self.sourcePointers[index] = base + row * shardBytes
+            }
+            for (index, row) in erasedRows.enumerated() {
+                self.outputPointers[index] = base + row * shardBytes
+            }
+            plan.tables.withUnsafeBufferPointer { tables in
+                ec_encode_data(
+                    Int32(shardBytes),
+                    Int32(k),
+                    Int32(outputRows),
+                    UnsafeMutablePointer(mutating: tables.baseAddress),
+                    self.sourcePointers,
+                    self.outputPointers
+                )
+            }
+            return true
+        }
+    }
+
     /// Records the start of `readable` as source pointer `index` if it holds `shardBytes` bytes.
     ///
     /// Only called from inside that shard's `withUnsafeReadableBytes`, which stays open until

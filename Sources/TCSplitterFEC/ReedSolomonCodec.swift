@@ -43,6 +43,12 @@ public final class ReedSolomonCodec {
     /// The ISA-L matrices, tables and pointer scratch space.
     private let erasureCode: ISALErasureCode
 
+    /// Slots `0 ..< dataShards`: the data shards of a group.
+    private let dataSlots: ShardSet
+
+    /// Slots `0 ..< totalShards`: every shard of a group.
+    private let groupSlots: ShardSet
+
     /// Decode plans by the set of shards they read.
     private var decodeCache = DecodeTableCache(capacity: ReedSolomonCodec.decodeCacheCapacity)
 
@@ -60,6 +66,8 @@ public final class ReedSolomonCodec {
         }
         self.dataShards = dataShards
         self.parityShards = parityShards
+        self.dataSlots = .below(dataShards)
+        self.groupSlots = .below(total)
         self.erasureCode = ISALErasureCode(dataShards: dataShards, parityShards: parityShards)
     }
 
@@ -178,6 +186,85 @@ public final class ReedSolomonCodec {
             throw .unrecoverable(present: presentCount, required: self.dataShards)
         }
         return data
+    }
+
+    // MARK: - Contiguous groups
+    //
+    // The tunnel packs one group into one buffer, so pointers come from a single
+    // `withUnsafe…Bytes` call plus offsets, and no array of shards is built or returned:
+    //
+    //   group:  | slot 0 | slot 1 | ... | slot k-1 | slot k | ... | slot k+m-1 |   each `shardBytes`
+    //           |<-------- data (encode input) -------->|<------ parity ------>|
+    //   encode reads slots 0 ..< k from `group` and appends m parity slots to `parity`;
+    //   decode reads the present slots of a k+m slot `group` and rebuilds missing data slots in place.
+
+    /// Computes the parity shards of one group whose data shards lie back to back in one buffer.
+    ///
+    /// Allocates nothing when `parity` is uniquely referenced and already has room: clear it (or
+    /// move its writer index back) and pass it again for the next group. If slices of an earlier
+    /// parity are still alive, NIO copies `parity` before writing, so those slices keep their bytes.
+    ///
+    /// - Parameters:
+    ///   - data: exactly ``dataShards`` × `shardBytes` readable bytes: data shard `i` is bytes
+    ///     `i * shardBytes ..< (i + 1) * shardBytes` of the readable region (the caller pads).
+    ///   - shardBytes: the size of every shard, 1 ... ``maximumShardBytes``.
+    ///   - parity: receives ``parityShards`` × `shardBytes` bytes at its writer index, parity shard
+    ///     `j` at offset `j * shardBytes`; its writer index moves past them (capacity grows if
+    ///     needed). Untouched when `parityShards == 0` or when an error is thrown.
+    /// - Throws: ``FECError/invalidShardSize(bytes:)`` or ``FECError/wrongGroupLength(expected:actual:)``.
+    public func encodeParity(group data: ByteBuffer, shardBytes: Int, into parity: inout ByteBuffer) throws(FECError) {
+        try Self.validate(shardBytes: shardBytes)
+        let dataBytes = self.dataShards * shardBytes  // <= 255 * 2^24: no overflow
+        guard data.readableBytes == dataBytes else {
+            throw .wrongGroupLength(expected: dataBytes, actual: data.readableBytes)
+        }
+        guard self.erasureCode.encodeParity(group: data, shardBytes: shardBytes, into: &parity) else {
+            // Unreachable after the checks above; report it rather than leave garbage.
+            throw .wrongGroupLength(expected: dataBytes, actual: data.readableBytes)
+        }
+    }
+
+    /// Rebuilds, in place, the missing data shards of one group whose shard slots lie back to back
+    /// in one buffer, from any ``dataShards`` present shards.
+    ///
+    /// Reads only the slots in `present` and writes only the missing data slots; missing parity
+    /// slots are left as they are. Allocates nothing when `shards` is uniquely referenced (if
+    /// slices of it are alive, NIO copies it before writing). When every data slot is present,
+    /// nothing is written.
+    ///
+    /// - Parameters:
+    ///   - shards: exactly ``totalShards`` × `shardBytes` readable bytes: slot `i` (data, then
+    ///     parity) is bytes `i * shardBytes ..< (i + 1) * shardBytes` of the readable region. On
+    ///     return every data slot holds its data shard; reader and writer indices are unchanged.
+    ///   - present: the slots that hold a shard; every index must be below ``totalShards``.
+    ///   - shardBytes: the size of every shard, 1 ... ``maximumShardBytes``.
+    /// - Throws: ``FECError/invalidShardSize(bytes:)``, ``FECError/wrongGroupLength(expected:actual:)``,
+    ///   ``FECError/shardIndexOutOfRange(index:totalShards:)``, or
+    ///   ``FECError/unrecoverable(present:required:)`` if fewer than ``dataShards`` slots are present.
+    public func reconstructData(group shards: inout ByteBuffer, present: ShardSet, shardBytes: Int) throws(FECError) {
+        try Self.validate(shardBytes: shardBytes)
+        let groupBytes = self.totalShards * shardBytes  // <= 255 * 2^24: no overflow
+        guard shards.readableBytes == groupBytes else {
+            throw .wrongGroupLength(expected: groupBytes, actual: shards.readableBytes)
+        }
+        if let outside = present.subtracting(self.groupSlots).minimum {
+            throw .shardIndexOutOfRange(index: outside, totalShards: self.totalShards)
+        }
+        let presentData = present.intersection(self.dataSlots)
+        let presentDataCount = presentData.count
+        guard presentDataCount < self.dataShards else { return }
+        let presentCount = present.count
+        guard presentCount >= self.dataShards else {
+            throw .unrecoverable(present: presentCount, required: self.dataShards)
+        }
+        // Like the array form: the present data shards, then the first present parity shards.
+        let parityNeeded = self.dataShards - presentDataCount
+        let sources = presentData.union(present.subtracting(self.dataSlots).prefix(parityNeeded))
+        let plan = try self.decodePlan(for: sources, presentCount: presentCount)
+        guard self.erasureCode.reconstruct(group: &shards, plan: plan, shardBytes: shardBytes) else {
+            // Unreachable after the checks above; report it rather than return garbage.
+            throw .unrecoverable(present: presentCount, required: self.dataShards)
+        }
     }
 
     /// Returns the cached plan for `sources`, or inverts the matrix and caches a new one.

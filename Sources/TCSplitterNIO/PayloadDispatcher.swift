@@ -17,6 +17,28 @@ final class PayloadDispatcher {
     private(set) var connections: [TunnelConnectionHandler] = []
     private var choice = DispatcherChoice()
     private var draining = false
+    /// FEC shards placed on a connection that already carried a shard of their group.
+    private(set) var doubledShards = 0
+    /// The connections that carried shards of recent FEC groups (bounded).
+    private var groupConnections: [GroupKey: Set<ObjectIdentifier>] = [:]
+    private var groupOrder: [GroupKey] = []
+
+    private struct GroupKey: Hashable {
+        var session: SessionID
+        var group: UInt32
+    }
+
+    private func noteGroup(_ key: GroupKey, on connection: TunnelConnectionHandler) {
+        if self.groupConnections[key] == nil {
+            self.groupOrder.append(key)
+            if self.groupOrder.count > 256 {
+                let dropped = self.groupOrder.prefix(128)
+                self.groupOrder.removeFirst(128)
+                for old in dropped { self.groupConnections.removeValue(forKey: old) }
+            }
+        }
+        self.groupConnections[key, default: []].insert(ObjectIdentifier(connection))
+    }
     private var drainAgain = false
     /// Bytes of payload data waiting for a connection.
     private(set) var queuedBytes = 0
@@ -76,11 +98,14 @@ final class PayloadDispatcher {
     private func drainOnce() {
         var touched: [ObjectIdentifier: TunnelConnectionHandler] = [:]
         while let next = self.queue.first {
+            let groupKey = next.header.dataShards > 0 ? GroupKey(session: next.header.sessionID, group: next.header.group) : nil
+            let used = groupKey.flatMap { self.groupConnections[$0] } ?? []
             let candidates = self.connections.map {
                 DispatcherChoice.Candidate(
                     canCarry: $0.canSend,
                     isWritable: $0.isWritable,
-                    bufferedBytes: $0.bufferedBytes
+                    bufferedBytes: $0.bufferedBytes,
+                    carriesGroup: used.contains(ObjectIdentifier($0))
                 )
             }
             guard let index = self.choice.choose(candidates) else { break }
@@ -89,8 +114,14 @@ final class PayloadDispatcher {
             guard !next.session.isEnded else { continue }
             let connection = self.connections[index]
             touched[ObjectIdentifier(connection)] = connection
+            if let groupKey {
+                if used.contains(ObjectIdentifier(connection)) { self.doubledShards += 1 }
+                self.noteGroup(groupKey, on: connection)
+            }
             connection.send(payload: next.header, data: next.data)
-            next.session.payloadSent(end: next.header.offset + UInt64(next.data.readableBytes))
+            if !next.header.flags.contains(.parity) {  // parity is not stream bytes
+                next.session.payloadSent(end: next.header.offset + UInt64(next.data.readableBytes))
+            }
         }
         for connection in touched.values { connection.flush() }
     }

@@ -24,6 +24,7 @@ public final class TunnelClient: @unchecked Sendable {
     private var syncFailures = 0
     private var housekeepingTask: Scheduled<Void>?
     private var stopped = false
+    fileprivate var random = SystemRandomNumberGenerator()
     private var dialed: [ObjectIdentifier: Channel] = [:]
 
     /// A client end that will run on `eventLoop`.
@@ -171,7 +172,7 @@ public final class TunnelClient: @unchecked Sendable {
                     let client = bound.value
                     let handler = TunnelConnectionHandler(
                         side: .dialer(kind, client.clientID),
-                        payloadBudget: kind == .sync ? 0 : client.configuration.payloadsPerConnection,
+                        payloadBudget: kind == .sync ? 0 : client.configuration.connectionBudget(using: &client.random),
                         helloTimeout: client.configuration.helloTimeout,
                         delegate: client,
                         logger: client.logger,

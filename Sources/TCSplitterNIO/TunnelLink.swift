@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import TCSplitterCore
+import TCSplitterFEC
 
 /// What the two ends share about one client end: its sync connection, its data connections and
 /// their dispatcher, and its sessions. The client end has one link; the server one per client.
@@ -30,6 +31,18 @@ final class TunnelLink {
         self.configuration = configuration
         self.logger = logger
         self.isClient = isClient
+    }
+
+    /// Reed-Solomon codecs by data:parity (a group closed early has fewer data shards).
+    private var codecs: [Int: ReedSolomonCodec] = [:]
+
+    /// The codec for `dataShards`:`parityShards`, made once.
+    func codec(dataShards: Int, parityShards: Int) -> ReedSolomonCodec? {
+        let key = dataShards << 8 | parityShards
+        if let codec = self.codecs[key] { return codec }
+        guard let codec = try? ReedSolomonCodec(dataShards: dataShards, parityShards: parityShards) else { return nil }
+        self.codecs[key] = codec
+        return codec
     }
 
     // MARK: Sessions
@@ -166,6 +179,9 @@ final class TunnelLink {
 
     /// Closes every connection and ends every session (shutdown).
     func closeAll() {
+        if self.dispatcher.doubledShards > 0 {
+            self.logger.info("FEC shards that shared a connection with their group: \(self.dispatcher.doubledShards)")
+        }
         for session in Array(self.sessions.values) { session.shutdown() }
         for connection in Array(self.dataConnections.values) { connection.close() }
         self.sync?.close()

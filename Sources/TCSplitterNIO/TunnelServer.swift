@@ -27,6 +27,7 @@ public final class TunnelServer: @unchecked Sendable {
     private var housekeepingTask: Scheduled<Void>?
     private var sessionCount = 0
     private var stopped = false
+    fileprivate var random = SystemRandomNumberGenerator()
 
     /// A server end that will run on `eventLoop`.
     public init(configuration: TunnelConfiguration, eventLoop: EventLoop, logger: Logger) {
@@ -69,7 +70,7 @@ public final class TunnelServer: @unchecked Sendable {
                     let server = bound.value
                     let handler = TunnelConnectionHandler(
                         side: .acceptor,
-                        payloadBudget: server.configuration.payloadsPerConnection,
+                        payloadBudget: server.configuration.connectionBudget(using: &server.random),
                         helloTimeout: server.configuration.helloTimeout,
                         delegate: server,
                         logger: server.logger,

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import TCSplitterCore
+import TCSplitterFEC
 
 /// One tunnelled connection on one end: the local socket (the application's on the client, the
 /// `--forward` service's on the server) and both directions of its stream.
@@ -46,6 +47,10 @@ final class TunnelSession {
     private var retransmit: RetransmitBuffer?
     /// With `--retries`: the gaps to ask for again.
     private var retry: RetryTracker?
+    /// With `--fec`: groups of outgoing payloads, and the shards of incoming groups.
+    private var fecAssembler: FECGroupAssembler?
+    private var fecCollector: FECShardCollector?
+    private var groupTimer: Scheduled<Void>?
 
     init(id: SessionID, link: TunnelLink, configuration: TunnelConfiguration, logger: Logger, now: NIODeadline) {
         self.id = id
@@ -73,6 +78,18 @@ final class TunnelSession {
             now: now
         )
         self.openedAt = now
+        if configuration.fecDataShards > 0 {
+            self.fecAssembler = FECGroupAssembler(
+                dataShards: configuration.fecDataShards,
+                parityShards: configuration.fecParityShards,
+                payloadBytes: configuration.payloadBytes
+            )
+            let groupBytes = configuration.fecDataShards * configuration.payloadBytes
+            self.fecCollector = FECShardCollector(
+                payloadBytes: configuration.payloadBytes,
+                maxGroups: 4 * (configuration.windowBytes / groupBytes) + 16
+            )
+        }
         if configuration.retries {
             self.retransmit = RetransmitBuffer()
             self.retry = RetryTracker(skipAfter: configuration.retrySkip >= 0 ? configuration.retrySkip : nil)
@@ -131,6 +148,10 @@ final class TunnelSession {
         self.localInputEnded = true
         self.send.endInput()
         self.pack(includeTail: true, now: .now())
+        if let closed = self.fecAssembler?.closeOpenGroup() {
+            self.sendParity(closed)
+            self.link.dispatcher.drain()
+        }
         self.checkProgress()
     }
 
@@ -168,6 +189,12 @@ final class TunnelSession {
     func received(payload: PayloadFrame) {
         guard self.phase != .ended else { return }
         let now = NIODeadline.now()
+        if payload.header.flags.contains(.parity) {
+            self.receivedParity(payload, now: now)
+            return
+        }
+        let rebuild = payload.header.dataShards > 0 ? self.fecCollector?.data(payload.header, payload.data) : nil
+        defer { if let rebuild { self.rebuild(rebuild, now: now) } }
         do {
             let ready = try self.receive.receive(
                 offset: payload.header.offset,
@@ -227,10 +254,11 @@ final class TunnelSession {
     func housekeeping(now: NIODeadline, retryTimeout: TimeAmount) {
         guard self.phase != .ended else { return }
         if self.retry != nil { self.checkGaps(now: now, timeout: retryTimeout) }
+        self.fecCollector?.forget(deliveredUpTo: self.receive.deliveredOffset)
         if self.receive.isStalled(now: now, timeout: self.configuration.stallTimeout) {
             let gap = self.receive.firstGap.map { "\($0.lowerBound)..<\($0.upperBound)" } ?? "?"
             self.abort(
-                "bytes \(gap) did not arrive within \(self.configuration.stallTimeout.milliseconds) ms: a payload was lost with its connection (use --retries or --fec to recover) [delivered \(self.receive.deliveredOffset), consumed \(self.receive.consumedOffset), stashed \(self.receive.stashedBytes), duplicates \(self.receive.duplicatePayloads), orphans \(self.link.orphanPayloads)]",
+                "bytes \(gap) did not arrive within \(self.configuration.stallTimeout.milliseconds) ms: a payload was lost with its connection (use --retries or --fec to recover) [delivered \(self.receive.deliveredOffset), consumed \(self.receive.consumedOffset), stashed \(self.receive.stashedBytes), duplicates \(self.receive.duplicatePayloads), orphans \(self.link.orphanPayloads)\(self.fecCollector.map { ", fec groups rebuilt \($0.rebuiltGroups), rejected \($0.rejectedGroups), held \($0.heldGroups); \($0.describe(offset: self.receive.deliveredOffset))" } ?? "")]",
                 notifyPeer: true
             )
             return
@@ -256,6 +284,111 @@ final class TunnelSession {
     /// Stop and end at once (shutdown).
     func shutdown() {
         self.abort("the tunnel end is stopping", notifyPeer: true)
+    }
+
+    // MARK: FEC
+
+    /// A group left open with no bytes waiting closes at the tock (at once with tock 0), so a
+    /// quiet stream is never held back waiting for a full group.
+    private func scheduleGroupClose(now: NIODeadline) {
+        guard let assembler = self.fecAssembler, assembler.hasOpenGroup, self.send.pendingBytes == 0,
+            self.groupTimer == nil
+        else { return }
+        guard self.configuration.tockInterval > .zero, !self.send.inputEnded else {
+            if let closed = self.fecAssembler!.closeOpenGroup() {
+                self.sendParity(closed)
+                self.link.dispatcher.drain()
+            }
+            return
+        }
+        self.groupTimer = self.schedule(at: now + self.configuration.tockInterval) { session in
+            session.groupTimer = nil
+            if let closed = session.fecAssembler?.closeOpenGroup() {
+                session.sendParity(closed)
+                session.link.dispatcher.drain()
+            }
+        }
+    }
+
+    private func sendParity(_ group: FECGroupAssembler.ClosedGroup) {
+        let parityCount = self.configuration.fecParityShards
+        guard parityCount > 0, let codec = self.link.codec(dataShards: group.data.count, parityShards: parityCount)
+        else { return }
+        let size = group.shardBytes
+        var shards = group.data
+        if var last = shards.last, last.readableBytes < size {
+            var padded = ByteBuffer()
+            padded.reserveCapacity(size)
+            padded.writeBuffer(&last)
+            padded.writeRepeatingByte(0, count: size - padded.readableBytes)
+            shards[shards.count - 1] = padded
+        }
+        let parity: [ByteBuffer]
+        do {
+            parity = try codec.encodeParity(data: shards, shardBytes: size, allocator: ByteBufferAllocator())
+        } catch {
+            self.logger.error("FEC encode failed: \(error)")
+            return
+        }
+        for (index, var shard) in parity.enumerated() {
+            var data = ByteBuffer()
+            data.reserveCapacity(4 + size)
+            data.writeInteger(UInt32(group.lastShardBytes))
+            data.writeBuffer(&shard)
+            let header = PayloadHeader(
+                sessionID: self.id,
+                offset: group.startOffset,
+                group: group.group,
+                shardIndex: UInt8(group.data.count + index),
+                dataShards: UInt8(group.data.count),
+                parityShards: UInt8(parityCount),
+                flags: .parity
+            )
+            self.link.dispatcher.enqueue(session: self, header: header, data: data)
+        }
+    }
+
+    private func receivedParity(_ payload: PayloadFrame, now: NIODeadline) {
+        // Parity of a group the window does not reach yet, or long delivered, is of no use.
+        let limit = self.receive.consumedOffset + UInt64(self.configuration.windowBytes)
+        guard payload.header.offset < limit, let rebuild = self.fecCollector?.parity(payload.header, payload.data)
+        else { return }
+        self.rebuild(rebuild, now: now)
+    }
+
+    private func rebuild(_ request: FECShardCollector.Rebuild, now: NIODeadline) {
+        guard self.phase != .ended,
+            let codec = self.link.codec(dataShards: request.dataCount, parityShards: request.parityCount)
+        else { return }
+        var shards = request.shards
+        let lastIndex = request.dataCount - 1
+        if var last = shards[lastIndex], last.readableBytes < request.shardBytes {
+            var padded = ByteBuffer()
+            padded.reserveCapacity(request.shardBytes)
+            padded.writeBuffer(&last)
+            padded.writeRepeatingByte(0, count: request.shardBytes - padded.readableBytes)
+            shards[lastIndex] = padded
+        }
+        let data: [ByteBuffer]
+        do {
+            data = try codec.reconstructData(shards: shards, shardBytes: request.shardBytes, allocator: ByteBufferAllocator())
+        } catch {
+            self.logger.debug("FEC could not rebuild group \(request.group): \(error)")
+            return
+        }
+        for index in 0..<request.dataCount where request.shards[index] == nil {
+            let range = request.range(ofDataShard: index)
+            guard var shard = data[index].getSlice(at: data[index].readerIndex, length: Int(range.count)) else { continue }
+            shard.moveReaderIndex(to: shard.readerIndex)
+            do {
+                let ready = try self.receive.receive(offset: range.lowerBound, data: shard, now: now)
+                if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, now: now), now: now) }
+            } catch {
+                // A rebuilt shard outside the window or past the end: the group was forged.
+                self.logger.debug("FEC rebuilt shard refused: \(error)")
+            }
+        }
+        self.receiveMaybeComplete(now: now)
     }
 
     // MARK: Retries
@@ -314,8 +447,19 @@ final class TunnelSession {
             var header = PayloadHeader(sessionID: self.id, offset: payload.offset)
             if payload.isEndOfStream { header.flags.insert(.endOfStream) }
             self.retransmit?.keep(payload)
+            var closed: FECGroupAssembler.ClosedGroup? = nil
+            if self.fecAssembler != nil {
+                let placed = self.fecAssembler!.add(payload)
+                header.group = placed.header.group
+                header.shardIndex = placed.header.shardIndex
+                header.dataShards = placed.header.dataShards
+                header.parityShards = placed.header.parityShards
+                closed = placed.closed
+            }
             self.link.dispatcher.enqueue(session: self, header: header, data: payload.data)
+            if let closed { self.sendParity(closed) }
         }
+        self.scheduleGroupClose(now: now)
         if !payloads.isEmpty { self.link.dispatcher.drain() }
         if self.send.endOfStreamPacked && !self.finishSent {
             self.finishSent = true
@@ -446,7 +590,7 @@ final class TunnelSession {
         guard self.phase != .ended else { return }
         let wasOpen = self.phase == .open
         self.phase = .ended
-        for timer in [self.tickTimer, self.tockTimer, self.releaseTimer] { timer?.cancel() }
+        for timer in [self.tickTimer, self.tockTimer, self.releaseTimer, self.groupTimer] { timer?.cancel() }
         if let channel = self.localChannel {
             if abortive {
                 channel.closeWithReset()

@@ -34,6 +34,12 @@ enum TunnelRunner {
         if options.rFlingR != "0" || options.lFlingR != "0" {
             logger.notice("--rFlingR/--lFlingR are ignored: the sync connection carries control both ways")
         }
+        let shards = configuration.fecDataShards + configuration.fecParityShards
+        if configuration.fecDataShards > 0 && role == .client && configuration.connections < shards + shards / 2 {
+            logger.notice(
+                "--conns \(configuration.connections) is small for --fec \(configuration.fecDataShards):\(configuration.fecParityShards): while connections are replaced, shards of one group share a connection, and one lost connection can cost a group several shards; \(shards + shards / 2) or more keeps them apart"
+            )
+        }
         logger.warning("no --key: anyone who can reach this end's ports can use the tunnel (authentication is not available in this build yet)")
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -151,16 +151,6 @@ import Testing
         Rule(
             flag: "--fec",
             broken: {
-                $0.fecDataShards = 4
-                $0.fecParityShards = 2
-            },
-            edge: {
-                $0.fecDataShards = 0
-                $0.fecParityShards = 2
-            }),
-        Rule(
-            flag: "--fec",
-            broken: {
                 $0.fecDataShards = 200
                 $0.fecParityShards = 56
             }, edge: { $0.fecDataShards = 0 }),
@@ -225,5 +215,30 @@ import Testing
         configuration.retrySkip = 3
         try configuration.validate()
         #expect(configuration.housekeepingInterval < .milliseconds(250))
+    }
+
+    @Test("FEC within 255 shards is a valid configuration")
+    func fecAccepted() throws {
+        var configuration = TunnelConfiguration(role: .server)
+        configuration.localFling = EndpointAddress(host: "127.0.0.1", port: 1)
+        configuration.localSync = EndpointAddress(host: "127.0.0.1", port: 2)
+        configuration.fecDataShards = 10
+        configuration.fecParityShards = 3
+        try configuration.validate()
+        configuration.fecDataShards = 200
+        configuration.fecParityShards = 55
+        try configuration.validate()
+    }
+
+    @Test("connection budgets are spread ±25% around --budget, and a budget of 1 stays 1")
+    func budgetJitter() {
+        var configuration = TunnelConfiguration(role: .client)
+        var generator = SystemRandomNumberGenerator()
+        configuration.payloadsPerConnection = 64
+        let budgets = (0..<500).map { _ in configuration.connectionBudget(using: &generator) }
+        #expect(budgets.allSatisfy { (48...80).contains($0) })
+        #expect(Set(budgets).count > 10)
+        configuration.payloadsPerConnection = 1
+        #expect((0..<50).allSatisfy { _ in configuration.connectionBudget(using: &generator) == 1 })
     }
 }

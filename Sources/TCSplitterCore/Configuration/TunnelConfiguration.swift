@@ -80,6 +80,16 @@ public struct TunnelConfiguration: Hashable, Sendable {
         self.role = role
     }
 
+    /// The budget of one new data connection: `payloadsPerConnection` ± 25%, drawn at random, so
+    /// connections opened together do not all retire (and empty the pool) together. A budget of 1
+    /// (the original's behaviour) stays 1.
+    public func connectionBudget<G: RandomNumberGenerator>(using generator: inout G) -> Int {
+        let base = self.payloadsPerConnection
+        let spread = base / 4
+        guard spread > 0 else { return base }
+        return base + Int.random(in: -spread...spread, using: &generator)
+    }
+
     /// The decoder limits this configuration implies.
     public var frameLimits: FrameLimits { FrameLimits(maxPayloadBytes: self.payloadBytes) }
 
@@ -138,7 +148,6 @@ public struct TunnelConfiguration: Hashable, Sendable {
             guard self.fecDataShards + self.fecParityShards <= 255 else {
                 throw ConfigurationError(flag: "--fec", "data + parity must be at most 255")
             }
-            throw ConfigurationError(flag: "--fec", "FEC is not available in this build yet; use --fec 0")
         }
         if self.dup != .fling {
             throw ConfigurationError(flag: "--dup", "only fling is available in this build yet")

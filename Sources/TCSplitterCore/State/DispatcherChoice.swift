@@ -3,7 +3,10 @@
 /// As the older tcp-striper did, payloads go to connections that can take data now: a connection
 /// whose send buffer is backing up (not writable: its socket is congested or policed) gets no new
 /// payload while another can take it. Among the writable ones the least-buffered wins, ties going
-/// round-robin so every connection carries its share.
+/// round-robin so every connection carries its share. A connection that already carries a shard of
+/// the payload's FEC group is never taken while another connection that can carry does not: the
+/// shard waits for it to become writable, so one dead connection costs a group at most one shard
+/// whenever there are at least `data + parity` connections.
 public struct DispatcherChoice: Sendable {
     /// What the dispatcher knows of one connection.
     public struct Candidate: Hashable, Sendable {
@@ -13,12 +16,15 @@ public struct DispatcherChoice: Sendable {
         public var isWritable: Bool
         /// Bytes written to it and not yet taken by the kernel.
         public var bufferedBytes: Int
+        /// Whether it already carries a shard of this payload's FEC group.
+        public var carriesGroup: Bool
 
         /// A candidate from its state.
-        public init(canCarry: Bool, isWritable: Bool, bufferedBytes: Int) {
+        public init(canCarry: Bool, isWritable: Bool, bufferedBytes: Int, carriesGroup: Bool = false) {
             self.canCarry = canCarry
             self.isWritable = isWritable
             self.bufferedBytes = bufferedBytes
+            self.carriesGroup = carriesGroup
         }
     }
 
@@ -32,17 +38,25 @@ public struct DispatcherChoice: Sendable {
     public mutating func choose(_ candidates: [Candidate]) -> Int? {
         guard !candidates.isEmpty else { return nil }
         var best: Int? = nil
-        var bestBuffered = Int.max
+        var bestKey = (2, Int.max)
         let count = candidates.count
         let start = self.cursor % count
         for step in 0..<count {
             let index = (start + step) % count
             let candidate = candidates[index]
             guard candidate.canCarry, candidate.isWritable else { continue }
-            if candidate.bufferedBytes < bestBuffered {
+            let key = (candidate.carriesGroup ? 1 : 0, candidate.bufferedBytes)
+            if key < bestKey {
                 best = index
-                bestBuffered = candidate.bufferedBytes
+                bestKey = key
             }
+        }
+        // A shard waits for a connection without its group (one is only busy) rather than
+        // doubling up; only when every carrier already holds the group may one take a second.
+        if let chosen = best, candidates[chosen].carriesGroup,
+            candidates.contains(where: { $0.canCarry && !$0.carriesGroup })
+        {
+            return nil
         }
         if let best { self.cursor = best + 1 }
         return best

@@ -164,13 +164,28 @@ final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
-            self.partner?.context?.close(mode: .output, promise: nil)
+            self.partner?.shutOutputAfterPendingWrites()
         }
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// Passes a half-close on without cutting what is still queued: NIO turns an output close into
+    /// a full close (failing queued writes) once the input is shut, so it waits for a flushed
+    /// empty write, which completes after every write before it.
+    private func shutOutputAfterPendingWrites() {
+        self.closeAfterPendingWrites(mode: .output)
+    }
+
+    private func closeAfterPendingWrites(mode: CloseMode) {
+        guard let context = self.context else { return }
+        let barrier = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: barrier)
+        let channel = context.channel
+        barrier.futureResult.whenComplete { _ in channel.close(mode: mode, promise: nil) }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        if !self.fuse.blown { self.partner?.context?.close(promise: nil) }
+        if !self.fuse.blown { self.partner?.closeAfterPendingWrites(mode: .all) }
         context.fireChannelInactive()
     }
 
