@@ -110,16 +110,27 @@ final class TunnelSession {
         self.localChannel = localChannel
     }
 
-    /// Data may flow: start reading the local socket.
+    /// Data may flow: send what was read while opening, then read the local socket.
     func open() {
         guard self.phase == .opening else { return }
         self.phase = .open
-        self.perform(self.scheduler.start(allowance: self.send.readAllowance))
+        let now = NIODeadline.now()
+        if self.send.pendingBytes > 0 || self.localInputEnded {
+            self.pack(includeTail: self.localInputEnded, now: now)
+        }
+        if self.localInputEnded {
+            self.closeGroupAtEnd()
+            self.checkProgress()
+        } else {
+            self.perform(self.scheduler.start(allowance: self.send.readAllowance))
+        }
     }
 
-    /// Bytes from the local socket. `drained` is whether the read left the socket empty.
+    /// Bytes from the local socket. `drained` is whether the read left the socket empty. Bytes
+    /// read before the session opened (NIO reads when the application half-closes, even with
+    /// reads off) are kept and sent once it opens.
     func localRead(_ buffer: ByteBuffer, drained: Bool) {
-        guard self.phase == .open else { return }
+        guard self.phase != .ended else { return }
         self.send.append(buffer)
         self.lastReadDrained = drained
         self.bytesReadInCycle += buffer.readableBytes
@@ -147,12 +158,17 @@ final class TunnelSession {
         guard self.phase != .ended, !self.localInputEnded else { return }
         self.localInputEnded = true
         self.send.endInput()
+        guard self.phase == .open else { return }  // packed and finished once the session opens
         self.pack(includeTail: true, now: .now())
+        self.closeGroupAtEnd()
+        self.checkProgress()
+    }
+
+    private func closeGroupAtEnd() {
         if let closed = self.fecAssembler?.closeOpenGroup() {
             self.sendParity(closed)
             self.link.dispatcher.drain()
         }
-        self.checkProgress()
     }
 
     /// The local socket failed or closed under us.
