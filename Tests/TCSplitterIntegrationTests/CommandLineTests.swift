@@ -1,0 +1,48 @@
+import Testing
+
+extension IntegrationTests {
+    /// Bad flags end the binary at once with one line that names the flag.
+    @Suite("Command line")
+    struct CommandLineTests {
+        /// One invalid command line and the flag its error must name.
+        struct Case: Sendable, CustomTestStringConvertible {
+            /// Arguments after the binary.
+            var arguments: [String]
+            /// The flag the first stderr line must name.
+            var flag: String
+
+            var testDescription: String { "tcsplitter " + self.arguments.joined(separator: " ") }
+        }
+
+        static let cases: [Case] = [
+            Case(arguments: ["client", "--frags", "abc"], flag: "--frags"),
+            Case(arguments: ["client", "--tick", "-5"], flag: "--tick"),
+            Case(arguments: ["client", "--rFling", "127.0.0.1:70000"], flag: "--rFling"),
+            Case(
+                arguments: ["server", "--lFling", "127.0.0.1:0", "--lSync", "127.0.0.1:0", "--forward", "0"],
+                flag: "--forward"
+            ),
+        ]
+
+        @Test(
+            "An invalid flag value exits non-zero within seconds, and the first stderr line names the flag",
+            .timeLimit(.minutes(1)),
+            arguments: Self.cases
+        )
+        func invalidFlagIsNamed(_ invalid: Case) async throws {
+            try await withProcesses(expectCleanStop: false) { scope in
+                let process = try scope.launch("tcsplitter", invalid.arguments)
+                let end = try #require(
+                    await process.waitForExit(timeout: .seconds(10)),
+                    "still running after 10 s\n\(process.diagnostics)"
+                )
+                #expect(end == .exited(2), "\(end)\n\(process.diagnostics)")
+                // The pipe may still be draining when the exit is seen: await the error line.
+                _ = try await process.logLine(containing: "tcsplitter: ", timeout: .seconds(5))
+                let firstLine = process.standardError.text.split(separator: "\n").first.map(String.init) ?? ""
+                #expect(firstLine.contains(invalid.flag), "first stderr line: \(firstLine)")
+                #expect(process.standardOutput.text.isEmpty, "printed on stdout: \(process.standardOutput.text)")
+            }
+        }
+    }
+}
