@@ -520,7 +520,11 @@ final class TunnelSession {
     }
 
     private func writeToLocal(_ buffers: [ByteBuffer]) {
-        guard let channel = self.localChannel else { return }
+        guard let channel = self.localChannel else {
+            // Only a peer that sends before `opened` gets here: fail loudly rather than lose bytes.
+            self.abort("the peer sent data before the session was open", notifyPeer: true)
+            return
+        }
         let bytes = buffers.reduce(0) { $0 + $1.readableBytes }
         guard bytes > 0 else { return }
         for buffer in buffers.dropLast() { channel.write(buffer, promise: nil) }
@@ -551,7 +555,7 @@ final class TunnelSession {
         guard self.phase != .ended else { return }
         let now = NIODeadline.now()
         self.reportIfDue(now: now)
-        if self.receive.isConsumed && !self.localOutputShut && self.writesInFlight == 0 {
+        if self.receive.isConsumed && !self.localOutputShut && self.writesInFlight == 0 && self.localChannel != nil {
             self.localOutputShut = true
             self.shutLocalOutput()
         }
