@@ -56,10 +56,10 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("after"), parsing: .unconditional, help: "ms: dial one fling connection at start and the rest of the pool after this delay.")
     var after = "0"
 
-    @Option(name: .customLong("fec"), parsing: .unconditional, help: "data:parity Reed-Solomon shards per group; 0 = off (not yet available).")
+    @Option(name: .customLong("fec"), parsing: .unconditional, help: "data:parity Reed-Solomon (Intel ISA-L) shards per group: every data payloads get parity payloads on other connections, and any data of data+parity rebuild the group. 0 = off. Use --conns of at least 2 x (data + parity). Same on both ends.")
     var fec = "0:0"
 
-    @Option(name: .customLong("retries"), parsing: .unconditional, help: "on:skip; on 1 resends lost payloads, skip N skips bytes after N misses, -1 never (not yet available).")
+    @Option(name: .customLong("retries"), parsing: .unconditional, help: "on:skip. on 1: the sender keeps unacknowledged payloads and resends what the receiver asks for again (after a timeout that follows the round trip). skip N: give up on missing bytes after N requests and go on without them (corrupts a byte stream; each skip is logged with its range); -1 never: the session waits up to --stall-timeout, then ends with an error.")
     var retries = "0:-1"
 
     @Option(name: .customLong("dup"), help: "Which connections carry which direction: fling (lasso, both, none: not yet available).")
@@ -89,7 +89,7 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: "ms after which an idle fling connection is replaced.")
     var idleTimeout = "30000"
 
-    @Option(name: .customLong("stall-timeout"), parsing: .unconditional, help: "ms after which bytes missing from a stream end its session with an error.")
+    @Option(name: .customLong("stall-timeout"), parsing: .unconditional, help: "ms after which bytes missing from a stream end its session with an error; also how long sessions wait for a lost sync connection to come back.")
     var stallTimeout = "30000"
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")

@@ -35,9 +35,9 @@ enum TunnelRunner {
             logger.notice("--rFlingR/--lFlingR are ignored: the sync connection carries control both ways")
         }
         let shards = configuration.fecDataShards + configuration.fecParityShards
-        if configuration.fecDataShards > 0 && role == .client && configuration.connections < shards + shards / 2 {
+        if configuration.fecDataShards > 0 && role == .client && configuration.connections < 2 * shards {
             logger.notice(
-                "--conns \(configuration.connections) is small for --fec \(configuration.fecDataShards):\(configuration.fecParityShards): while connections are replaced, shards of one group share a connection, and one lost connection can cost a group several shards; \(shards + shards / 2) or more keeps them apart"
+                "--conns \(configuration.connections) is small for --fec \(configuration.fecDataShards):\(configuration.fecParityShards): while connections are replaced, shards of one group share a connection, and one lost connection can cost a group several shards; \(2 * shards) or more keeps them apart"
             )
         }
         logger.warning("no --key: anyone who can reach this end's ports can use the tunnel (authentication is not available in this build yet)")
