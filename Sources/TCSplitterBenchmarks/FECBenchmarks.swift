@@ -1,3 +1,4 @@
+import Foundation  // TEMP
 import NIOCore
 import TCSplitterFEC
 
@@ -53,6 +54,7 @@ enum FECBenchmarks {
         Case(dataShards: 10, parityShards: 3, shardBytes: 65_536),
         Case(dataShards: 20, parityShards: 10, shardBytes: 1400),
         Case(dataShards: 20, parityShards: 10, shardBytes: 65_536),
+        Case(dataShards: 10, parityShards: 3, shardBytes: 64),  // TEMP
     ]
 
     /// Entry point; returns the exit status.
@@ -69,7 +71,7 @@ enum FECBenchmarks {
         print("FEC: data GB/s, best 2 ms batch over >= \(minimumSeconds) s; decode rebuilds `parity` data shards")
         print("array = [ByteBuffer] API, group = one-buffer-per-group API; ratio = API / raw ISA-L")
         print(Self.header)
-        for benchmarkCase in Self.cases {
+        for benchmarkCase in Self.cases where ProcessInfo.processInfo.environment["FEC_ONLY"].map({ $0 == "\(benchmarkCase.dataShards)/\(benchmarkCase.shardBytes)" }) ?? true {  // TEMP
             do {
                 print(Self.row(try Self.measure(benchmarkCase, minimumSeconds: minimumSeconds)))
             } catch {
@@ -147,6 +149,22 @@ enum FECBenchmarks {
             },
         ])
         (result.rawEncode, result.arrayEncode, result.groupEncode) = (encode[0], encode[1], encode[2])
+        do {  // TEMP
+            let clock = ContinuousClock()
+            for _ in 0..<5 {
+                let t0 = clock.now
+                for _ in 0..<100_000 { try codec.reconstructData(group: &damagedGroup, present: present, shardBytes: shardBytes) }
+                let t1 = clock.now
+                for _ in 0..<100_000 { raw.decode() }
+                let t2 = clock.now
+                for _ in 0..<100_000 { groupParity.clear(); try codec.encodeParity(group: group, shardBytes: shardBytes, into: &groupParity) }
+                let t3 = clock.now
+                print("TEMP ns/call group dec", (t1 - t0) / 100_000, "raw dec", (t2 - t1) / 100_000, "group enc", (t3 - t2) / 100_000)
+            }
+        }
+        let before = damagedGroup.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }  // TEMP
+        for _ in 0..<3 { try codec.reconstructData(group: &damagedGroup, present: present, shardBytes: shardBytes) }  // TEMP
+        print("TEMP same storage:", before == damagedGroup.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) })  // TEMP
         let decode = try Self.compare(dataBytes, minimumSeconds, [
             { raw.decode() },
             { _ = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator) },

@@ -43,12 +43,6 @@ public final class ReedSolomonCodec {
     /// The ISA-L matrices, tables and pointer scratch space.
     private let erasureCode: ISALErasureCode
 
-    /// Slots `0 ..< dataShards`: the data shards of a group.
-    private let dataSlots: ShardSet
-
-    /// Slots `0 ..< totalShards`: every shard of a group.
-    private let groupSlots: ShardSet
-
     /// Decode plans by the set of shards they read.
     private var decodeCache = DecodeTableCache(capacity: ReedSolomonCodec.decodeCacheCapacity)
 
@@ -66,8 +60,6 @@ public final class ReedSolomonCodec {
         }
         self.dataShards = dataShards
         self.parityShards = parityShards
-        self.dataSlots = .below(dataShards)
-        self.groupSlots = .below(total)
         self.erasureCode = ISALErasureCode(dataShards: dataShards, parityShards: parityShards)
     }
 
@@ -167,7 +159,10 @@ public final class ReedSolomonCodec {
             return shards[0..<self.dataShards].compactMap { $0 }
         }
 
-        let plan = try self.decodePlan(for: sources, presentCount: presentCount)
+        guard let plan = self.decodePlan(for: sources) else {
+            // Unreachable: every k x k sub-matrix of a Cauchy code is invertible.
+            throw .unrecoverable(present: presentCount, required: self.dataShards)
+        }
         var rebuilt = allocator.buffer(capacity: plan.erasedDataRows.count * shardBytes)
         guard self.erasureCode.reconstruct(shards: shards, plan: plan, shardBytes: shardBytes, into: &rebuilt) else {
             throw .unrecoverable(present: presentCount, required: self.dataShards)
@@ -247,28 +242,28 @@ public final class ReedSolomonCodec {
         guard shards.readableBytes == groupBytes else {
             throw .wrongGroupLength(expected: groupBytes, actual: shards.readableBytes)
         }
-        if let outside = present.subtracting(self.groupSlots).minimum {
-            throw .shardIndexOutOfRange(index: outside, totalShards: self.totalShards)
+        if let highest = present.maximum, highest >= self.totalShards {
+            throw .shardIndexOutOfRange(index: highest, totalShards: self.totalShards)
         }
-        let presentData = present.intersection(self.dataSlots)
-        let presentDataCount = presentData.count
-        guard presentDataCount < self.dataShards else { return }
-        let presentCount = present.count
-        guard presentCount >= self.dataShards else {
-            throw .unrecoverable(present: presentCount, required: self.dataShards)
+        // Like the array form, read the first `dataShards` present shards: the present data
+        // shards, then the first present parity shards.
+        let (sources, sourceCount, largestSource) = present.smallest(self.dataShards)
+        guard sourceCount == self.dataShards else {
+            throw .unrecoverable(present: sourceCount, required: self.dataShards)
         }
-        // Like the array form: the present data shards, then the first present parity shards.
-        let parityNeeded = self.dataShards - presentDataCount
-        let sources = presentData.union(present.subtracting(self.dataSlots).prefix(parityNeeded))
-        let plan = try self.decodePlan(for: sources, presentCount: presentCount)
-        guard self.erasureCode.reconstruct(group: &shards, plan: plan, shardBytes: shardBytes) else {
+        // The first k present slots are all below k only if every data slot is present.
+        guard largestSource >= self.dataShards else { return }
+        guard let plan = self.decodePlan(for: sources),
+            self.erasureCode.reconstruct(group: &shards, plan: plan, shardBytes: shardBytes)
+        else {
             // Unreachable after the checks above; report it rather than return garbage.
-            throw .unrecoverable(present: presentCount, required: self.dataShards)
+            throw .unrecoverable(present: present.count, required: self.dataShards)
         }
     }
 
-    /// Returns the cached plan for `sources`, or inverts the matrix and caches a new one.
-    private func decodePlan(for sources: ShardSet, presentCount: Int) throws(FECError) -> DecodePlan {
+    /// Returns the cached plan for `sources`, or inverts the matrix and caches a new one
+    /// (`nil` if the sub-matrix were singular, which a Cauchy matrix never is).
+    private func decodePlan(for sources: ShardSet) -> DecodePlan? {
         if let plan = self.decodeCache.plan(for: sources) {
             return plan
         }
@@ -276,9 +271,7 @@ public final class ReedSolomonCodec {
         let erasedDataRows = (0..<self.dataShards).filter { !sources.contains($0) }
         guard
             let tables = self.erasureCode.makeDecodeTables(sourceRows: sourceRows, erasedDataRows: erasedDataRows)
-        else {
-            throw .unrecoverable(present: presentCount, required: self.dataShards)
-        }
+        else { return nil }
         let plan = DecodePlan(sourceRows: sourceRows, erasedDataRows: erasedDataRows, tables: tables)
         self.decodeCache.insert(plan, for: sources)
         return plan

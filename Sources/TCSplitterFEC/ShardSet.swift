@@ -98,49 +98,41 @@ public struct ShardSet: Hashable, Sendable {
         return nil
     }
 
-    /// The indices in both sets.
-    @inline(__always)
-    func intersection(_ other: ShardSet) -> ShardSet {
-        var result = self
-        result.word0 &= other.word0
-        result.word1 &= other.word1
-        result.word2 &= other.word2
-        result.word3 &= other.word3
-        return result
+    /// The largest index in the set, or `nil` if it is empty.
+    public var maximum: Int? {
+        if self.word3 != 0 { return 255 - self.word3.leadingZeroBitCount }
+        if self.word2 != 0 { return 191 - self.word2.leadingZeroBitCount }
+        if self.word1 != 0 { return 127 - self.word1.leadingZeroBitCount }
+        if self.word0 != 0 { return 63 - self.word0.leadingZeroBitCount }
+        return nil
     }
 
-    /// The indices in this set but not in `other`.
-    @inline(__always)
-    func subtracting(_ other: ShardSet) -> ShardSet {
-        var result = self
-        result.word0 &= ~other.word0
-        result.word1 &= ~other.word1
-        result.word2 &= ~other.word2
-        result.word3 &= ~other.word3
-        return result
-    }
-
-    /// The indices in either set.
-    @inline(__always)
-    func union(_ other: ShardSet) -> ShardSet {
-        var result = self
-        result.word0 |= other.word0
-        result.word1 |= other.word1
-        result.word2 |= other.word2
-        result.word3 |= other.word3
-        return result
-    }
-
-    /// The `n` smallest indices of the set (all of them if it holds fewer).
-    func prefix(_ n: Int) -> ShardSet {
-        var rest = self
+    /// The `n` smallest indices of the set (all of them if it holds fewer), how many that is,
+    /// and the largest of them (`-1` if none).
+    ///
+    /// Scalar on purpose, like everything on the decode path: see "SSE after ISA-L" in
+    /// `ISALErasureCode`. One short loop step per taken index, words visited in order.
+    func smallest(_ n: Int) -> (set: ShardSet, count: Int, largest: Int) {
         var result = ShardSet()
         var taken = 0
-        while taken < n, let index = rest.minimum {
-            rest.remove(index)
-            result.insert(index)
-            taken += 1
+        var largest = -1
+        /// Moves the lowest set bits of `word` into `taken` until `n` are taken.
+        func take(_ word: UInt64, offset: Int) -> UInt64 {
+            var bits = word
+            var kept: UInt64 = 0
+            while bits != 0, taken < n {
+                let lowest = bits & (0 &- bits)
+                kept |= lowest
+                bits ^= lowest
+                taken += 1
+                largest = offset + lowest.trailingZeroBitCount
+            }
+            return kept
         }
-        return result
+        result.word0 = take(self.word0, offset: 0)
+        if taken < n { result.word1 = take(self.word1, offset: 64) }
+        if taken < n { result.word2 = take(self.word2, offset: 128) }
+        if taken < n { result.word3 = take(self.word3, offset: 192) }
+        return (result, taken, largest)
     }
 }

@@ -130,6 +130,12 @@ final class TunnelLink {
     func dataConnectionClosed(_ connection: TunnelConnectionHandler) {
         self.dispatcher.remove(connection)
         self.dataConnections.removeValue(forKey: ObjectIdentifier(connection))
+        guard !connection.closedCleanly, !connection.carried.isEmpty else { return }
+        // It died mid-stream: what it carried may be lost. Sessions with retries resend what is
+        // still unacknowledged now, rather than waiting for the receiver to ask.
+        var offsets: [SessionID: [UInt64]] = [:]
+        for (session, offset) in connection.carried { offsets[session, default: []].append(offset) }
+        for (id, list) in offsets { self.sessions[id]?.connectionLost(carrying: list) }
     }
 
     func received(payload: PayloadFrame) {

@@ -409,6 +409,16 @@ final class TunnelSession {
 
     // MARK: Retries
 
+    /// A data connection that carried payloads at these offsets died mid-stream: with retries,
+    /// resend those still unacknowledged at once (the receiver drops duplicates by offset).
+    func connectionLost(carrying offsets: [UInt64]) {
+        guard self.phase != .ended, self.retransmit != nil else { return }
+        let acked = self.send.ackedOffset
+        let ranges = offsets.filter { $0 >= acked }.sorted().map { $0..<($0 + 1) }
+        guard !ranges.isEmpty else { return }
+        self.resend(ranges)
+    }
+
     private func resend(_ ranges: [Range<UInt64>]) {
         guard var retransmit = self.retransmit else { return }
         let payloads = retransmit.payloads(overlapping: ranges)

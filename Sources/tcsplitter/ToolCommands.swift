@@ -128,7 +128,10 @@ struct ChaosProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("kill-percent"), help: "Share of connections reset mid-stream, 0-100.")
     var killPercent = "10"
 
-    @Option(name: .customLong("kill-within"), help: "A doomed connection dies within its first this-many bytes (e.g. 256KiB).")
+    @Option(name: .customLong("stall-percent"), help: "Share of connections that go silent mid-stream (open, relaying nothing more), 0-100.")
+    var stallPercent = "0"
+
+    @Option(name: .customLong("kill-within"), help: "A doomed connection dies (or stalls) within its first this-many bytes (e.g. 256KiB).")
     var killWithin = "256KiB"
 
     @Option(name: .customLong("seed"), help: "Seed of the kill decisions, so a run can be repeated.")
@@ -138,6 +141,7 @@ struct ChaosProxyCommand: AsyncParsableCommand {
         let listen: EndpointAddress
         let target: EndpointAddress
         let percent: Int
+        let stallPercent: Int
         let within: Int
         let seed: Int
         do {
@@ -147,6 +151,7 @@ struct ChaosProxyCommand: AsyncParsableCommand {
             listen = parsedListen
             target = parsedTarget
             percent = try FlagValue.integer(self.killPercent, flag: "--kill-percent", in: 0...100)
+            stallPercent = try FlagValue.integer(self.stallPercent, flag: "--stall-percent", in: 0...(100 - percent))
             within = try FlagValue.byteCount(self.killWithin, flag: "--kill-within", in: 1...(1 << 40))
             seed = try FlagValue.integer(self.seed, flag: "--seed", in: 0...Int.max)
         } catch {
@@ -157,6 +162,7 @@ struct ChaosProxyCommand: AsyncParsableCommand {
         let proxy = FaultInjectingProxy(
             target: address,
             killRate: Double(percent) / 100,
+            stallRate: Double(stallPercent) / 100,
             killWithinBytes: within,
             seed: UInt64(seed)
         )
@@ -164,7 +170,9 @@ struct ChaosProxyCommand: AsyncParsableCommand {
         FileHandleOutput.standardOutput("tcsplitter ready role=chaos-proxy listen=\(channel.localAddress!.ipAddressWithPort)\n")
         _ = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
         let counts = proxy.counts
-        FileHandleOutput.standardError("chaos-proxy: \(counts.accepted) connections, \(counts.killed) killed\n")
+        FileHandleOutput.standardError(
+            "chaos-proxy: \(counts.accepted) connections, \(counts.killed) killed, \(counts.stalled) stalled\n"
+        )
         try? await channel.close().get()
         try? await group.shutdownGracefully()
     }

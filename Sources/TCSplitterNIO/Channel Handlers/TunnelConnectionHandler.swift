@@ -55,6 +55,12 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private let badInput: RateLimitedLog
     private var retiredReported = false
     private var closedReported = false
+    /// The stream payloads written on this connection (session, offset), so that if it dies
+    /// before both sides finished, the ends can resend them at once.
+    private(set) var carried: [(SessionID, UInt64)] = []
+
+    /// Whether the connection ended with both directions finished (nothing written on it lost).
+    var closedCleanly: Bool { self.dataState.outputShut && self.dataState.inputEnded }
 
     init(
         side: Side,
@@ -202,6 +208,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     /// Writes one payload without flushing; the caller flushes after a batch.
     func send(payload header: PayloadHeader, data: ByteBuffer) {
         guard let context = self.context, self.canSend else { return }
+        if !header.flags.contains(.parity) { self.carried.append((header.sessionID, header.offset)) }
         var head = context.channel.allocator.buffer(capacity: WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes)
         head.writePayloadFrameHeader(header, dataBytes: data.readableBytes)
         context.write(self.wrapOutboundOut(head), promise: nil)

@@ -2,13 +2,15 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// A TCP proxy that kills a chosen share of the connections through it, mid-stream, with a
-/// reset: the fault injector of the chaos tests (`tcsplitter chaos-proxy`).
+/// A TCP proxy that kills or stalls a chosen share of the connections through it, mid-stream: the
+/// fault injector of the chaos tests (`tcsplitter chaos-proxy`).
 ///
 /// Each accepted connection is relayed to `target`. With probability `killRate` it is marked to
 /// die after a random number of bytes (1...`killWithinBytes`, counted in both directions); when
 /// that many bytes have passed, both sides are reset (SO_LINGER 0), cutting whatever frame was in
-/// flight. Decisions come from a seeded generator, so a run can be repeated.
+/// flight. With probability `stallRate` it instead goes silent at that point: it stays open but
+/// relays nothing more, in either direction (a path that stopped without an error). Decisions come
+/// from a seeded generator, so a run can be repeated.
 public final class FaultInjectingProxy: Sendable {
     /// What the proxy has done so far.
     public struct Counts: Sendable, Hashable {
@@ -16,6 +18,8 @@ public final class FaultInjectingProxy: Sendable {
         public var accepted = 0
         /// Connections killed mid-stream.
         public var killed = 0
+        /// Connections stalled mid-stream.
+        public var stalled = 0
     }
 
     private struct State {
@@ -25,14 +29,16 @@ public final class FaultInjectingProxy: Sendable {
 
     private let target: SocketAddress
     private let killRate: Double
+    private let stallRate: Double
     private let killWithinBytes: Int
     private let state: NIOLockedValueBox<State>
 
     /// A proxy to `target` killing `killRate` (0...1) of connections within their first
     /// `killWithinBytes` bytes.
-    public init(target: SocketAddress, killRate: Double, killWithinBytes: Int, seed: UInt64) {
+    public init(target: SocketAddress, killRate: Double, stallRate: Double = 0, killWithinBytes: Int, seed: UInt64) {
         self.target = target
         self.killRate = min(1, max(0, killRate))
+        self.stallRate = min(1 - self.killRate, max(0, stallRate))
         self.killWithinBytes = max(1, killWithinBytes)
         self.state = NIOLockedValueBox(State(generator: SplitMix64(seed: seed)))
     }
@@ -55,14 +61,15 @@ public final class FaultInjectingProxy: Sendable {
     }
 
     private func relay(_ inbound: Channel) -> EventLoopFuture<Void> {
-        let budget: Int? = self.state.withLockedValue { state in
+        let (budget, stall): (Int?, Bool) = self.state.withLockedValue { state in
             state.counts.accepted += 1
             let roll = Double(state.generator.next() >> 11) / Double(1 << 53)
-            guard roll < self.killRate else { return nil }
-            state.counts.killed += 1
-            return Int(state.generator.next() % UInt64(self.killWithinBytes)) + 1
+            guard roll < self.killRate + self.stallRate else { return (nil, false) }
+            let stall = roll >= self.killRate
+            if stall { state.counts.stalled += 1 } else { state.counts.killed += 1 }
+            return (Int(state.generator.next() % UInt64(self.killWithinBytes)) + 1, stall)
         }
-        let fuse = ProxyFuse(bytesLeft: budget)
+        let fuse = ProxyFuse(bytesLeft: budget, stalls: stall)
         return ClientBootstrap(group: inbound.eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
@@ -89,8 +96,13 @@ public final class FaultInjectingProxy: Sendable {
 /// which run on one event loop.
 final class ProxyFuse: @unchecked Sendable {
     var bytesLeft: Int?
+    /// Whether the fuse stalls the connection (silence) rather than resetting it.
+    let stalls: Bool
     var blown = false
-    init(bytesLeft: Int?) { self.bytesLeft = bytesLeft }
+    init(bytesLeft: Int?, stalls: Bool) {
+        self.bytesLeft = bytesLeft
+        self.stalls = stalls
+    }
 }
 
 /// One side of a relay: reads from its channel and writes to its partner's, with backpressure,
@@ -133,6 +145,7 @@ final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.fuse.blown else { return }  // a stalled connection relays nothing more
         var buffer = self.unwrapInboundIn(data)
         if let left = self.fuse.bytesLeft {
             if buffer.readableBytes >= left {
@@ -185,7 +198,11 @@ final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if !self.fuse.blown { self.partner?.closeAfterPendingWrites(mode: .all) }
+        if !self.fuse.blown {
+            self.partner?.closeAfterPendingWrites(mode: .all)
+        } else if self.fuse.stalls {
+            self.partner?.context?.close(promise: nil)
+        }
         context.fireChannelInactive()
     }
 
@@ -200,6 +217,7 @@ final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
     private func blow() {
         guard !self.fuse.blown else { return }
         self.fuse.blown = true
+        guard !self.fuse.stalls else { return }  // stays open, silent; closes when a side does
         self.context?.channel.closeWithReset()
         self.partner?.context?.channel.closeWithReset()
     }
