@@ -60,7 +60,7 @@ enum TunnelBootstraps {
         try channel.pipeline.syncOperations.addHandlers([
             // No maximumBufferSize: the decoder rejects an oversize frame from its header, so the
             // buffer never holds more than one partial frame plus one read.
-            ByteToMessageHandler(FrameDecoder(limits: limits)),
+            ByteToMessageHandler(FrameDecoder(limits: limits, security: handler.security)),
             handler,
         ])
     }

@@ -9,6 +9,8 @@ import TCSplitterCore
 public final class TunnelClient: @unchecked Sendable {
     // @unchecked: every stored property is only touched on `eventLoop` (asserted).
     private let configuration: TunnelConfiguration
+    /// The pre-shared key, when the tunnel has one.
+    private let key: PreSharedKey?
     private let eventLoop: EventLoop
     private let logger: Logger
     private let clientID = ClientID.random()
@@ -28,7 +30,8 @@ public final class TunnelClient: @unchecked Sendable {
     private var dialed: [ObjectIdentifier: Channel] = [:]
 
     /// A client end that will run on `eventLoop`.
-    public init(configuration: TunnelConfiguration, eventLoop: EventLoop, logger: Logger) {
+    public init(configuration: TunnelConfiguration, eventLoop: EventLoop, logger: Logger, key: PreSharedKey? = nil) {
+        self.key = key
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.logger = logger
@@ -176,7 +179,8 @@ public final class TunnelClient: @unchecked Sendable {
                         helloTimeout: client.configuration.helloTimeout,
                         delegate: client,
                         logger: client.logger,
-                        badInput: client.badInput
+                        badInput: client.badInput,
+                        security: ConnectionSecurity(key: client.key)
                     )
                     try TunnelBootstraps.addTunnelHandlers(to: channel, handler: handler, limits: limits)
                 }

@@ -18,6 +18,8 @@ public final class TunnelServer: @unchecked Sendable {
     }
 
     private let configuration: TunnelConfiguration
+    /// The pre-shared key, when the tunnel has one.
+    private let key: PreSharedKey?
     private let eventLoop: EventLoop
     private let logger: Logger
     private let badInput = RateLimitedLog()
@@ -30,7 +32,8 @@ public final class TunnelServer: @unchecked Sendable {
     fileprivate var random = SystemRandomNumberGenerator()
 
     /// A server end that will run on `eventLoop`.
-    public init(configuration: TunnelConfiguration, eventLoop: EventLoop, logger: Logger) {
+    public init(configuration: TunnelConfiguration, eventLoop: EventLoop, logger: Logger, key: PreSharedKey? = nil) {
+        self.key = key
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.logger = logger
@@ -74,7 +77,8 @@ public final class TunnelServer: @unchecked Sendable {
                         helloTimeout: server.configuration.helloTimeout,
                         delegate: server,
                         logger: server.logger,
-                        badInput: server.badInput
+                        badInput: server.badInput,
+                        security: ConnectionSecurity(key: server.key)
                     )
                     try TunnelBootstraps.addTunnelHandlers(to: channel, handler: handler, limits: limits)
                 }

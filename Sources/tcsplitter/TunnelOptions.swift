@@ -95,6 +95,12 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Option(name: .customLong("key"), help: "Pre-shared key (at least 16 bytes; same on both ends): every connection proves it, every frame is authenticated and encrypted (ChaCha20-Poly1305). Visible in ps: prefer --key-file or the TCSPLITTER_KEY environment variable.")
+    var key: String?
+
+    @Option(name: .customLong("key-file"), help: "File whose first line is the pre-shared key.")
+    var keyFile: String?
+
     /// The role the set addresses imply, as the original inferred it.
     func inferredRole() throws(ConfigurationError) -> Role {
         let client = try EndpointAddress.parse(self.rFling, flag: "--rFling") != nil

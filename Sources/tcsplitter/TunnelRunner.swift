@@ -30,6 +30,13 @@ enum TunnelRunner {
         } catch {
             throw self.fail(error)
         }
+        let key: PreSharedKey?
+        let keySource: String?
+        do {
+            (key, keySource) = try KeySource.load(flag: options.key, file: options.keyFile)
+        } catch {
+            throw self.fail(error)
+        }
         let logger = self.makeLogger(level: level, role: role)
         if options.rFlingR != "0" || options.lFlingR != "0" {
             logger.notice("--rFlingR/--lFlingR are ignored: the sync connection carries control both ways")
@@ -40,7 +47,16 @@ enum TunnelRunner {
                 "--conns \(configuration.connections) is small for --fec \(configuration.fecDataShards):\(configuration.fecParityShards): while connections are replaced, shards of one group share a connection, and one lost connection can cost a group several shards; \(2 * shards) or more keeps them apart"
             )
         }
-        logger.warning("no --key: anyone who can reach this end's ports can use the tunnel (authentication is not available in this build yet)")
+        if let keySource {
+            logger.info("connections authenticated and encrypted with the pre-shared key from \(keySource)")
+            if keySource == "--key" {
+                logger.notice("the key given with --key is visible to every user in ps; prefer --key-file or TCSPLITTER_KEY")
+            }
+        } else {
+            logger.warning(
+                "NO KEY (--key, --key-file or TCSPLITTER_KEY): anyone who can reach this end's ports can use the tunnel and read its traffic"
+            )
+        }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
@@ -48,13 +64,13 @@ enum TunnelRunner {
         do {
             switch role {
             case .client:
-                let client = TunnelClient(configuration: configuration, eventLoop: loop, logger: logger)
+                let client = TunnelClient(configuration: configuration, eventLoop: loop, logger: logger, key: key)
                 let address = try await client.start().get()
                 self.announce("role=client listen=\(address.ipAddressWithPort)")
                 logger.info("client ready", metadata: ["listen": "\(address)", "server": "\(configuration.remoteFling!)"])
                 stop = { try? await client.stop().get() }
             case .server:
-                let server = TunnelServer(configuration: configuration, eventLoop: loop, logger: logger)
+                let server = TunnelServer(configuration: configuration, eventLoop: loop, logger: logger, key: key)
                 let addresses = try await server.start().get()
                 self.announce(
                     "role=server fling=\(addresses.fling.ipAddressWithPort) sync=\(addresses.sync.ipAddressWithPort)"

@@ -41,6 +41,40 @@ public enum Frame: Hashable, Sendable {
     }
 }
 
+/// A frame whose body is not parsed yet: its type, its 8 header bytes (authenticated with an
+/// encrypted body) and its body.
+public struct FrameEnvelope: Sendable {
+    /// The frame's type.
+    public var type: FrameType
+    /// The 8 envelope bytes, as received.
+    public var header: ByteBuffer
+    /// The body, as received (sealed when the connection is keyed).
+    public var body: ByteBuffer
+}
+
+extension Frame {
+    /// Parses a frame body of `type`; the whole body must be used.
+    public init(type: FrameType, body: inout ByteBuffer) throws(FrameDecodingError) {
+        let length = body.readableBytes
+        switch type {
+        case .serverHello:
+            self = .serverHello(try ServerHello(body: &body))
+        case .clientHello:
+            self = .clientHello(try ClientHello(body: &body))
+        case .payload:
+            self = .payload(try PayloadFrame(body: &body))
+        default:
+            self = .control(try ControlMessage(type: type, body: &body))
+        }
+        guard body.readableBytes == 0 else { throw .malformedBody(type: type.rawValue, length: length) }
+    }
+
+    /// Whether frames of this type travel before the hello exchange (never encrypted).
+    public static func isHello(_ type: FrameType) -> Bool {
+        type == .serverHello || type == .clientHello
+    }
+}
+
 /// Limits applied while decoding frames from one peer.
 public struct FrameLimits: Hashable, Sendable {
     /// The largest payload data accepted, in bytes (the configured `--frags` payload size).
@@ -68,6 +102,20 @@ extension ByteBuffer {
     /// Throws as soon as the envelope is wrong (magic, version, type, an oversize length), without
     /// waiting for the body; on a throw the reader index is left unchanged.
     public mutating func readFrame(limits: FrameLimits) throws(FrameDecodingError) -> Frame? {
+        let start = self.readerIndex
+        guard var envelope = try self.readFrameEnvelope(limits: limits) else { return nil }
+        do {
+            return try Frame(type: envelope.type, body: &envelope.body)
+        } catch {
+            self.moveReaderIndex(to: start)
+            throw error
+        }
+    }
+
+    /// Reads one whole frame's envelope and body without parsing the body (for a body that must
+    /// be opened first: an encrypted one), or returns `nil` (consuming nothing) when more bytes
+    /// are needed. The checks on the envelope are those of `readFrame(limits:)`.
+    public mutating func readFrameEnvelope(limits: FrameLimits) throws(FrameDecodingError) -> FrameEnvelope? {
         guard let magic = self.getInteger(at: self.readerIndex, as: UInt16.self),
             let version = self.getInteger(at: self.readerIndex + 2, as: UInt8.self),
             let typeByte = self.getInteger(at: self.readerIndex + 3, as: UInt8.self),
@@ -86,24 +134,11 @@ extension ByteBuffer {
         let limit = limits.maxBodyBytes(for: type)
         guard length <= UInt32(limit) else { throw .bodyTooLarge(type: typeByte, length: length, limit: limit) }
         let bodyLength = Int(length)
-        guard self.readableBytes >= WireConstants.frameHeaderBytes + bodyLength else { return nil }
-
-        guard var body = self.getSlice(at: self.readerIndex + WireConstants.frameHeaderBytes, length: bodyLength)
+        guard self.readableBytes >= WireConstants.frameHeaderBytes + bodyLength,
+            let header = self.readSlice(length: WireConstants.frameHeaderBytes),
+            let body = self.readSlice(length: bodyLength)
         else { return nil }
-        let frame: Frame
-        switch type {
-        case .serverHello:
-            frame = .serverHello(try ServerHello(body: &body))
-        case .clientHello:
-            frame = .clientHello(try ClientHello(body: &body))
-        case .payload:
-            frame = .payload(try PayloadFrame(body: &body))
-        default:
-            frame = .control(try ControlMessage(type: type, body: &body))
-        }
-        guard body.readableBytes == 0 else { throw .malformedBody(type: typeByte, length: bodyLength) }
-        self.moveReaderIndex(forwardBy: WireConstants.frameHeaderBytes + bodyLength)
-        return frame
+        return FrameEnvelope(type: type, header: header, body: body)
     }
 
     /// Writes the envelope of a frame whose body is `bodyBytes` long. Returns the bytes written.

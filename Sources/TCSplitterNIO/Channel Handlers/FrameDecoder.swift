@@ -6,13 +6,28 @@ import TCSplitterCore
 /// A frame is only passed on once all of it has arrived; garbage, an unknown version or an
 /// oversize length fails at once, and the connection is closed by `TunnelConnectionHandler`.
 /// Bytes left over when the peer ends the connection are a cut frame: `truncatedFrame`.
+///
+/// On a keyed tunnel every frame after the hellos is sealed (`FrameCipher`): its body is opened
+/// before it is parsed, and an unsealed or forged one fails the connection.
 struct FrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = Frame
 
     let limits: FrameLimits
+    let security: ConnectionSecurity
+
+    init(limits: FrameLimits, security: ConnectionSecurity = ConnectionSecurity(key: nil)) {
+        self.limits = limits
+        self.security = security
+    }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try buffer.readFrame(limits: self.limits) else { return .needMoreData }
+        guard var envelope = try buffer.readFrameEnvelope(limits: self.limits) else { return .needMoreData }
+        if let cipher = self.security.cipher {
+            envelope.body = try cipher.open(header: envelope.header, body: envelope.body)
+        } else if self.security.key != nil && !Frame.isHello(envelope.type) {
+            throw FrameCipherError.authenticationFailed  // a frame before the keyed hello completed
+        }
+        let frame = try Frame(type: envelope.type, body: &envelope.body)
         context.fireChannelRead(NIOAny(frame))
         return .continue
     }

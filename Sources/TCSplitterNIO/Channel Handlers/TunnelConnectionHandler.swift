@@ -62,14 +62,20 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     /// Whether the connection ended with both directions finished (nothing written on it lost).
     var closedCleanly: Bool { self.dataState.outputShut && self.dataState.inputEnded }
 
+    /// The keying shared with this connection's decoder.
+    let security: ConnectionSecurity
+    private var serverNonce: HelloNonce?
+
     init(
         side: Side,
         payloadBudget: Int,
         helloTimeout: TimeAmount,
         delegate: TunnelConnectionDelegate,
         logger: Logger,
-        badInput: RateLimitedLog
+        badInput: RateLimitedLog,
+        security: ConnectionSecurity = ConnectionSecurity(key: nil)
     ) {
+        self.security = security
         self.side = side
         self.dataState = DataConnectionStateMachine(budget: payloadBudget)
         self.helloTimeout = helloTimeout
@@ -113,7 +119,9 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private func becameActive(context: ChannelHandlerContext) {
         guard self.helloTimer == nil, self.state == .awaitingHello else { return }
         if case .acceptor = self.side {
-            self.write(frame: .serverHello(ServerHello(nonce: .random(), requiresProof: false)), flush: true)
+            let nonce = HelloNonce.random()
+            self.serverNonce = nonce
+            self.write(frame: .serverHello(ServerHello(nonce: nonce, requiresProof: self.security.key != nil)), flush: true)
         }
         self.helloTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.helloTimeout) {
             guard self.state == .awaitingHello else { return }
@@ -144,13 +152,40 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private func receiveHello(_ frame: Frame) {
         switch (self.side, frame) {
         case (.dialer(let kind, let client), .serverHello(let hello)):
-            guard !hello.requiresProof else {
-                self.protocolError("the server requires a key (--key); none is configured")
+            let nonce = HelloNonce.random()
+            guard let key = self.security.key else {
+                guard !hello.requiresProof else {
+                    self.protocolError("the server requires a key (--key); none is configured")
+                    return
+                }
+                self.write(frame: .clientHello(ClientHello(kind: kind, clientID: client, nonce: nonce)), flush: true)
+                self.becomeReady(hello: nil)
                 return
             }
-            self.write(frame: .clientHello(ClientHello(kind: kind, clientID: client, nonce: .random())), flush: true)
+            guard hello.requiresProof else {
+                self.protocolError("the server uses no key but this end does: refusing it (is it the right server?)")
+                return
+            }
+            let proof = key.proof(serverNonce: hello.nonce, clientNonce: nonce, kind: kind, clientID: client)
+            self.write(frame: .clientHello(ClientHello(kind: kind, clientID: client, nonce: nonce, proof: proof)), flush: true)
+            self.security.cipher = key.cipher(serverNonce: hello.nonce, clientNonce: nonce, isClient: true)
             self.becomeReady(hello: nil)
         case (.acceptor, .clientHello(let hello)):
+            if let key = self.security.key {
+                guard let serverNonce = self.serverNonce,
+                    key.verify(
+                        proof: hello.proof,
+                        serverNonce: serverNonce,
+                        clientNonce: hello.nonce,
+                        kind: hello.kind,
+                        clientID: hello.clientID
+                    )
+                else {
+                    self.protocolError("a hello without a valid key proof (a wrong --key, or a replayed hello)")
+                    return
+                }
+                self.security.cipher = key.cipher(serverNonce: serverNonce, clientNonce: hello.nonce, isClient: false)
+            }
             self.kind = hello.kind
             self.clientID = hello.clientID
             self.becomeReady(hello: hello)
@@ -199,6 +234,8 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if let error = error as? FrameDecodingError {
             self.protocolError("bad frame: \(error)")
+        } else if let error = error as? FrameCipherError {
+            self.protocolError("frame refused: \(error)")
         } else {
             self.badInput.log(self.logger, "tunnel connection error: \(error)", metadata: self.metadata)
             self.close()
@@ -209,10 +246,20 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     func send(payload header: PayloadHeader, data: ByteBuffer) {
         guard let context = self.context, self.canSend else { return }
         if !header.flags.contains(.parity) { self.carried.append((header.sessionID, header.offset)) }
-        var head = context.channel.allocator.buffer(capacity: WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes)
-        head.writePayloadFrameHeader(header, dataBytes: data.readableBytes)
-        context.write(self.wrapOutboundOut(head), promise: nil)
-        if data.readableBytes > 0 { context.write(self.wrapOutboundOut(data), promise: nil) }
+        if self.security.cipher != nil {
+            var frame = context.channel.allocator.buffer(
+                capacity: WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes + data.readableBytes)
+            frame.writePayloadFrameHeader(header, dataBytes: data.readableBytes)
+            var data = data
+            frame.writeBuffer(&data)
+            self.writeSealed(frame: frame, type: .payload, context: context)
+        } else {
+            var head = context.channel.allocator.buffer(
+                capacity: WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes)
+            head.writePayloadFrameHeader(header, dataBytes: data.readableBytes)
+            context.write(self.wrapOutboundOut(head), promise: nil)
+            if data.readableBytes > 0 { context.write(self.wrapOutboundOut(data), promise: nil) }
+        }
         self.lastActivity = .now()
         self.perform(self.dataState.payloadSent())
     }
@@ -243,10 +290,35 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         context.close(promise: nil)
     }
 
+    /// Writes a whole clear frame (envelope + body) sealed: the same envelope with the tag counted
+    /// in its length, then the encrypted body and tag.
+    private func writeSealed(frame: ByteBuffer, type: FrameType, context: ChannelHandlerContext) {
+        guard let cipher = self.security.cipher,
+            let body = frame.getSlice(
+                at: frame.readerIndex + WireConstants.frameHeaderBytes,
+                length: frame.readableBytes - WireConstants.frameHeaderBytes)
+        else { return }
+        var header = context.channel.allocator.buffer(capacity: WireConstants.frameHeaderBytes)
+        header.writeFrameHeader(type: type, bodyBytes: body.readableBytes + FrameCipher.tagBytes)
+        do {
+            let sealed = try cipher.seal(header: header, body: body, allocator: context.channel.allocator)
+            context.write(self.wrapOutboundOut(header), promise: nil)
+            context.write(self.wrapOutboundOut(sealed), promise: nil)
+        } catch {
+            self.logger.error("sealing a frame failed: \(error)")
+            self.close()
+        }
+    }
+
     private func write(frame: Frame, flush: Bool) {
         guard let context = self.context, self.state != .closed else { return }
         var buffer = context.channel.allocator.buffer(capacity: 64)
         buffer.writeFrame(frame)
+        if self.security.cipher != nil && !Frame.isHello(frame.type) {
+            self.writeSealed(frame: buffer, type: frame.type, context: context)
+            if flush { context.flush() }
+            return
+        }
         if flush {
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
         } else {
