@@ -9,7 +9,8 @@
 /// Each entry is `(name, one-line summary, run)`; `run` gets the remaining arguments and returns
 /// the process exit status. Build with `-c release` before trusting any number.
 let benchmarks: [(name: String, summary: String, run: ([String]) -> Int32)] = [
-    ("fec", "Reed-Solomon encode/decode GB/s: ReedSolomonCodec vs raw ISA-L", FECBenchmarks.run)
+    ("fec", "Reed-Solomon encode/decode GB/s: ReedSolomonCodec vs raw ISA-L", FECBenchmarks.run),
+    ("hotpath", "stream GB/s through the packer, the reassembler and the frame codec", HotPathBenchmarks.run),
 ]
 
 /// The command line without the program name: `<benchmark> [arguments...]`.

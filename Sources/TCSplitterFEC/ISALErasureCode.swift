@@ -143,11 +143,11 @@ final class ISALErasureCode {
     }
 
     /// Computes the `m` parity shards of one contiguous group, `k` data shards of `shardBytes`
-    /// back to back in `group`'s readable bytes, into `output`'s writable bytes (grown if needed),
-    /// back to back, and advances `output`'s writer index past them.
+    /// back to back in `group`'s readable bytes, into `output` at its writer index (capacity grown
+    /// if needed), back to back, and advances `output`'s writer index past them.
     ///
-    /// Pointers come from one `withUnsafeReadableBytes` and one `withUnsafeMutableWritableBytes`,
-    /// and are only used while both closures are open.
+    /// Pointers come from one `withVeryUnsafeMutableBytes` (the writable part of `output`; it is
+    /// only written) and one `withUnsafeReadableBytes`, and are only used while both are open.
     ///
     /// - Returns: `false` (writing nothing) unless `group` holds exactly `k * shardBytes` readable
     ///   bytes and `shardBytes` fits ISA-L's `Int32` length.
@@ -163,22 +163,26 @@ final class ISALErasureCode {
         if output.writableBytes < parityBytes {
             output.reserveCapacity(minimumWritableBytes: parityBytes)
         }
-        let written = group.withUnsafeReadableBytes { readable -> Bool in
-            guard readable.count == dataBytes,
-                let source = readable.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let start = output.writerIndex
+        // NIO copies `output` first if another buffer shares its storage, so ISA-L never writes
+        // bytes that anyone else can see, and `output` and `group` are distinct memory.
+        let written = output.withVeryUnsafeMutableBytes { storage -> Bool in
+            guard start >= 0, start <= storage.count, storage.count - start >= parityBytes,
+                var target = storage.baseAddress?.assumingMemoryBound(to: UInt8.self).advanced(by: start)
             else { return false }
-            return output.withUnsafeMutableWritableBytes { writable -> Bool in
-                guard writable.count >= parityBytes,
-                    let target = writable.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            return group.withUnsafeReadableBytes { readable -> Bool in
+                guard readable.count == dataBytes,
+                    var source = readable.baseAddress?.assumingMemoryBound(to: UInt8.self)
                 else { return false }
-                // Every source pointer starts a whole shard inside `readable`, every output
-                // pointer a whole shard inside `writable`; the two buffers are distinct storage
-                // (`output` is uniquely referenced once NIO's copy-on-write check has run).
+                // Whole shards, back to back: sources inside `readable`, outputs inside the
+                // `parityBytes` checked above.
                 for row in 0..<k {
-                    self.sourcePointers[row] = UnsafeMutablePointer(mutating: source + row * shardBytes)
+                    self.sourcePointers[row] = UnsafeMutablePointer(mutating: source)
+                    source += shardBytes
                 }
                 for row in 0..<m {
-                    self.outputPointers[row] = target + row * shardBytes
+                    self.outputPointers[row] = target
+                    target += shardBytes
                 }
                 self.encodeTables.withUnsafeBufferPointer { tables in
                     ec_encode_data(
@@ -194,7 +198,7 @@ final class ISALErasureCode {
             }
         }
         if written {
-            output.moveWriterIndex(forwardBy: parityBytes)
+            output.moveWriterIndex(to: start + parityBytes)
         }
         return written
     }
@@ -217,21 +221,18 @@ final class ISALErasureCode {
         guard !overflow, group.readableBytes == groupBytes, sourceRows.count == k,
             outputRows > 0, outputRows <= max(k, self.parityShards), plan.tables.count == 32 * k * outputRows
         else { return false }
-        for row in sourceRows where row < 0 || row >= totalShards {
-            return false
-        }
-        // Outputs must be slots inside the group that ISA-L does not also read.
-        for row in erasedRows where row < 0 || row >= totalShards || plan.sources.contains(row) {
-            return false
-        }
         return group.withUnsafeMutableReadableBytes { bytes -> Bool in
             guard bytes.count == groupBytes,
                 let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
             else { return false }
+            // Every slot lies inside `bytes`, and no output is also a source (ISA-L must not
+            // read what it writes).
             for (index, row) in sourceRows.enumerated() {
+                guard row >= 0, row < totalShards else { return false }
                 self.sourcePointers[index] = base + row * shardBytes
             }
             for (index, row) in erasedRows.enumerated() {
+                guard row >= 0, row < totalShards, !plan.sources.contains(row) else { return false }
                 self.outputPointers[index] = base + row * shardBytes
             }
             plan.tables.withUnsafeBufferPointer { tables in

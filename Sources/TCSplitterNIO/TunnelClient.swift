@@ -97,8 +97,11 @@ public final class TunnelClient: @unchecked Sendable {
             channel.close(promise: nil)
             return
         }
-        guard self.link.sessions.count < self.configuration.maxSessions else {
-            self.badInput.log(self.logger, "refusing local connection: \(self.configuration.maxSessions) sessions open (--max-sessions)")
+        guard self.link.sessions.count < self.configuration.effectiveMaxSessions else {
+            self.badInput.log(
+                self.logger,
+                "refusing local connection: \(self.configuration.effectiveMaxSessions) sessions open (--max-sessions, --max-buffer)"
+            )
             channel.close(promise: nil)
             return
         }

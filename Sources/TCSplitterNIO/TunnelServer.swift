@@ -28,6 +28,7 @@ public final class TunnelServer: @unchecked Sendable {
     private var listeners: [Channel] = []
     private var housekeepingTask: Scheduled<Void>?
     private var sessionCount = 0
+    private var pendingHellos = 0
     private var stopped = false
     fileprivate var random = SystemRandomNumberGenerator()
 
@@ -71,6 +72,15 @@ public final class TunnelServer: @unchecked Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let server = bound.value
+                    guard server.pendingHellos < server.configuration.maxPendingHellos else {
+                        server.badInput.log(
+                            server.logger,
+                            "refusing a connection: \(server.pendingHellos) hellos pending (--max-handshakes)"
+                        )
+                        channel.close(promise: nil)
+                        return
+                    }
+                    server.pendingHellos += 1
                     let handler = TunnelConnectionHandler(
                         side: .acceptor,
                         payloadBudget: server.configuration.connectionBudget(using: &server.random),
@@ -121,9 +131,10 @@ public final class TunnelServer: @unchecked Sendable {
             if existing.phase == .open { link.sendControl(.opened(id)) }
             return
         }
-        guard self.sessionCount < self.configuration.maxSessions, !self.stopped else {
-            self.badInput.log(self.logger, "refusing session \(id): \(self.configuration.maxSessions) sessions open (--max-sessions)")
-            link.sendControl(.openFailed(id, reason: "the server has \(self.configuration.maxSessions) sessions open"))
+        let limit = self.configuration.effectiveMaxSessions
+        guard self.sessionCount < limit, !self.stopped else {
+            self.badInput.log(self.logger, "refusing session \(id): \(limit) sessions open (--max-sessions, --max-buffer)")
+            link.sendControl(.openFailed(id, reason: "the server has \(limit) sessions open"))
             return
         }
         guard let forward = self.configuration.forward else { return }
@@ -187,8 +198,23 @@ public final class TunnelServer: @unchecked Sendable {
 
 extension TunnelServer: TunnelConnectionDelegate {
     func connectionReady(_ connection: TunnelConnectionHandler, hello: ClientHello?) {
+        self.pendingHellos -= 1
+        connection.helloCounted = false
         guard let hello else { return }
+        guard self.links[hello.clientID] != nil || self.links.count < self.configuration.maxClients else {
+            self.badInput.log(self.logger, "refusing client \(hello.clientID): \(self.links.count) clients served (--max-clients)")
+            connection.close()
+            return
+        }
         let link = self.link(for: hello.clientID)
+        if hello.kind != .sync && link.dataConnections.count >= self.configuration.maxConnectionsPerClient {
+            self.badInput.log(
+                link.logger,
+                "refusing a data connection: \(link.dataConnections.count) open for this client (--max-conns)"
+            )
+            connection.close()
+            return
+        }
         switch hello.kind {
         case .sync:
             link.logger.info("client connected", metadata: ["peer": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"])
@@ -227,6 +253,10 @@ extension TunnelServer: TunnelConnectionDelegate {
     }
 
     func connectionClosed(_ connection: TunnelConnectionHandler) {
+        if connection.helloCounted {
+            connection.helloCounted = false
+            self.pendingHellos -= 1
+        }
         guard let client = connection.clientID, let link = self.links[client] else { return }
         if connection.kind == .sync {
             link.syncClosed(connection)

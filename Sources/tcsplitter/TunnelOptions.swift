@@ -77,6 +77,18 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("max-sessions"), parsing: .unconditional, help: "Sessions open at once on this end (1-100000).")
     var maxSessions = "1024"
 
+    @Option(name: .customLong("max-conns"), parsing: .unconditional, help: "Server: data connections one client end may hold; more are closed at once.")
+    var maxConns = "1024"
+
+    @Option(name: .customLong("max-handshakes"), parsing: .unconditional, help: "Server: connections still in their hello at once; more are closed at once (with --hello-timeout, this bounds a connection flood).")
+    var maxHandshakes = "256"
+
+    @Option(name: .customLong("max-clients"), parsing: .unconditional, help: "Server: client ends served at once.")
+    var maxClients = "64"
+
+    @Option(name: .customLong("max-buffer"), parsing: .unconditional, help: "Bytes all sessions of an end may buffer in the worst case (e.g. 8GiB): a session is admitted only while sessions x 2 x --window fits.")
+    var maxBuffer = "8GiB"
+
     @Option(name: .customLong("tos"), parsing: .unconditional, help: "IP TOS byte on tunnel connections (184 = 0xB8, DSCP EF); 0 leaves it unset.")
     var tos = "184"
 
@@ -182,6 +194,10 @@ struct TunnelOptions: ParsableArguments {
         configuration.windowBytes = try FlagValue.byteCount(self.window, flag: "--window", in: 2...(1 << 30))
         configuration.maxSessions = try FlagValue.integer(self.maxSessions, flag: "--max-sessions", in: 1...100_000)
         configuration.typeOfService = try FlagValue.integer(self.tos, flag: "--tos", in: 0...255)
+        configuration.maxConnectionsPerClient = try FlagValue.integer(self.maxConns, flag: "--max-conns", in: 1...1_000_000)
+        configuration.maxPendingHellos = try FlagValue.integer(self.maxHandshakes, flag: "--max-handshakes", in: 1...1_000_000)
+        configuration.maxClients = try FlagValue.integer(self.maxClients, flag: "--max-clients", in: 1...100_000)
+        configuration.maxBufferBytes = try FlagValue.byteCount(self.maxBuffer, flag: "--max-buffer", in: 1...(1 << 50))
         configuration.dialTimeout = .milliseconds(Int64(try Self.milliseconds(self.dialTimeout, flag: "--dial-timeout", minimum: 1)))
         configuration.helloTimeout = .milliseconds(Int64(try Self.milliseconds(self.helloTimeout, flag: "--hello-timeout", minimum: 1)))
         configuration.idleTimeout = .milliseconds(Int64(try Self.milliseconds(self.idleTimeout, flag: "--idle-timeout", minimum: 1)))

@@ -41,6 +41,10 @@ enum TunnelRunner {
         if options.rFlingR != "0" || options.lFlingR != "0" {
             logger.notice("--rFlingR/--lFlingR are ignored: the sync connection carries control both ways")
         }
+        let sessions = configuration.effectiveMaxSessions
+        logger.info(
+            "memory bound: \(sessions) sessions x 2 x \(configuration.windowBytes) bytes window = \(sessions * 2 * configuration.windowBytes >> 20) MiB at most (--max-sessions, --window, --max-buffer)"
+        )
         let shards = configuration.fecDataShards + configuration.fecParityShards
         if configuration.fecDataShards > 0 && role == .client && configuration.connections < 2 * shards {
             logger.notice(

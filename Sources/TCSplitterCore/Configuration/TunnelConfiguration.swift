@@ -60,6 +60,21 @@ public struct TunnelConfiguration: Hashable, Sendable {
     public var windowBytes: Int = 4 << 20
     /// Sessions open at once per end (`--max-sessions`).
     public var maxSessions: Int = 1024
+    /// Data connections one client end may hold on the server (`--max-conns`).
+    public var maxConnectionsPerClient: Int = 1024
+    /// Connections still in their hello exchange, at most, on the server (`--max-handshakes`).
+    public var maxPendingHellos: Int = 256
+    /// Client ends (by the id in their hellos) the server serves at once (`--max-clients`).
+    public var maxClients: Int = 64
+    /// Bytes all sessions of an end may buffer in the worst case (`--max-buffer`): a session is
+    /// admitted only while sessions × 2 × window fits.
+    public var maxBufferBytes: Int = 8 << 30
+
+    /// Sessions admitted at once: `--max-sessions`, and no more than `--max-buffer` allows.
+    public var effectiveMaxSessions: Int {
+        max(1, min(self.maxSessions, self.maxBufferBytes / max(1, 2 * self.windowBytes)))
+    }
+
     /// IP type-of-service byte on tunnel connections (`--tos`); 0xB8 is DSCP EF; 0 leaves it.
     public var typeOfService: Int = 0xB8
     /// Limit on a dial of the server or of `--forward` (`--dial-timeout`).
@@ -139,6 +154,12 @@ public struct TunnelConfiguration: Hashable, Sendable {
             throw ConfigurationError(
                 flag: "--buffer",
                 "\(self.bufferPayloads) payloads must be from 0 to \(self.windowBytes / 2 / self.payloadBytes) (half the window)"
+            )
+        }
+        guard self.maxBufferBytes >= 2 * self.windowBytes else {
+            throw ConfigurationError(
+                flag: "--max-buffer",
+                "\(self.maxBufferBytes) bytes cannot hold one session (2 x --window = \(2 * self.windowBytes))"
             )
         }
         guard self.payloadsPerConnection >= 1 else {

@@ -62,6 +62,8 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     /// Whether the connection ended with both directions finished (nothing written on it lost).
     var closedCleanly: Bool { self.dataState.outputShut && self.dataState.inputEnded }
 
+    /// Whether the server still counts this connection among its pending hellos.
+    var helloCounted = true
     /// The keying shared with this connection's decoder.
     let security: ConnectionSecurity
     private var serverNonce: HelloNonce?
