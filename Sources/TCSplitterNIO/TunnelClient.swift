@@ -24,7 +24,7 @@ public final class TunnelClient: @unchecked Sendable {
     private var redialScheduled = false
     private var syncDialing = false
     private var syncFailures = 0
-    private var housekeepingTask: Scheduled<Void>?
+    private var housekeepingTask: RepeatingLoopTask?
     private var stopped = false
     fileprivate var random = SystemRandomNumberGenerator()
     private var dialed: [ObjectIdentifier: Channel] = [:]
@@ -72,7 +72,10 @@ public final class TunnelClient: @unchecked Sendable {
                         client.replenishPool()
                     }
                 }
-                client.scheduleHousekeeping()
+                client.housekeepingTask = RepeatingLoopTask(
+                    eventLoop: client.eventLoop,
+                    interval: client.configuration.housekeepingInterval
+                ) { [unowned client] in client.housekeeping() }
                 guard let address = channel.localAddress else { throw ChannelError.inappropriateOperationForState }
                 return address
             }
@@ -207,14 +210,6 @@ public final class TunnelClient: @unchecked Sendable {
     }
 
     // MARK: Housekeeping
-
-    private func scheduleHousekeeping() {
-        guard !self.stopped else { return }
-        self.housekeepingTask = self.eventLoop.assumeIsolated().scheduleTask(in: self.configuration.housekeepingInterval) {
-            self.housekeeping()
-            self.scheduleHousekeeping()
-        }
-    }
 
     private func housekeeping() {
         self.link.housekeeping(now: .now(), idleLimit: self.configuration.idleTimeout)

@@ -26,7 +26,7 @@ public final class TunnelServer: @unchecked Sendable {
     private var links: [ClientID: TunnelLink] = [:]
     private var linkSince: [ClientID: NIODeadline] = [:]
     private var listeners: [Channel] = []
-    private var housekeepingTask: Scheduled<Void>?
+    private var housekeepingTask: RepeatingLoopTask?
     private var sessionCount = 0
     private var pendingHellos = 0
     private var stopped = false
@@ -56,7 +56,10 @@ public final class TunnelServer: @unchecked Sendable {
             return bound.value.makeListener().bind(host: sync.bindHost, port: sync.port).map { syncChannel in
                 let server = bound.value
                 server.listeners.append(syncChannel)
-                server.scheduleHousekeeping()
+                server.housekeepingTask = RepeatingLoopTask(
+                    eventLoop: server.eventLoop,
+                    interval: server.configuration.housekeepingInterval
+                ) { [unowned server] in server.housekeeping() }
                 return BoundAddresses(fling: flingChannel.localAddress!, sync: syncChannel.localAddress!)
             }
         }.flatMapErrorThrowing { error in
@@ -173,14 +176,6 @@ public final class TunnelServer: @unchecked Sendable {
     }
 
     // MARK: Housekeeping
-
-    private func scheduleHousekeeping() {
-        guard !self.stopped else { return }
-        self.housekeepingTask = self.eventLoop.assumeIsolated().scheduleTask(in: self.configuration.housekeepingInterval) {
-            self.housekeeping()
-            self.scheduleHousekeeping()
-        }
-    }
 
     private func housekeeping() {
         let now = NIODeadline.now()

@@ -37,7 +37,7 @@ import Testing
         }
     }()
 
-    static func mutate(_ input: [UInt8], with generator: inout SplitMix64Source) -> [UInt8] {
+    static func mutate(_ input: [UInt8], with generator: inout SplitMix64) -> [UInt8] {
         var bytes = input
         for _ in 0...(generator.next() % 4) {
             switch generator.next() % 7 {
@@ -66,7 +66,7 @@ import Testing
 
     @Test("mutated frames decode, ask for more, or fail with a typed error; never trap or over-consume")
     func frames() {
-        var generator = SplitMix64Source(seed: Self.seed)
+        var generator = SplitMix64(seed: Self.seed)
         let limits = FrameLimits(maxPayloadBytes: 1024)
         var decoded = 0
         var failed = 0
@@ -95,7 +95,7 @@ import Testing
 
     @Test("random shard headers and bodies never make the FEC collector trap or hold more than its cap")
     func fecCollector() {
-        var generator = SplitMix64Source(seed: Self.seed ^ 0xFEC)
+        var generator = SplitMix64(seed: Self.seed ^ 0xFEC)
         var collector = FECShardCollector(payloadBytes: 100, maxGroups: 16)
         let rounds = Self.iterations / 4
         for _ in 0..<rounds {
@@ -122,18 +122,5 @@ import Testing
             #expect(collector.heldGroups <= 16)
             if generator.next() % 50 == 0 { collector.forget(deliveredUpTo: generator.next() % 5000) }
         }
-    }
-}
-
-/// SplitMix64, the fuzzer's seeded source.
-struct SplitMix64Source {
-    private var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
