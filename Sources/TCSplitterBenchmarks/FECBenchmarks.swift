@@ -1,4 +1,3 @@
-import Foundation  // TEMP
 import NIOCore
 import TCSplitterFEC
 
@@ -54,7 +53,6 @@ enum FECBenchmarks {
         Case(dataShards: 10, parityShards: 3, shardBytes: 65_536),
         Case(dataShards: 20, parityShards: 10, shardBytes: 1400),
         Case(dataShards: 20, parityShards: 10, shardBytes: 65_536),
-        Case(dataShards: 10, parityShards: 3, shardBytes: 64),  // TEMP
     ]
 
     /// Entry point; returns the exit status.
@@ -71,7 +69,7 @@ enum FECBenchmarks {
         print("FEC: data GB/s, best 2 ms batch over >= \(minimumSeconds) s; decode rebuilds `parity` data shards")
         print("array = [ByteBuffer] API, group = one-buffer-per-group API; ratio = API / raw ISA-L")
         print(Self.header)
-        for benchmarkCase in Self.cases where ProcessInfo.processInfo.environment["FEC_ONLY"].map({ $0 == "\(benchmarkCase.dataShards)/\(benchmarkCase.shardBytes)" }) ?? true {  // TEMP
+        for benchmarkCase in Self.cases {
             do {
                 print(Self.row(try Self.measure(benchmarkCase, minimumSeconds: minimumSeconds)))
             } catch {
@@ -142,7 +140,7 @@ enum FECBenchmarks {
         var result = Result(benchmarkCase: benchmarkCase)
         let encode = try Self.compare(dataBytes, minimumSeconds, [
             { raw.encode() },
-            ProcessInfo.processInfo.environment["FEC_NOARRAY"] != nil ? {} : { _ = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: allocator) },  // TEMP
+            { _ = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: allocator) },
             {
                 groupParity.clear()
                 try codec.encodeParity(group: group, shardBytes: shardBytes, into: &groupParity)
@@ -151,7 +149,7 @@ enum FECBenchmarks {
         (result.rawEncode, result.arrayEncode, result.groupEncode) = (encode[0], encode[1], encode[2])
         let decode = try Self.compare(dataBytes, minimumSeconds, [
             { raw.decode() },
-            ProcessInfo.processInfo.environment["FEC_NOARRAY"] != nil ? {} : { _ = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator) },  // TEMP
+            { _ = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator) },
             { try codec.reconstructData(group: &damagedGroup, present: present, shardBytes: shardBytes) },
         ])
         (result.rawDecode, result.arrayDecode, result.groupDecode) = (decode[0], decode[1], decode[2])

@@ -9,6 +9,20 @@ import NIOCore
 /// size and shard length right before ISA-L touches the memory.
 ///
 /// Not thread-safe: the pointer arrays are scratch space shared by all calls.
+///
+/// ## SSE after ISA-L
+///
+/// ISA-L 2.30's AVX-512 (and AVX2) kernels return without `vzeroupper`, leaving the upper
+/// halves of the vector registers dirty. The first legacy-SSE instruction after that (Swift code
+/// compiled for baseline x86-64 uses SSE for `Double` math, struct copies, vectorized loops and
+/// popcounts) pays a state-transition stall: measured at 150–250 ns on this project's Xeon host
+/// (a 10+3 group of 1,400-byte shards takes ~1 µs to encode). Raw ISA-L callers pay it too
+/// wherever their next SSE instruction runs. The group paths of ``ReedSolomonCodec`` therefore
+/// stay scalar between ISA-L calls (bit loops instead of whole-set `ShardSet` algebra or
+/// popcounts) so that the codec itself adds no such stall; check with `objdump` that no `xmm`
+/// register appears outside error paths after changing them. Issuing `vzeroupper` after
+/// `ec_encode_data` (a `static inline` function with inline assembly in the C shim, guarded by
+/// an AVX CPU check) would remove the stall for every caller.
 final class ISALErasureCode {
     /// Number of data shards `k` per group.
     let dataShards: Int

@@ -5,9 +5,6 @@
 /// cache: the shards chosen to rebuild a group determine the matrix to invert, so equal sets can
 /// share one set of decode tables. A plain value: no allocation, cheap to copy and compare.
 public struct ShardSet: Hashable, Sendable {
-    /// Largest index plus one that a set can hold.
-    public static let capacity = 256
-
     /// Bits 0 ..< 64.
     private var word0: UInt64 = 0
     /// Bits 64 ..< 128.
@@ -25,20 +22,6 @@ public struct ShardSet: Hashable, Sendable {
         for index in indices {
             self.insert(index)
         }
-    }
-
-    /// The set of every index in 0 ..< `count` (`count` is clamped to 0 ... 256).
-    static func below(_ count: Int) -> ShardSet {
-        var set = ShardSet()
-        /// Bits `0 ..< n` of one word, `n` clamped to 0 ... 64.
-        func low(_ n: Int) -> UInt64 {
-            n <= 0 ? 0 : n >= 64 ? .max : (UInt64(1) << UInt64(n)) &- 1
-        }
-        set.word0 = low(count)
-        set.word1 = low(count - 64)
-        set.word2 = low(count - 128)
-        set.word3 = low(count - 192)
-        return set
     }
 
     /// Adds `index` to the set; `index` must be in 0 ..< 256 (values outside are ignored).
@@ -81,6 +64,9 @@ public struct ShardSet: Hashable, Sendable {
     }
 
     /// Number of indices in the set.
+    ///
+    /// Baseline x86-64 has no `popcnt`, so this compiles to SSE code; the codec's own hot paths
+    /// avoid it (see "SSE after ISA-L" in `ISALErasureCode`).
     public var count: Int {
         self.word0.nonzeroBitCount + self.word1.nonzeroBitCount + self.word2.nonzeroBitCount
             + self.word3.nonzeroBitCount
@@ -116,7 +102,7 @@ public struct ShardSet: Hashable, Sendable {
         var result = ShardSet()
         var taken = 0
         var largest = -1
-        /// Moves the lowest set bits of `word` into `taken` until `n` are taken.
+        /// The lowest set bits of `word`, as many as are still needed to reach `n` (counted in `taken`).
         func take(_ word: UInt64, offset: Int) -> UInt64 {
             var bits = word
             var kept: UInt64 = 0
