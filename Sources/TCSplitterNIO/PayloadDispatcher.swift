@@ -17,10 +17,21 @@ final class PayloadDispatcher {
     private(set) var connections: [TunnelConnectionHandler] = []
     private var choice = DispatcherChoice()
     private var draining = false
+    /// The event loop, for the timer that ends a wait for a fresh connection.
+    private let eventLoop: EventLoop
+    /// Since when the head shard waits for a connection that does not yet carry its group.
+    private var doublingWaitSince: NIODeadline?
+    private var doublingTimer: Scheduled<Void>?
+    /// How long a shard waits for a fresh connection before it may share one with its group.
+    static let doublingWait: TimeAmount = .milliseconds(20)
+
+    init(eventLoop: EventLoop) {
+        self.eventLoop = eventLoop
+    }
     /// FEC shards placed on a connection that already carried a shard of their group.
     private(set) var doubledShards = 0
     /// The connections that carried shards of recent FEC groups (bounded).
-    private var groupConnections: [GroupKey: Set<ObjectIdentifier>] = [:]
+    private var groupConnections: [GroupKey: Set<UInt64>] = [:]
     private var groupOrder: [GroupKey] = []
 
     private struct GroupKey: Hashable {
@@ -37,7 +48,7 @@ final class PayloadDispatcher {
                 for old in dropped { self.groupConnections.removeValue(forKey: old) }
             }
         }
-        self.groupConnections[key, default: []].insert(ObjectIdentifier(connection))
+        self.groupConnections[key, default: []].insert(connection.serial)
     }
     private var drainAgain = false
     /// Bytes of payload data waiting for a connection.
@@ -56,6 +67,17 @@ final class PayloadDispatcher {
     /// Removes a connection that retired or closed.
     func remove(_ connection: TunnelConnectionHandler) {
         self.connections.removeAll { $0 === connection }
+    }
+
+    /// The head shard would have to share a connection with its group: wait a little for a fresh
+    /// connection (one is normally being dialed), then let it share.
+    private func waitForFreshConnection(now: NIODeadline) {
+        if self.doublingWaitSince == nil { self.doublingWaitSince = now }
+        guard self.doublingTimer == nil else { return }
+        self.doublingTimer = self.eventLoop.assumeIsolated().scheduleTask(in: Self.doublingWait) {
+            self.doublingTimer = nil
+            self.drain()
+        }
     }
 
     /// Queues a payload of `session`; an `urgent` one (a resend the receiver is waiting for) goes
@@ -105,17 +127,25 @@ final class PayloadDispatcher {
                     canCarry: $0.canSend,
                     isWritable: $0.isWritable,
                     bufferedBytes: $0.bufferedBytes,
-                    carriesGroup: used.contains(ObjectIdentifier($0))
+                    carriesGroup: used.contains($0.serial)
                 )
             }
-            guard let index = self.choice.choose(candidates) else { break }
+            let now = NIODeadline.now()
+            let allowDoubling = self.doublingWaitSince.map { now - $0 >= Self.doublingWait } ?? false
+            guard let index = self.choice.choose(candidates, allowDoubling: allowDoubling) else {
+                if groupKey != nil, candidates.contains(where: { $0.canCarry && $0.isWritable }) {
+                    self.waitForFreshConnection(now: now)  // only the group rule held it back
+                }
+                break
+            }
+            self.doublingWaitSince = nil
             self.queue.removeFirst()
             self.queuedBytes -= next.data.readableBytes
             guard !next.session.isEnded else { continue }
             let connection = self.connections[index]
             touched[ObjectIdentifier(connection)] = connection
             if let groupKey {
-                if used.contains(ObjectIdentifier(connection)) { self.doubledShards += 1 }
+                if used.contains(connection.serial) { self.doubledShards += 1 }
                 self.noteGroup(groupKey, on: connection)
             }
             connection.send(payload: next.header, data: next.data)

@@ -9,7 +9,7 @@ final class TunnelLink {
     let eventLoop: EventLoop
     let configuration: TunnelConfiguration
     let logger: Logger
-    let dispatcher = PayloadDispatcher()
+    let dispatcher: PayloadDispatcher
     private(set) var sessions: [SessionID: TunnelSession] = [:]
     private(set) var sync: TunnelConnectionHandler?
     private(set) var dataConnections: [ObjectIdentifier: TunnelConnectionHandler] = [:]
@@ -31,6 +31,7 @@ final class TunnelLink {
         self.configuration = configuration
         self.logger = logger
         self.isClient = isClient
+        self.dispatcher = PayloadDispatcher(eventLoop: eventLoop)
     }
 
     /// Reed-Solomon codecs by data:parity (a group closed early has fewer data shards).

@@ -34,8 +34,9 @@ public struct DispatcherChoice: Sendable {
     public init() {}
 
     /// The index of the connection to use, or `nil` when none can take a payload now (the payload
-    /// waits until one becomes writable).
-    public mutating func choose(_ candidates: [Candidate]) -> Int? {
+    /// waits until one becomes writable). Without `allowDoubling` a shard never goes to a
+    /// connection that already carries its group (it waits for a fresh connection).
+    public mutating func choose(_ candidates: [Candidate], allowDoubling: Bool = true) -> Int? {
         guard !candidates.isEmpty else { return nil }
         var best: Int? = nil
         var bestKey = (2, Int.max)
@@ -54,7 +55,7 @@ public struct DispatcherChoice: Sendable {
         // A shard waits for a connection without its group (one is only busy) rather than
         // doubling up; only when every carrier already holds the group may one take a second.
         if let chosen = best, candidates[chosen].carriesGroup,
-            candidates.contains(where: { $0.canCarry && !$0.carriesGroup })
+            !allowDoubling || candidates.contains(where: { $0.canCarry && !$0.carriesGroup })
         {
             return nil
         }

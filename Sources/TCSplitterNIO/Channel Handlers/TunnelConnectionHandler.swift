@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import TCSplitterCore
 
@@ -61,6 +62,19 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     /// Whether the connection ended with both directions finished (nothing written on it lost).
     var closedCleanly: Bool { self.dataState.outputShut && self.dataState.inputEnded }
+
+    /// A number no other connection of this process has (an object's identity can be reused
+    /// once it is freed; this cannot).
+    let serial: UInt64 = TunnelConnectionHandler.nextSerial()
+
+    /// Two ends may run in one process (tests), so the counter is taken under a lock.
+    private static let serialLock = NIOLockedValueBox<UInt64>(0)
+    private static func nextSerial() -> UInt64 {
+        Self.serialLock.withLockedValue { value in
+            value += 1
+            return value
+        }
+    }
 
     /// Whether the server still counts this connection among its pending hellos.
     var helloCounted = true
