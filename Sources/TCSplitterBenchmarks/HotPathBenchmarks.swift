@@ -70,7 +70,7 @@ enum HotPathBenchmarks {
                 payloads += 1
                 packedBytes += payload.data.readableBytes
             }
-            try? stream.acknowledge(upTo: stream.packedOffset)
+            _ = try? stream.acknowledge(upTo: stream.packedOffset)
         }
         guard packedBytes > 0, UInt64(packedBytes) == stream.packedOffset, stream.unacknowledgedBytes == 0 else {
             throw CheckFailed(description: "packer: \(packedBytes) bytes cut, \(stream.packedOffset) packed")
