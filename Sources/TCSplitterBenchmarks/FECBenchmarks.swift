@@ -1,4 +1,3 @@
-import CTCSplitterISAL  // TEMP
 import NIOCore
 import TCSplitterFEC
 
@@ -137,53 +136,6 @@ enum FECBenchmarks {
             throw MismatchError(description: "group API rebuilt data differs from the original")
         }
 
-        do {  // TEMP experiment: layout vs overhead
-            var matrix = [UInt8](repeating: 0, count: (k + m) * k)
-            gf_gen_cauchy1_matrix(&matrix, Int32(k + m), Int32(k))
-            var survivors = Array(matrix[(m * k)...])
-            var inverse = [UInt8](repeating: 0, count: k * k)
-            _ = gf_invert_matrix(&survivors, &inverse, Int32(k))
-            var rows = Array(inverse[0..<(m * k)])
-            var tables = [UInt8](repeating: 0, count: 32 * k * m)
-            ec_init_tables(Int32(k), Int32(m), &rows, &tables)
-            let src = UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>.allocate(capacity: k)
-            let out = UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>.allocate(capacity: m)
-            damagedGroup.withUnsafeMutableReadableBytes { bytes in
-                let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                print("TEMP group base mod 64:", UInt(bitPattern: base) % 64)
-                for i in 0..<k { src[i] = base + (m + i) * shardBytes }
-                for i in 0..<m { out[i] = base + i * shardBytes }
-            }
-            var codecBox = codec
-            let letTables = tables
-            let tablePointer = UnsafeMutablePointer<UInt8>.allocate(capacity: tables.count)
-            tablePointer.initialize(from: tables, count: tables.count)
-            let clock = ContinuousClock()
-            let n = max(1, 20_000_000 / (k * shardBytes))
-            var best = [Duration](repeating: .seconds(100), count: 6)
-            let page = UnsafeMutableRawPointer.allocate(byteCount: 16384, alignment: 4096)
-            let pageOffsets = [0, 512, 1024, 1536, 2048, 2560, 3072, 3584]
-            var pageBest = [Duration](repeating: .seconds(100), count: pageOffsets.count)
-            damagedGroup.withUnsafeReadableBytes { print("TEMP group mod 4096:", UInt(bitPattern: $0.baseAddress) % 4096, "tables array mod 4096:", letTables.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) % 4096 }, "raw tables ptr mod 4096:", UInt(bitPattern: tablePointer) % 4096) }
-            for _ in 0..<100 {
-                for (index, offset) in pageOffsets.enumerated() {
-                    let t = (page + offset).assumingMemoryBound(to: UInt8.self)
-                    t.update(from: tablePointer, count: tables.count)
-                    pageBest[index] = min(pageBest[index], clock.measure { for _ in 0..<n { ec_encode_data(Int32(shardBytes), Int32(k), Int32(m), t, src, out) } })
-                }
-            }
-            print("TEMP page offsets", pageOffsets, pageBest.map { $0 / n })
-            print("TEMP tables mod 64:", letTables.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) % 64 }, "ptr mod 64:", UInt(bitPattern: tablePointer) % 64)
-            for _ in 0..<300 {
-                best[0] = min(best[0], clock.measure { for _ in 0..<n { raw.decode() } })
-                best[1] = min(best[1], clock.measure { for _ in 0..<n { ec_encode_data(Int32(shardBytes), Int32(k), Int32(m), &tables, src, out) } })
-                best[3] = min(best[3], clock.measure { for _ in 0..<n { ec_encode_data(Int32(shardBytes), Int32(k), Int32(m), tablePointer, src, out) } })
-                best[4] = min(best[4], clock.measure { for _ in 0..<n { letTables.withUnsafeBufferPointer { ec_encode_data(Int32(shardBytes), Int32(k), Int32(m), UnsafeMutablePointer(mutating: $0.baseAddress), src, out) } } })
-                best[5] = min(best[5], clock.measure { for _ in 0..<n { ec_encode_data(Int32(shardBytes), Int32(k), Int32(m), tablePointer, src, out); _ = isKnownUniquelyReferenced(&codecBox) } })
-                best[2] = min(best[2], try clock.measure { for _ in 0..<n { try codec.reconstructData(group: &damagedGroup, present: present, shardBytes: shardBytes) } })
-            }
-            print("TEMP \(k)+\(m) \(shardBytes): ns/call raw", best[0] / n, "&tables", best[1] / n, "ptr", best[3] / n, "let array", best[4] / n, "ptr+unique", best[5] / n, "group API", best[2] / n)
-        }
         let dataBytes = k * shardBytes
         var result = Result(benchmarkCase: benchmarkCase)
         let encode = try Self.compare(dataBytes, minimumSeconds, [

@@ -12,17 +12,22 @@ final class DecodePlan {
     let sources: ShardSet
 
     /// ISA-L expanded tables (`32 * dataShards * erasedDataRows.count` bytes) from `ec_init_tables`.
-    let tables: [UInt8]
+    let tables: ISALTables
 
     /// Cache clock value of the last lookup, for least-recently-used eviction.
     var lastUse: UInt64 = 0
 
     /// Creates a plan from precomputed rows and tables.
-    init(sourceRows: [Int], erasedDataRows: [Int], tables: [UInt8]) {
+    init(sourceRows: [Int], erasedDataRows: [Int], tables: ISALTables) {
         self.sourceRows = sourceRows
         self.erasedDataRows = erasedDataRows
         self.sources = ShardSet(sourceRows)
         self.tables = tables
+    }
+
+    /// Creates a plan whose tables are copied from `tables` (for tests).
+    convenience init(sourceRows: [Int], erasedDataRows: [Int], tables: [UInt8]) {
+        self.init(sourceRows: sourceRows, erasedDataRows: erasedDataRows, tables: ISALTables(tables))
     }
 }
 
