@@ -11,6 +11,9 @@ import TCSplitterFEC
 /// in order and release them to the local socket; `ProgressReporter` acknowledges. The session
 /// ends when both directions are complete (every byte written and acknowledged, both half-closes
 /// delivered), or with an error that is logged and sent to the peer as `reset`.
+///
+/// FEC and retries live in `TunnelSession+FEC.swift` and `TunnelSession+Retries.swift`; the
+/// session's state is module-internal so those extensions can reach it. Only this type touches it.
 final class TunnelSession {
     enum Phase {
         /// Waiting for the server's `opened`: nothing is read locally yet.
@@ -22,35 +25,35 @@ final class TunnelSession {
     }
 
     let id: SessionID
-    private unowned let link: TunnelLink
-    private let configuration: TunnelConfiguration
-    private var logger: Logger
+    unowned let link: TunnelLink
+    let configuration: TunnelConfiguration
+    var logger: Logger
     private(set) var phase = Phase.opening
-    private var localChannel: Channel?
-    private var send: SendStream
-    private var scheduler: TickTockScheduler
-    private var receive: ReceiveStream
-    private var forwarder: SteadyRateBuffer
-    private var reporter: ProgressReporter
-    private var lastReadDrained = true
-    private var bytesReadInCycle = 0
-    private var finishSent = false
-    private var localOutputShut = false
-    private var localInputEnded = false
-    private var sentOffset: UInt64 = 0
-    private var tickTimer: Scheduled<Void>?
-    private var tockTimer: Scheduled<Void>?
-    private var releaseTimer: Scheduled<Void>?
-    private var writesInFlight = 0
-    private let openedAt: NIODeadline
+    var localChannel: Channel?
+    var send: SendStream
+    var scheduler: TickTockScheduler
+    var receive: ReceiveStream
+    var forwarder: SteadyRateBuffer
+    var reporter: ProgressReporter
+    var lastReadDrained = true
+    var bytesReadInCycle = 0
+    var finishSent = false
+    var localOutputShut = false
+    var localInputEnded = false
+    var sentOffset: UInt64 = 0
+    var tickTimer: Scheduled<Void>?
+    var tockTimer: Scheduled<Void>?
+    var releaseTimer: Scheduled<Void>?
+    var writesInFlight = 0
+    let openedAt: NIODeadline
     /// With `--retries`: payloads sent and not yet acknowledged, for resending.
-    private var retransmit: RetransmitBuffer?
+    var retransmit: RetransmitBuffer?
     /// With `--retries`: the gaps to ask for again.
-    private var retry: RetryTracker?
+    var retry: RetryTracker?
     /// With `--fec`: groups of outgoing payloads, and the shards of incoming groups.
-    private var fecAssembler: FECGroupAssembler?
-    private var fecCollector: FECShardCollector?
-    private var groupTimer: Scheduled<Void>?
+    var fecAssembler: FECGroupAssembler?
+    var fecCollector: FECShardCollector?
+    var groupTimer: Scheduled<Void>?
 
     init(id: SessionID, link: TunnelLink, configuration: TunnelConfiguration, logger: Logger, now: NIODeadline) {
         self.id = id
@@ -164,7 +167,7 @@ final class TunnelSession {
         self.checkProgress()
     }
 
-    private func closeGroupAtEnd() {
+    func closeGroupAtEnd() {
         if let closed = self.fecAssembler?.closeOpenGroup() {
             self.sendParity(closed)
             self.link.dispatcher.drain()
@@ -302,160 +305,9 @@ final class TunnelSession {
         self.abort("the tunnel end is stopping", notifyPeer: true)
     }
 
-    // MARK: FEC
-
-    /// A group left open with no bytes waiting closes at the tock (at once with tock 0), so a
-    /// quiet stream is never held back waiting for a full group.
-    private func scheduleGroupClose(now: NIODeadline) {
-        guard let assembler = self.fecAssembler, assembler.hasOpenGroup, self.send.pendingBytes == 0,
-            self.groupTimer == nil
-        else { return }
-        guard self.configuration.tockInterval > .zero, !self.send.inputEnded else {
-            if let closed = self.fecAssembler!.closeOpenGroup() {
-                self.sendParity(closed)
-                self.link.dispatcher.drain()
-            }
-            return
-        }
-        self.groupTimer = self.schedule(at: now + self.configuration.tockInterval) { session in
-            session.groupTimer = nil
-            if let closed = session.fecAssembler?.closeOpenGroup() {
-                session.sendParity(closed)
-                session.link.dispatcher.drain()
-            }
-        }
-    }
-
-    private func sendParity(_ group: FECGroupAssembler.ClosedGroup) {
-        let parityCount = self.configuration.fecParityShards
-        guard parityCount > 0, let codec = self.link.codec(dataShards: group.data.count, parityShards: parityCount)
-        else { return }
-        let size = group.shardBytes
-        var shards = group.data
-        if var last = shards.last, last.readableBytes < size {
-            var padded = ByteBuffer()
-            padded.reserveCapacity(size)
-            padded.writeBuffer(&last)
-            padded.writeRepeatingByte(0, count: size - padded.readableBytes)
-            shards[shards.count - 1] = padded
-        }
-        let parity: [ByteBuffer]
-        do {
-            parity = try codec.encodeParity(data: shards, shardBytes: size, allocator: ByteBufferAllocator())
-        } catch {
-            self.logger.error("FEC encode failed: \(error)")
-            return
-        }
-        for (index, var shard) in parity.enumerated() {
-            var data = ByteBuffer()
-            data.reserveCapacity(4 + size)
-            data.writeInteger(UInt32(group.lastShardBytes))
-            data.writeBuffer(&shard)
-            let header = PayloadHeader(
-                sessionID: self.id,
-                offset: group.startOffset,
-                group: group.group,
-                shardIndex: UInt8(group.data.count + index),
-                dataShards: UInt8(group.data.count),
-                parityShards: UInt8(parityCount),
-                flags: .parity
-            )
-            self.link.dispatcher.enqueue(session: self, header: header, data: data)
-        }
-    }
-
-    private func receivedParity(_ payload: PayloadFrame, now: NIODeadline) {
-        // Parity of a group the window does not reach yet, or long delivered, is of no use.
-        let limit = self.receive.consumedOffset + UInt64(self.configuration.windowBytes)
-        guard payload.header.offset < limit, let rebuild = self.fecCollector?.parity(payload.header, payload.data)
-        else { return }
-        self.rebuild(rebuild, now: now)
-    }
-
-    private func rebuild(_ request: FECShardCollector.Rebuild, now: NIODeadline) {
-        guard self.phase != .ended,
-            let codec = self.link.codec(dataShards: request.dataCount, parityShards: request.parityCount)
-        else { return }
-        var shards = request.shards
-        let lastIndex = request.dataCount - 1
-        if var last = shards[lastIndex], last.readableBytes < request.shardBytes {
-            var padded = ByteBuffer()
-            padded.reserveCapacity(request.shardBytes)
-            padded.writeBuffer(&last)
-            padded.writeRepeatingByte(0, count: request.shardBytes - padded.readableBytes)
-            shards[lastIndex] = padded
-        }
-        let data: [ByteBuffer]
-        do {
-            data = try codec.reconstructData(shards: shards, shardBytes: request.shardBytes, allocator: ByteBufferAllocator())
-        } catch {
-            self.logger.debug("FEC could not rebuild group \(request.group): \(error)")
-            return
-        }
-        for index in 0..<request.dataCount where request.shards[index] == nil {
-            let range = request.range(ofDataShard: index)
-            guard var shard = data[index].getSlice(at: data[index].readerIndex, length: Int(range.count)) else { continue }
-            shard.moveReaderIndex(to: shard.readerIndex)
-            do {
-                let ready = try self.receive.receive(offset: range.lowerBound, data: shard, now: now)
-                if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, now: now), now: now) }
-            } catch {
-                // A rebuilt shard outside the window or past the end: the group was forged.
-                self.logger.debug("FEC rebuilt shard refused: \(error)")
-            }
-        }
-        self.receiveMaybeComplete(now: now)
-    }
-
-    // MARK: Retries
-
-    /// A data connection that carried payloads at these offsets died mid-stream: with retries,
-    /// resend those still unacknowledged at once (the receiver drops duplicates by offset).
-    func connectionLost(carrying offsets: [UInt64]) {
-        guard self.phase != .ended, self.retransmit != nil else { return }
-        let acked = self.send.ackedOffset
-        let ranges = offsets.filter { $0 >= acked }.sorted().map { $0..<($0 + 1) }
-        guard !ranges.isEmpty else { return }
-        self.resend(ranges)
-    }
-
-    private func resend(_ ranges: [Range<UInt64>]) {
-        guard var retransmit = self.retransmit else { return }
-        let payloads = retransmit.payloads(overlapping: ranges)
-        self.retransmit = retransmit
-        guard !payloads.isEmpty else { return }
-        self.logger.debug("resending", metadata: ["ranges": "\(ranges)", "payloads": "\(payloads.count)"])
-        for payload in payloads.reversed() {
-            var header = PayloadHeader(sessionID: self.id, offset: payload.offset)
-            if payload.isEndOfStream { header.flags.insert(.endOfStream) }
-            self.link.dispatcher.enqueue(session: self, header: header, data: payload.data, urgent: true)
-        }
-        self.link.dispatcher.drain()
-    }
-
-    private func checkGaps(now: NIODeadline, timeout: TimeAmount) {
-        guard var retry = self.retry else { return }
-        let missing = self.receive.missingRanges()
-        let actions = retry.update(missing: missing, now: now, timeout: timeout)
-        self.retry = retry
-        for action in actions {
-            switch action {
-            case .requestResend(let ranges):
-                self.link.sendControl(.resend(self.id, ranges: ranges))
-            case .skip(let range):
-                self.logger.warning(
-                    "skipped bytes \(range.lowerBound)..<\(range.upperBound) (\(range.upperBound - range.lowerBound) bytes lost; --retries skip)"
-                )
-                let ready = self.receive.skip(upTo: range.upperBound, now: now)
-                if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, now: now), now: now) }
-                self.receiveMaybeComplete(now: now)
-            }
-        }
-    }
-
     // MARK: Sending
 
-    private func pack(includeTail: Bool, now: NIODeadline) {
+    func pack(includeTail: Bool, now: NIODeadline) {
         var payloads = self.send.takePayloads(includeTail: includeTail)
         switch self.scheduler.packed(tailBytes: self.send.pendingBytes, now: now) {
         case .flushNow:
@@ -493,7 +345,7 @@ final class TunnelSession {
         }
     }
 
-    private func perform(_ action: TickTockScheduler.ReadAction) {
+    func perform(_ action: TickTockScheduler.ReadAction) {
         switch action {
         case .readNow:
             self.localChannel?.read()
@@ -510,7 +362,7 @@ final class TunnelSession {
 
     // MARK: Receiving
 
-    private func forward(_ release: SteadyRateBuffer.Release, now: NIODeadline) {
+    func forward(_ release: SteadyRateBuffer.Release, now: NIODeadline) {
         if !release.buffers.isEmpty { self.writeToLocal(release.buffers) }
         if let next = release.nextRelease {
             self.releaseTimer?.cancel()
@@ -522,14 +374,14 @@ final class TunnelSession {
         }
     }
 
-    private func receiveMaybeComplete(now: NIODeadline) {
+    func receiveMaybeComplete(now: NIODeadline) {
         if self.receive.isComplete && !self.forwarder.isEmpty {
             self.forward(self.forwarder.endInput(), now: now)
         }
         self.checkProgress()
     }
 
-    private func writeToLocal(_ buffers: [ByteBuffer]) {
+    func writeToLocal(_ buffers: [ByteBuffer]) {
         guard let channel = self.localChannel else {
             // Only a peer that sends before `opened` gets here: fail loudly rather than lose bytes.
             self.abort("the peer sent data before the session was open", notifyPeer: true)
@@ -561,7 +413,7 @@ final class TunnelSession {
 
     // MARK: Progress and completion
 
-    private func checkProgress() {
+    func checkProgress() {
         guard self.phase != .ended else { return }
         let now = NIODeadline.now()
         self.reportIfDue(now: now)
@@ -576,7 +428,7 @@ final class TunnelSession {
         }
     }
 
-    private func reportIfDue(now: NIODeadline) {
+    func reportIfDue(now: NIODeadline) {
         let consumed = self.receive.consumedOffset
         guard
             self.reporter.shouldReport(
@@ -590,7 +442,7 @@ final class TunnelSession {
         self.sendProgress(now: now)
     }
 
-    private func sendProgress(now: NIODeadline) {
+    func sendProgress(now: NIODeadline) {
         let consumed = self.receive.consumedOffset
         self.reporter.reported(consumed: consumed, sent: self.sentOffset, now: now)
         let selective = self.retry == nil ? [] : self.receive.heldRanges(limit: WireConstants.maxSelectiveRanges)
@@ -599,7 +451,7 @@ final class TunnelSession {
         )
     }
 
-    private func shutLocalOutput() {
+    func shutLocalOutput() {
         guard let channel = self.localChannel else { return }
         let promise = channel.eventLoop.makePromise(of: Void.self)
         channel.close(mode: .output, promise: promise)
@@ -609,14 +461,14 @@ final class TunnelSession {
         }
     }
 
-    private func abort(_ reason: String, notifyPeer: Bool) {
+    func abort(_ reason: String, notifyPeer: Bool) {
         guard self.phase != .ended else { return }
         self.logger.warning("session aborted: \(reason)")
         if notifyPeer { self.link.sendControl(.reset(self.id, reason: reason)) }
         self.end(notifyPeer: false, abortive: true)
     }
 
-    private func end(notifyPeer: Bool, abortive: Bool = false) {
+    func end(notifyPeer: Bool, abortive: Bool = false) {
         guard self.phase != .ended else { return }
         let wasOpen = self.phase == .open
         self.phase = .ended
@@ -640,7 +492,7 @@ final class TunnelSession {
         }
     }
 
-    private func schedule(at deadline: NIODeadline, _ body: @escaping (TunnelSession) -> Void) -> Scheduled<Void>? {
+    func schedule(at deadline: NIODeadline, _ body: @escaping (TunnelSession) -> Void) -> Scheduled<Void>? {
         guard let loop = self.link.eventLoop as EventLoop? else { return nil }
         return loop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
             guard let self, self.phase != .ended else { return }

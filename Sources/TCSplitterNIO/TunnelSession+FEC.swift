@@ -1,0 +1,110 @@
+import Logging
+import NIOCore
+import TCSplitterCore
+import TCSplitterFEC
+
+/// FEC for one session: parity for the groups it sends, rebuilds for the groups it receives.
+extension TunnelSession {
+    /// A group left open with no bytes waiting closes at the tock (at once with tock 0), so a
+    /// quiet stream is never held back waiting for a full group.
+    func scheduleGroupClose(now: NIODeadline) {
+        guard let assembler = self.fecAssembler, assembler.hasOpenGroup, self.send.pendingBytes == 0,
+            self.groupTimer == nil
+        else { return }
+        guard self.configuration.tockInterval > .zero, !self.send.inputEnded else {
+            if let closed = self.fecAssembler!.closeOpenGroup() {
+                self.sendParity(closed)
+                self.link.dispatcher.drain()
+            }
+            return
+        }
+        self.groupTimer = self.schedule(at: now + self.configuration.tockInterval) { session in
+            session.groupTimer = nil
+            if let closed = session.fecAssembler?.closeOpenGroup() {
+                session.sendParity(closed)
+                session.link.dispatcher.drain()
+            }
+        }
+    }
+
+    func sendParity(_ group: FECGroupAssembler.ClosedGroup) {
+        let parityCount = self.configuration.fecParityShards
+        guard parityCount > 0, let codec = self.link.codec(dataShards: group.data.count, parityShards: parityCount)
+        else { return }
+        let size = group.shardBytes
+        var shards = group.data
+        if var last = shards.last, last.readableBytes < size {
+            var padded = ByteBuffer()
+            padded.reserveCapacity(size)
+            padded.writeBuffer(&last)
+            padded.writeRepeatingByte(0, count: size - padded.readableBytes)
+            shards[shards.count - 1] = padded
+        }
+        let parity: [ByteBuffer]
+        do {
+            parity = try codec.encodeParity(data: shards, shardBytes: size, allocator: ByteBufferAllocator())
+        } catch {
+            self.logger.error("FEC encode failed: \(error)")
+            return
+        }
+        for (index, var shard) in parity.enumerated() {
+            var data = ByteBuffer()
+            data.reserveCapacity(4 + size)
+            data.writeInteger(UInt32(group.lastShardBytes))
+            data.writeBuffer(&shard)
+            let header = PayloadHeader(
+                sessionID: self.id,
+                offset: group.startOffset,
+                group: group.group,
+                shardIndex: UInt8(group.data.count + index),
+                dataShards: UInt8(group.data.count),
+                parityShards: UInt8(parityCount),
+                flags: .parity
+            )
+            self.link.dispatcher.enqueue(session: self, header: header, data: data)
+        }
+    }
+
+    func receivedParity(_ payload: PayloadFrame, now: NIODeadline) {
+        // Parity of a group the window does not reach yet, or long delivered, is of no use.
+        let limit = self.receive.consumedOffset + UInt64(self.configuration.windowBytes)
+        guard payload.header.offset < limit, let rebuild = self.fecCollector?.parity(payload.header, payload.data)
+        else { return }
+        self.rebuild(rebuild, now: now)
+    }
+
+    func rebuild(_ request: FECShardCollector.Rebuild, now: NIODeadline) {
+        guard self.phase != .ended,
+            let codec = self.link.codec(dataShards: request.dataCount, parityShards: request.parityCount)
+        else { return }
+        var shards = request.shards
+        let lastIndex = request.dataCount - 1
+        if var last = shards[lastIndex], last.readableBytes < request.shardBytes {
+            var padded = ByteBuffer()
+            padded.reserveCapacity(request.shardBytes)
+            padded.writeBuffer(&last)
+            padded.writeRepeatingByte(0, count: request.shardBytes - padded.readableBytes)
+            shards[lastIndex] = padded
+        }
+        let data: [ByteBuffer]
+        do {
+            data = try codec.reconstructData(shards: shards, shardBytes: request.shardBytes, allocator: ByteBufferAllocator())
+        } catch {
+            self.logger.debug("FEC could not rebuild group \(request.group): \(error)")
+            return
+        }
+        for index in 0..<request.dataCount where request.shards[index] == nil {
+            let range = request.range(ofDataShard: index)
+            guard var shard = data[index].getSlice(at: data[index].readerIndex, length: Int(range.count)) else { continue }
+            shard.moveReaderIndex(to: shard.readerIndex)
+            do {
+                let ready = try self.receive.receive(offset: range.lowerBound, data: shard, now: now)
+                if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, now: now), now: now) }
+            } catch {
+                // A rebuilt shard outside the window or past the end: the group was forged.
+                self.logger.debug("FEC rebuilt shard refused: \(error)")
+            }
+        }
+        self.receiveMaybeComplete(now: now)
+    }
+}

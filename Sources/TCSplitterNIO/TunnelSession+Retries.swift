@@ -1,0 +1,51 @@
+import Logging
+import NIOCore
+import TCSplitterCore
+
+/// Retries for one session: resending what the peer asks for or what a dead connection
+/// carried, and asking for (or, opt-in, skipping) what is missing.
+extension TunnelSession {
+    /// A data connection that carried payloads at these offsets died mid-stream: with retries,
+    /// resend those still unacknowledged at once (the receiver drops duplicates by offset).
+    func connectionLost(carrying offsets: [UInt64]) {
+        guard self.phase != .ended, self.retransmit != nil else { return }
+        let acked = self.send.ackedOffset
+        let ranges = offsets.filter { $0 >= acked }.sorted().map { $0..<($0 + 1) }
+        guard !ranges.isEmpty else { return }
+        self.resend(ranges)
+    }
+
+    func resend(_ ranges: [Range<UInt64>]) {
+        guard var retransmit = self.retransmit else { return }
+        let payloads = retransmit.payloads(overlapping: ranges)
+        self.retransmit = retransmit
+        guard !payloads.isEmpty else { return }
+        self.logger.debug("resending", metadata: ["ranges": "\(ranges)", "payloads": "\(payloads.count)"])
+        for payload in payloads.reversed() {
+            var header = PayloadHeader(sessionID: self.id, offset: payload.offset)
+            if payload.isEndOfStream { header.flags.insert(.endOfStream) }
+            self.link.dispatcher.enqueue(session: self, header: header, data: payload.data, urgent: true)
+        }
+        self.link.dispatcher.drain()
+    }
+
+    func checkGaps(now: NIODeadline, timeout: TimeAmount) {
+        guard var retry = self.retry else { return }
+        let missing = self.receive.missingRanges()
+        let actions = retry.update(missing: missing, now: now, timeout: timeout)
+        self.retry = retry
+        for action in actions {
+            switch action {
+            case .requestResend(let ranges):
+                self.link.sendControl(.resend(self.id, ranges: ranges))
+            case .skip(let range):
+                self.logger.warning(
+                    "skipped bytes \(range.lowerBound)..<\(range.upperBound) (\(range.upperBound - range.lowerBound) bytes lost; --retries skip)"
+                )
+                let ready = self.receive.skip(upTo: range.upperBound, now: now)
+                if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, now: now), now: now) }
+                self.receiveMaybeComplete(now: now)
+            }
+        }
+    }
+}
