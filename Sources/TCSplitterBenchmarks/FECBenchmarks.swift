@@ -57,15 +57,7 @@ enum FECBenchmarks {
 
     /// Entry point; returns the exit status.
     static func run(arguments: [String]) -> Int32 {
-        var minimumSeconds = 0.3
-        switch arguments.count {
-        case 0: break
-        case 2 where arguments[0] == "--seconds" && (Double(arguments[1]) ?? 0) > 0:
-            minimumSeconds = Double(arguments[1]) ?? minimumSeconds
-        default:
-            print("usage: TCSplitterBenchmarks fec [--seconds S (default 0.3)]")
-            return 2
-        }
+        guard let minimumSeconds = BenchmarkArguments.minimumSeconds(arguments, benchmark: "fec") else { return 2 }
         print("FEC: data GB/s, best 2 ms batch over >= \(minimumSeconds) s; decode rebuilds `parity` data shards")
         print("array = [ByteBuffer] API, group = one-buffer-per-group API; ratio = API / raw ISA-L")
         print(Self.header)

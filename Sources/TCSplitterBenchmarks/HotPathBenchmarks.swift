@@ -21,15 +21,7 @@ import TCSplitterCore
 enum HotPathBenchmarks {
     /// Entry point; returns the exit status.
     static func run(arguments: [String]) -> Int32 {
-        var minimumSeconds = 0.3
-        switch arguments.count {
-        case 0: break
-        case 2 where arguments[0] == "--seconds" && (Double(arguments[1]) ?? 0) > 0:
-            minimumSeconds = Double(arguments[1]) ?? minimumSeconds
-        default:
-            print("usage: TCSplitterBenchmarks hotpath [--seconds S (default 0.3)]")
-            return 2
-        }
+        guard let minimumSeconds = BenchmarkArguments.minimumSeconds(arguments, benchmark: "hotpath") else { return 2 }
         print("hot path: stream bytes per second, best ~2 ms batch over >= \(minimumSeconds) s, one core")
         print(Self.pad("case", 58) + Self.pad("GB/s", 9, left: true) + Self.pad("payloads/s", 14, left: true))
         do {
