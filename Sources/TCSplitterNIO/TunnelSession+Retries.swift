@@ -39,8 +39,13 @@ extension TunnelSession {
             case .requestResend(let ranges):
                 self.link.sendControl(.resend(self.id, ranges: ranges))
             case .skip(let range):
+                // Only the first gap can be skipped: skipping a later one would jump over the earlier
+                // gap and the bytes held between them. A later gap is tracked again, and skipped once
+                // it is first, so the logged ranges are exactly the bytes lost.
+                guard range.lowerBound == self.receive.deliveredOffset else { continue }
+                let end = self.receive.finalOffset.map { min($0, range.upperBound) } ?? range.upperBound
                 self.logger.warning(
-                    "skipped bytes \(range.lowerBound)..<\(range.upperBound) (\(range.upperBound - range.lowerBound) bytes lost; --retries skip)"
+                    "skipped bytes \(range.lowerBound)..<\(end) (\(end - range.lowerBound) bytes lost; --retries skip)"
                 )
                 let ready = self.receive.skip(upTo: range.upperBound, now: now)
                 if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, now: now), now: now) }
