@@ -33,13 +33,7 @@ extension TunnelSession {
         else { return }
         let size = group.shardBytes
         var shards = group.data
-        if var last = shards.last, last.readableBytes < size {
-            var padded = ByteBuffer()
-            padded.reserveCapacity(size)
-            padded.writeBuffer(&last)
-            padded.writeRepeatingByte(0, count: size - padded.readableBytes)
-            shards[shards.count - 1] = padded
-        }
+        shards[shards.count - 1] = Self.padded(shards[shards.count - 1], to: size)
         let parity: [ByteBuffer]
         do {
             parity = try codec.encodeParity(data: shards, shardBytes: size, allocator: ByteBufferAllocator())
@@ -79,13 +73,7 @@ extension TunnelSession {
         else { return }
         var shards = request.shards
         let lastIndex = request.dataCount - 1
-        if var last = shards[lastIndex], last.readableBytes < request.shardBytes {
-            var padded = ByteBuffer()
-            padded.reserveCapacity(request.shardBytes)
-            padded.writeBuffer(&last)
-            padded.writeRepeatingByte(0, count: request.shardBytes - padded.readableBytes)
-            shards[lastIndex] = padded
-        }
+        shards[lastIndex] = shards[lastIndex].map { Self.padded($0, to: request.shardBytes) }
         let data: [ByteBuffer]
         do {
             data = try codec.reconstructData(shards: shards, shardBytes: request.shardBytes, allocator: ByteBufferAllocator())
@@ -106,5 +94,17 @@ extension TunnelSession {
             }
         }
         self.receiveMaybeComplete(now: now)
+    }
+
+    /// A group's last data shard, zero-padded to the shard size the codec works on (the true
+    /// length travels in the parity payloads).
+    static func padded(_ shard: ByteBuffer, to size: Int) -> ByteBuffer {
+        guard shard.readableBytes < size else { return shard }
+        var shard = shard
+        var padded = ByteBuffer()
+        padded.reserveCapacity(size)
+        padded.writeBuffer(&shard)
+        padded.writeRepeatingByte(0, count: size - padded.readableBytes)
+        return padded
     }
 }

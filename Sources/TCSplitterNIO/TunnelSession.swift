@@ -492,9 +492,8 @@ final class TunnelSession {
         }
     }
 
-    func schedule(at deadline: NIODeadline, _ body: @escaping (TunnelSession) -> Void) -> Scheduled<Void>? {
-        guard let loop = self.link.eventLoop as EventLoop? else { return nil }
-        return loop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+    func schedule(at deadline: NIODeadline, _ body: @escaping (TunnelSession) -> Void) -> Scheduled<Void> {
+        self.link.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
             guard let self, self.phase != .ended else { return }
             body(self)
         }
