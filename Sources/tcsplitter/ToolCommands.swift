@@ -17,19 +17,13 @@ struct EchoCommand: AsyncParsableCommand {
     func run() async throws {
         let address: EndpointAddress
         do {
-            guard let parsed = try EndpointAddress.parse(self.listen, flag: "--listen") else {
-                throw ConfigurationError(flag: "--listen", "an address is required")
-            }
-            address = parsed
+            address = try ToolSupport.requiredAddress(self.listen, flag: "--listen")
         } catch {
             throw TunnelRunner.fail(error)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let channel = try await EchoService.start(host: address.bindHost, port: address.port, group: group).get()
-        FileHandleOutput.standardOutput("tcsplitter ready role=echo listen=\(channel.localAddress!.ipAddressWithPort)\n")
-        _ = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
-        try? await channel.close().get()
-        try? await group.shutdownGracefully()
+        await ToolSupport.serveUntilSignal(channel, role: "echo", group: group)
     }
 }
 
@@ -58,10 +52,7 @@ struct ProbeCommand: AsyncParsableCommand {
         let sessionCount: Int
         let timeoutMilliseconds: Int
         do {
-            guard let parsed = try EndpointAddress.parse(self.connect, flag: "--connect") else {
-                throw ConfigurationError(flag: "--connect", "an address is required")
-            }
-            address = parsed
+            address = try ToolSupport.requiredAddress(self.connect, flag: "--connect")
             byteCount = try FlagValue.byteCount(self.bytes, flag: "--bytes", in: 0...(1 << 40))
             sessionCount = try FlagValue.integer(self.sessions, flag: "--sessions", in: 1...10_000)
             timeoutMilliseconds = try FlagValue.integer(self.timeout, flag: "--timeout", in: 1...86_400_000)
@@ -145,11 +136,8 @@ struct ChaosProxyCommand: AsyncParsableCommand {
         let within: Int
         let seed: Int
         do {
-            guard let parsedListen = try EndpointAddress.parse(self.listen, flag: "--listen"),
-                let parsedTarget = try EndpointAddress.parse(self.to, flag: "--to")
-            else { throw ConfigurationError(flag: "--to", "an address is required") }
-            listen = parsedListen
-            target = parsedTarget
+            listen = try ToolSupport.requiredAddress(self.listen, flag: "--listen")
+            target = try ToolSupport.requiredAddress(self.to, flag: "--to")
             percent = try FlagValue.integer(self.killPercent, flag: "--kill-percent", in: 0...100)
             stallPercent = try FlagValue.integer(self.stallPercent, flag: "--stall-percent", in: 0...(100 - percent))
             within = try FlagValue.byteCount(self.killWithin, flag: "--kill-within", in: 1...(1 << 40))
@@ -167,12 +155,38 @@ struct ChaosProxyCommand: AsyncParsableCommand {
             seed: UInt64(seed)
         )
         let channel = try await proxy.start(host: listen.bindHost, port: listen.port, group: group).get()
-        FileHandleOutput.standardOutput("tcsplitter ready role=chaos-proxy listen=\(channel.localAddress!.ipAddressWithPort)\n")
-        _ = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
-        let counts = proxy.counts
-        FileHandleOutput.standardError(
-            "chaos-proxy: \(counts.accepted) connections, \(counts.killed) killed, \(counts.stalled) stalled\n"
+        await ToolSupport.serveUntilSignal(channel, role: "chaos-proxy", group: group) {
+            let counts = proxy.counts
+            FileHandleOutput.standardError(
+                "chaos-proxy: \(counts.accepted) connections, \(counts.killed) killed, \(counts.stalled) stalled\n"
+            )
+        }
+    }
+}
+
+/// What the tool subcommands share.
+enum ToolSupport {
+    /// Parses an address flag that must be set (`0` or empty is refused, naming `flag`).
+    static func requiredAddress(_ value: String, flag: String) throws(ConfigurationError) -> EndpointAddress {
+        guard let address = try EndpointAddress.parse(value, flag: flag) else {
+            throw ConfigurationError(flag: flag, "an address is required")
+        }
+        return address
+    }
+
+    /// Announces the bound address on standard output, serves until SIGINT or SIGTERM, runs
+    /// `onStop` (a last report), then closes the listener and its event loop group.
+    static func serveUntilSignal(
+        _ channel: Channel,
+        role: String,
+        group: MultiThreadedEventLoopGroup,
+        onStop: () -> Void = {}
+    ) async {
+        FileHandleOutput.standardOutput(
+            "tcsplitter ready role=\(role) listen=\(channel.localAddress!.ipAddressWithPort)\n"
         )
+        _ = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        onStop()
         try? await channel.close().get()
         try? await group.shutdownGracefully()
     }
