@@ -78,6 +78,7 @@ enum TunnelRunner {
                 let addresses = try await server.start().get()
                 self.announce(
                     "role=server fling=\(addresses.fling.ipAddressWithPort) sync=\(addresses.sync.ipAddressWithPort)"
+                        + (addresses.lasso.map { " lasso=\($0.ipAddressWithPort)" } ?? "")
                 )
                 logger.info("server ready", metadata: ["fling": "\(addresses.fling)", "sync": "\(addresses.sync)", "forward": "\(configuration.forward!)"])
                 stop = { try? await server.stop().get() }

@@ -115,7 +115,7 @@ enum PlainSocket {
         return Exchange(reply: reply, ending: ending ?? .timedOut)
     }
 
-    private static func sendAll(_ bytes: [UInt8], on descriptor: Int32) throws {
+    static func sendAll(_ bytes: [UInt8], on descriptor: Int32) throws {
         var written = 0
         while written < bytes.count {
             let result = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + written, $0.count - written, 0) }
@@ -126,7 +126,7 @@ enum PlainSocket {
 
     /// Reads into `reply` until it holds `count` bytes (then `nil`), or the input ends, or the
     /// deadline passes (then how it ended).
-    private static func receive(
+    static func receive(
         on descriptor: Int32,
         into reply: inout [UInt8],
         until count: Int?,
@@ -155,7 +155,7 @@ enum PlainSocket {
         }
     }
 
-    private static func makeSocket() throws -> Int32 {
+    static func makeSocket() throws -> Int32 {
         #if canImport(Glibc)
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
@@ -165,7 +165,7 @@ enum PlainSocket {
         return descriptor
     }
 
-    private static func loopback(port: Int) -> sockaddr_in {
+    static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
