@@ -129,6 +129,26 @@ extension IntegrationTests {
         }
 
         @Test(
+            "a client that sends 100 bytes and shuts its write side gets the whole echo, then EOF, in every mode",
+            .timeLimit(.minutes(1)),
+            arguments: DupMode.allCases
+        )
+        func halfClose(mode: DupMode) async throws {
+            let request = (0..<100).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
+            try await withEventLoopGroup { group in
+                try await withEchoService(group: group) { echoPort in
+                    try await withProcesses { scope in
+                        let tunnel = try await scope.startTunnel(forwardPort: echoPort, flags: ["--dup", mode.rawValue])
+                        let exchange = try await PlainSocket.exchange(
+                            port: tunnel.listenPort, request: request, shutWriteSide: true, timeout: .seconds(10))
+                        #expect(exchange.reply == request, "\(mode): \(exchange.reply.count) bytes, then \(exchange.ending)\n\(scope.diagnostics)")
+                        #expect(exchange.ending == .endOfFile, "\(mode)")
+                    }
+                }
+            }
+        }
+
+        @Test(
             "1,000 round trips of 100 bytes in each mode with tick, tock and buffer 0, against the same loop without the tunnel",
             .timeLimit(.minutes(1))
         )
