@@ -61,12 +61,29 @@ public final class TunnelClient: @unchecked Sendable {
         let bound = NIOLoopBound(self, eventLoop: self.eventLoop)
         return TunnelBootstraps.localListener(on: self.eventLoop)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try bound.value.acceptLocal(channel) }
+                guard bound.value.configuration.transparent else {
+                    return channel.eventLoop.makeCompletedFuture { try bound.value.acceptLocal(channel, destination: nil) }
+                }
+                return OriginalDestination.read(channel, listener: bound.value.listener?.localAddress)
+                    .flatMapThrowing { destination in
+                        guard let destination else {
+                            bound.value.refuseUnredirected(channel)
+                            return
+                        }
+                        try bound.value.acceptLocal(channel, destination: destination)
+                    }
             }
             .bind(host: listen.bindHost, port: listen.port)
             .flatMapThrowing { channel in
                 let client = bound.value
                 client.listener = channel
+                if client.configuration.transparent {
+                    OriginalDestination.allowTProxy(on: channel).whenSuccess { allowed in
+                        if !allowed {
+                            bound.value.logger.info("TPROXY unavailable (IP_TRANSPARENT needs CAP_NET_ADMIN); REDIRECT rules still work")
+                        }
+                    }
+                }
                 client.dialSync()
                 client.replenishPools()
                 if client.configuration.rampDelay > .zero {
@@ -99,7 +116,18 @@ public final class TunnelClient: @unchecked Sendable {
 
     // MARK: Local connections
 
-    private func acceptLocal(_ channel: Channel) throws {
+    /// A transparent end was reached directly, not through a redirect: nowhere to send it.
+    private func refuseUnredirected(_ channel: Channel) {
+        self.badInput.log(
+            self.logger,
+            "refusing a local connection from \(channel.remoteAddress.map { "\($0)" } ?? "?"): no original destination (--transparent takes connections a REDIRECT or TPROXY rule sent here, not ones dialed to --listen)"
+        )
+        channel.closeWithReset()
+    }
+
+    /// A local connection becomes a session; `destination` is its original destination in
+    /// transparent mode (else the server's `--forward`).
+    private func acceptLocal(_ channel: Channel, destination: SessionDestination?) throws {
         guard !self.stopped else {
             channel.close(promise: nil)
             return
@@ -114,11 +142,17 @@ public final class TunnelClient: @unchecked Sendable {
         }
         let id = SessionID.random()
         let session = TunnelSession(id: id, link: self.link, configuration: self.configuration, logger: self.logger, now: .now())
+        session.destination = destination
         try channel.pipeline.syncOperations.addHandler(LocalStreamHandler(session: session))
         session.attach(localChannel: channel)
         self.link.add(session)
-        self.link.sendControl(.open(id))
-        self.logger.debug("session opening", metadata: ["session": "\(id)", "app": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+        self.link.sendControl(session.openRequest)
+        self.logger.debug(
+            "session opening",
+            metadata: [
+                "session": "\(id)", "app": "\(channel.remoteAddress.map { "\($0)" } ?? "?")",
+                "destination": "\(destination.map { "\($0)" } ?? "forward")",
+            ])
         let openTimeout = self.configuration.dialTimeout * 3
         self.eventLoop.assumeIsolated().scheduleTask(in: openTimeout) {
             guard session.phase == .opening else { return }

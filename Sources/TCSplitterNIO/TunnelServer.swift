@@ -141,7 +141,9 @@ public final class TunnelServer: @unchecked Sendable {
         return link
     }
 
-    private func open(_ id: SessionID, on link: TunnelLink) {
+    /// Opens session `id` to `--forward`, or, for a transparent client, to `destination` if
+    /// `--allow` admits it.
+    private func open(_ id: SessionID, on link: TunnelLink, destination: SessionDestination?) {
         if let existing = link.sessions[id] {
             // A repeated open (the client resyncing after a new sync connection) is answered
             // again once the session is open; while it is still dialing, the answer comes then.
@@ -154,7 +156,21 @@ public final class TunnelServer: @unchecked Sendable {
             link.sendControl(.openFailed(id, reason: "the server has \(limit) sessions open"))
             return
         }
-        guard let forward = self.configuration.forward else { return }
+        let target: EndpointAddress
+        if let destination {
+            guard self.configuration.admits(destination) else {
+                let rule = self.configuration.allowRules.isEmpty
+                    ? "this server has no --allow list, so it dials no destination a client names"
+                    : "not in --allow \(self.configuration.allowRules.map(\.description).joined(separator: ", "))"
+                self.badInput.log(link.logger, "refusing session \(id) to \(destination): \(rule)")
+                link.sendControl(.openFailed(id, reason: "destination \(destination) refused: \(rule)"))
+                return
+            }
+            target = EndpointAddress(host: destination.host, port: Int(destination.port))
+        } else {
+            guard let forward = self.configuration.forward else { return }
+            target = forward
+        }
         let session = TunnelSession(id: id, link: link, configuration: self.configuration, logger: link.logger, now: .now())
         link.add(session)
         self.sessionCount += 1
@@ -165,7 +181,7 @@ public final class TunnelServer: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(LocalStreamHandler(session: bound.value))
                 }
             }
-            .connect(host: forward.dialHost, port: forward.port)
+            .connect(host: target.dialHost, port: target.port)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
@@ -177,13 +193,14 @@ public final class TunnelServer: @unchecked Sendable {
                     session.attach(localChannel: channel)
                     link.sendControl(.opened(id))
                     session.open()
-                    link.logger.debug("session opened", metadata: ["session": "\(id)", "forward": "\(forward)"])
+                    link.logger.debug("session opened", metadata: ["session": "\(id)", "target": "\(target)"])
                 case .failure(let error):
+                    let what = destination == nil ? "the forward address" : "the destination"
                     link.logger.warning(
-                        "session refused: cannot reach the forward address \(forward): \(error)",
+                        "session refused: cannot reach \(what) \(target): \(error)",
                         metadata: ["session": "\(id)"]
                     )
-                    link.sendControl(.openFailed(id, reason: "the server cannot reach its forward address: \(error)"))
+                    link.sendControl(.openFailed(id, reason: "the server cannot reach \(what) \(target): \(error)"))
                     session.localChannelFailed("forward unreachable")
                 }
             }
@@ -247,10 +264,14 @@ extension TunnelServer: TunnelConnectionDelegate {
             connection.close()
             return
         }
-        if case .open(let id) = message {
+        switch message {
+        case .open(let id):
             link.syncFrameReceived()
-            self.open(id, on: link)
-        } else {
+            self.open(id, on: link, destination: nil)
+        case .openTo(let id, let destination):
+            link.syncFrameReceived()
+            self.open(id, on: link, destination: destination)
+        default:
             link.route(message)
         }
     }

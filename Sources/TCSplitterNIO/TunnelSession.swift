@@ -25,6 +25,11 @@ final class TunnelSession {
     }
 
     let id: SessionID
+    /// Client: where the session asks the server to go (a transparent connection's original
+    /// destination), or `nil` for the server's `--forward`.
+    var destination: SessionDestination?
+    /// Client: the message that opens the session (repeated on resync).
+    var openRequest: ControlMessage { self.destination.map { .openTo(self.id, $0) } ?? .open(self.id) }
     unowned let link: TunnelLink
     let configuration: TunnelConfiguration
     var logger: Logger
@@ -237,8 +242,9 @@ final class TunnelSession {
             case .opened:
                 self.open()
             case .openFailed(_, let reason):
+                // A reset, as a refused connection would give the application.
                 self.logger.warning("session refused by the server: \(reason)")
-                self.end(notifyPeer: false)
+                self.end(notifyPeer: false, abortive: true)
             case .finish(_, let final):
                 try self.receive.setFinalOffset(final, now: now)
                 self.receiveMaybeComplete(now: now)
@@ -256,7 +262,7 @@ final class TunnelSession {
                 self.end(notifyPeer: false, abortive: true)
             case .resend(_, let ranges):
                 self.resend(ranges)
-            case .open, .ping, .pong, .replace:
+            case .open, .openTo, .ping, .pong, .replace:
                 break
             }
         } catch {
@@ -294,7 +300,7 @@ final class TunnelSession {
     /// message is idempotent: open/opened, finish with the same offset, cumulative progress.
     func resync(isClient: Bool) {
         guard self.phase != .ended else { return }
-        if isClient && self.phase == .opening { self.link.sendControl(.open(self.id)) }
+        if isClient && self.phase == .opening { self.link.sendControl(self.openRequest) }
         if !isClient && self.phase == .open { self.link.sendControl(.opened(self.id)) }
         if self.finishSent { self.link.sendControl(.finish(self.id, finalOffset: self.send.packedOffset)) }
         self.sendProgress(now: .now())

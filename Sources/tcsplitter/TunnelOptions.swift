@@ -113,6 +113,12 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("key-file"), help: "File whose first line is the pre-shared key.")
     var keyFile: String?
 
+    @Flag(name: .customLong("transparent"), help: "Client: accept connections a router redirected to --listen (nftables/iptables REDIRECT, or TPROXY), read each one's original destination (SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST, or the local address under TPROXY) and have the server dial it. The server must admit it with --allow.")
+    var transparent = false
+
+    @Option(name: .customLong("allow"), help: "Server, repeatable: CIDR[:port or low-high] a transparent client may have this end dial, e.g. 198.18.20.0/24:7000-7999 or [2001:db8::/32]:443. Without it, destinations from clients are never dialled; anything outside is refused (logged, and the client's connection is reset).")
+    var allow: [String] = []
+
     /// The role the set addresses imply, as the original inferred it.
     func inferredRole() throws(ConfigurationError) -> Role {
         let client = try EndpointAddress.parse(self.rFling, flag: "--rFling") != nil
@@ -186,6 +192,8 @@ struct TunnelOptions: ParsableArguments {
             throw ConfigurationError(flag: "--dup", "\"\(self.dup)\" is not one of fling, lasso, both, none")
         }
         configuration.dup = dup
+        configuration.transparent = self.transparent
+        configuration.allowRules = try self.allow.map { value throws(ConfigurationError) in try AllowRule.parse(value) }
         guard let localProtocol = LocalProtocol(rawValue: self.localProtocol.lowercased()) else {
             throw ConfigurationError(flag: "--protocol", "\"\(self.localProtocol)\" is not tcp or udp")
         }

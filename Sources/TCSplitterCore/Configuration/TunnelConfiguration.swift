@@ -62,6 +62,17 @@ public struct TunnelConfiguration: Hashable, Sendable {
     public var retries: Bool = false
     /// Misses after which the receiver skips lost bytes; -1 never (`--retries` second half).
     public var retrySkip: Int = -1
+    /// Client: read each local connection's original destination (REDIRECT / TPROXY) and have the
+    /// server dial it (`--transparent`).
+    public var transparent: Bool = false
+    /// Server: the destinations transparent clients may have it dial (`--allow`); none: never.
+    public var allowRules: [AllowRule] = []
+
+    /// Whether the server may dial `destination` for a transparent client.
+    public func admits(_ destination: SessionDestination) -> Bool {
+        self.allowRules.contains { $0.admits(destination) }
+    }
+
     /// Which connections carry which direction (`--dup`).
     public var dup: DupMode = .fling
     /// What the local application speaks (`--protocol`).
@@ -136,6 +147,9 @@ public struct TunnelConfiguration: Hashable, Sendable {
                     throw ConfigurationError(flag: flag, "port 0 cannot be dialed")
                 }
             }
+            if !self.allowRules.isEmpty {
+                throw ConfigurationError(flag: "--allow", "only the server end dials destinations; give --allow to the server")
+            }
             if !self.dup.usesLassoes {
                 if self.lassoes > 0 {
                     throw ConfigurationError(
@@ -157,6 +171,9 @@ public struct TunnelConfiguration: Hashable, Sendable {
                 throw ConfigurationError(flag: "--forward", "the server needs the address of the service to forward to")
             }
             guard forward.port != 0 else { throw ConfigurationError(flag: "--forward", "port 0 cannot be dialed") }
+            if self.transparent {
+                throw ConfigurationError(flag: "--transparent", "is for the client end (the server takes --allow)")
+            }
         }
         guard (1...1024).contains(self.connections) else {
             throw ConfigurationError(flag: "--conns", "\(self.connections) is out of range 1...1024")

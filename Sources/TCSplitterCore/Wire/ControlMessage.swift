@@ -4,6 +4,9 @@ import NIOCore
 ///
 /// Bodies (after the frame envelope), all big-endian:
 /// ```
+/// openTo      +------------------+------------------------------------------+
+///             | session id (u64) | destination (see SessionDestination)     |
+///             +------------------+------------------------------------------+
 /// open        +------------------+
 /// opened      | session id (u64) |
 ///             +------------------+
@@ -32,6 +35,9 @@ import NIOCore
 public enum ControlMessage: Hashable, Sendable {
     /// Client → server: open a session to the forward address.
     case open(SessionID)
+    /// Client → server (transparent mode): open a session to the application's original
+    /// destination; the server dials it only if its `--allow` list admits it.
+    case openTo(SessionID, SessionDestination)
     /// Server → client: the forward address accepted; data may flow.
     case opened(SessionID)
     /// Server → client: the forward address could not be reached.
@@ -63,6 +69,7 @@ public enum ControlMessage: Hashable, Sendable {
     public var type: FrameType {
         switch self {
         case .open: return .open
+        case .openTo: return .openTo
         case .opened: return .opened
         case .openFailed: return .openFailed
         case .finish: return .finish
@@ -78,7 +85,7 @@ public enum ControlMessage: Hashable, Sendable {
     /// The session this message is about, if any.
     public var sessionID: SessionID? {
         switch self {
-        case .open(let id), .opened(let id), .openFailed(let id, _), .finish(let id, _), .progress(let id, _, _, _),
+        case .open(let id), .openTo(let id, _), .opened(let id), .openFailed(let id, _), .finish(let id, _), .progress(let id, _, _, _),
             .resend(let id, _), .reset(let id, _):
             return id
         case .ping, .pong, .replace:
@@ -90,6 +97,7 @@ public enum ControlMessage: Hashable, Sendable {
         switch self {
         case .open, .opened, .ping, .pong: return 8
         case .finish, .replace: return 16
+        case .openTo(_, let destination): return 8 + destination.bodyBytes
         case .progress(_, _, _, let ranges): return 25 + 16 * min(ranges.count, WireConstants.maxSelectiveRanges)
         case .resend(_, let ranges): return 9 + 16 * min(ranges.count, WireConstants.maxResendRanges)
         case .openFailed(_, let reason), .reset(_, let reason): return 10 + Self.clippedReason(reason).count
@@ -114,6 +122,8 @@ public enum ControlMessage: Hashable, Sendable {
         switch type {
         case .open:
             self = .open(session)
+        case .openTo:
+            self = .openTo(session, try SessionDestination(body: &body, type: type))
         case .opened:
             self = .opened(session)
         case .finish:
@@ -147,6 +157,8 @@ public enum ControlMessage: Hashable, Sendable {
         switch self {
         case .open(let id), .opened(let id):
             return buffer.writeInteger(id.rawValue)
+        case .openTo(let id, let destination):
+            return buffer.writeInteger(id.rawValue) + destination.writeBody(into: &buffer)
         case .ping(let token), .pong(let token):
             return buffer.writeInteger(token)
         case .replace(let nonce):

@@ -26,4 +26,6 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     case resend = 0x28
     /// Sync: the server is near the end of its budget on one data connection (dial its replacement).
     case replace = 0x29
+    /// Sync: client asks the server to open a session to its original destination (transparent).
+    case openTo = 0x2A
 }

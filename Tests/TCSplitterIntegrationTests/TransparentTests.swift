@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+extension IntegrationTests {
+    /// `--transparent`: three namespaces (an application host, a router running the client end
+    /// behind an nftables REDIRECT rule, a remote host running the server end and three
+    /// services). The application dials each service's real address, unmodified; the router
+    /// redirects it into the tunnel, and the server dials the original destination only when its
+    /// `--allow` list admits it. Each service sits behind a counting relay, so the test sees which
+    /// service every session reached. Needs root; skipped with the reason otherwise.
+    @Suite("Transparent mode", .serialized)
+    struct TransparentTests {
+        static let key = ["--key", "transparent-test-key-0123456789"]
+
+        @Test(
+            "redirected connections reach the service they were dialed to, byte-exact; a destination outside --allow is refused",
+            .enabled(if: NetworkNamespaces.available, "\(NetworkNamespaces.unavailableReason ?? "")"),
+            .timeLimit(.minutes(1)),
+            arguments: [
+                (["--tick", "0", "--tock", "0", "--buffer", "0"], [String]()),
+                (["--tick", "0", "--tock", "0", "--buffer", "0", "--fec", "4:1", "--retries", "1:-1", "--conns", "10"] + key, ["--dup", "both"]),
+            ]
+        )
+        func redirected(shared: [String], clientOnly: [String]) async throws {
+            let spaces = NetworkNamespaces(tag: "tp")
+            defer { spaces.removeAll() }
+            let host = try spaces.add("h")
+            let router = try spaces.add("r")
+            let remote = try spaces.add("s")
+            try spaces.link(host, "eth0", "198.18.10.2/24", to: router, "lan", "198.18.10.1/24")
+            try spaces.link(router, "wan", "198.18.20.1/24", to: remote, "eth0", "198.18.20.2/24")
+            try spaces.exec(host, [NetworkNamespaces.ipCommand, "route", "add", "default", "via", "198.18.10.1"])
+            try spaces.exec(router, ["/usr/sbin/sysctl", "-qw", "net.ipv4.ip_forward=1"])
+            // The remote host has no route to the application's network: only the tunnel reaches it.
+            try spaces.nft(router, """
+                table ip tcs {
+                    chain prerouting {
+                        type nat hook prerouting priority dstnat;
+                        iifname "lan" ip daddr 198.18.20.0/24 tcp dport 7001-7003 redirect to :6000
+                    }
+                }
+                """)
+
+            try await withProcesses { scope in
+                // Three services on the remote host, each an echo behind a counting relay.
+                var relays: [SplitterProcess] = []
+                for port in 7001...7003 {
+                    let echo = try scope.launch("echo \(port)", ["echo", "--listen", "127.0.0.1:0"], inNamespace: remote)
+                    let echoPort = try SplitterProcess.port("listen", in: try await echo.ready())
+                    let relay = try scope.launch(
+                        "service \(port)",
+                        ["chaos-proxy", "--listen", "198.18.20.2:\(port)", "--to", "127.0.0.1:\(echoPort)", "--kill-percent", "0"],
+                        inNamespace: remote)
+                    _ = try await relay.ready()
+                    relays.append(relay)
+                }
+                let server = try scope.launch(
+                    "server",
+                    ["server", "--lFling", "198.18.20.2:0", "--lSync", "198.18.20.2:0", "--allow", "198.18.20.2/32:7001-7002"]
+                        + shared,
+                    inNamespace: remote)
+                let fields = try await server.ready()
+                let flingPort = try SplitterProcess.port("fling", in: fields)
+                let syncPort = try SplitterProcess.port("sync", in: fields)
+                let client = try scope.launch(
+                    "client",
+                    [
+                        "client", "--transparent", "--listen", "0.0.0.0:6000", "--rFling", "198.18.20.2:\(flingPort)",
+                        "--rSync", "198.18.20.2:\(syncPort)",
+                    ] + shared + clientOnly,
+                    inNamespace: router)
+                _ = try await client.ready()
+
+                // The application: dials the services' real addresses, knowing nothing of the tunnel.
+                for (port, sessions) in [(7001, 2), (7002, 3)] {
+                    let probe = try scope.launch(
+                        "probe \(port)",
+                        ["probe", "--connect", "198.18.20.2:\(port)", "--bytes", "4MiB", "--sessions", "\(sessions)", "--timeout", "30000"],
+                        inNamespace: host)
+                    let ended = await probe.waitForExit(timeout: .seconds(40))
+                    #expect(ended == .exited(0), "probe of \(port): \(probe.diagnostics)\n\(scope.diagnostics)")
+                }
+                let refused = try scope.launch(
+                    "probe 7003",
+                    ["probe", "--connect", "198.18.20.2:7003", "--bytes", "1KiB", "--timeout", "15000"],
+                    inNamespace: host)
+                let refusedEnd = await refused.waitForExit(timeout: .seconds(20))
+                #expect(refusedEnd == .exited(1), "a destination outside --allow must fail: \(refused.diagnostics)")
+                scope.release(refused)
+                let line = try await server.logLine(containing: "refusing session", timeout: .seconds(10))
+                #expect(line.contains("198.18.20.2:7003") && line.contains("--allow"), "\(line)")
+
+                // Each service saw exactly the sessions dialed to it; the refused one saw none.
+                var counts: [Int] = []
+                for relay in relays {
+                    _ = await relay.stop()
+                    let report = try await relay.logLine(containing: "connections", timeout: .seconds(5))
+                    counts.append(Int(report.split(separator: " ").dropFirst().first ?? "") ?? -1)
+                }
+                print("transparent \(clientOnly): connections per service 7001/7002/7003: \(counts)")
+                #expect(counts == [2, 3, 0], "\(scope.diagnostics)")
+            }
+        }
+    }
+}
