@@ -7,7 +7,8 @@ import Foundation
 #endif
 
 /// Network namespaces a test creates (and always removes) to stand in for separate hosts, joined
-/// by veth pairs, with addresses from 198.18.0.0/15 (the benchmarking range: never routed).
+/// by veth pairs, with addresses from 198.18.0.0/15 and 2001:2::/48 (the benchmarking ranges:
+/// never routed).
 /// Needs root, iproute2's `ip` and `nft`; `available` says whether they are here, and
 /// `unavailableReason` what is missing, for the test's skip message.
 final class NetworkNamespaces {
@@ -69,8 +70,9 @@ final class NetworkNamespaces {
         try Self.run([Self.ipCommand, "link", "set", temporary + "b", "netns", b])
         try self.exec(a, [Self.ipCommand, "link", "set", temporary + "a", "name", aName])
         try self.exec(b, [Self.ipCommand, "link", "set", temporary + "b", "name", bName])
-        try self.exec(a, [Self.ipCommand, "addr", "add", aAddress, "dev", aName])
-        try self.exec(b, [Self.ipCommand, "addr", "add", bAddress, "dev", bName])
+        // IPv6 addresses skip duplicate address detection, so they are usable at once.
+        try self.exec(a, [Self.ipCommand, "addr", "add", aAddress, "dev", aName] + (aAddress.contains(":") ? ["nodad"] : []))
+        try self.exec(b, [Self.ipCommand, "addr", "add", bAddress, "dev", bName] + (bAddress.contains(":") ? ["nodad"] : []))
         try self.exec(a, [Self.ipCommand, "link", "set", aName, "up"])
         try self.exec(b, [Self.ipCommand, "link", "set", bName, "up"])
     }
