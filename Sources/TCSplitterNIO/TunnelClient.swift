@@ -56,11 +56,22 @@ public final class TunnelClient: @unchecked Sendable {
             return self.eventLoop.makeFailedFuture(ConfigurationError(flag: "--listen", "missing"))
         }
         let bound = NIOLoopBound(self, eventLoop: self.eventLoop)
-        return TunnelBootstraps.localListener(on: self.eventLoop)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try bound.value.acceptLocal(channel) }
-            }
-            .bind(host: listen.bindHost, port: listen.port)
+        let listening: EventLoopFuture<Channel>
+        if self.configuration.localProtocol == .udp {
+            listening = DatagramListener(
+                link: self.link,
+                configuration: self.configuration,
+                logger: self.logger,
+                badInput: self.badInput
+            ).bind(listen)
+        } else {
+            listening = TunnelBootstraps.localListener(on: self.eventLoop)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try bound.value.acceptLocal(channel) }
+                }
+                .bind(host: listen.bindHost, port: listen.port)
+        }
+        return listening
             .flatMapThrowing { channel in
                 let client = bound.value
                 client.listener = channel

@@ -157,7 +157,36 @@ import Testing
         Rule(flag: "--dup", broken: { $0.dup = .lasso }, edge: { $0.dup = .fling }),
         Rule(flag: "--dup", broken: { $0.dup = .both }, edge: { $0.dup = .fling }),
         Rule(flag: "--dup", broken: { $0.dup = .none }, edge: { $0.dup = .fling }),
-        Rule(flag: "--protocol", broken: { $0.localProtocol = .udp }, edge: { $0.localProtocol = .tcp }),
+        Rule(
+            flag: "--frags",
+            broken: {
+                $0.localProtocol = .udp
+                $0.payloadBytes = 63
+            },
+            edge: {
+                $0.localProtocol = .udp
+                $0.payloadBytes = 64
+            }),
+        Rule(
+            flag: "--window",
+            broken: {
+                $0.localProtocol = .udp
+                $0.windowBytes = 128 << 10
+            },
+            edge: {
+                $0.localProtocol = .udp
+                $0.windowBytes = 2 * DatagramChunk.maxFramedBytes(payloadBytes: $0.payloadBytes)
+            }),
+        Rule(
+            flag: "--udp-idle-timeout",
+            broken: {
+                $0.localProtocol = .udp
+                $0.udpIdleTimeout = .zero
+            },
+            edge: {
+                $0.localProtocol = .udp
+                $0.udpIdleTimeout = .seconds(1)
+            }),
         Rule(
             flag: "--rLasso", broken: { $0.remoteLasso = EndpointAddress(host: "h", port: 1) },
             edge: { $0.remoteLasso = nil }),

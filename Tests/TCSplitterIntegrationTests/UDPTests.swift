@@ -1,0 +1,129 @@
+import NIOCore
+import TCSplitterNIO
+import Testing
+
+extension IntegrationTests {
+    /// `--protocol udp`: datagrams through the tunnel to a UDP echo service and back, checked one
+    /// by one (size, bytes, order) and with SHA-256 over the whole sequence. The probe keeps a
+    /// bounded number in flight, so loopback's socket buffers never drop a datagram before it
+    /// reaches the tunnel: any loss counted is the tunnel's.
+    @Suite("UDP tunnelling")
+    struct UDPTests {
+        static let udpEventDriven = ["--protocol", "udp", "--tick", "0", "--tock", "0", "--buffer", "0"]
+
+        @Test(
+            "100,000 datagrams of random sizes from 1 to 8,000 bytes come back intact and in order",
+            .timeLimit(.minutes(3))
+        )
+        func hundredThousandDatagrams() async throws {
+            try await withEventLoopGroup { group in
+                try await withUDPEchoService(group: group) { echoPort in
+                    try await withProcesses { scope in
+                        let tunnel = try await scope.startTunnel(forwardPort: echoPort, flags: Self.udpEventDriven)
+                        let plan = UDPProbeClient.Plan(
+                            count: 100_000, minBytes: 1, maxBytes: 8000, window: 16, lossTimeout: .seconds(10), seed: 42
+                        )
+                        let results = try await udpProbe(
+                            port: tunnel.listenPort, plan: plan, timeout: .seconds(150), group: group
+                        )
+                        let result = try #require(results.first)
+                        #expect(result.isExact, "\(result)\n\(scope.diagnostics)")
+                        #expect(result.sent == 100_000)
+                        let seconds = Double(result.elapsed.nanoseconds) / 1e9
+                        print(
+                            "udp: 100,000 datagrams (\(result.bytesSent) bytes) echoed in \(seconds) s: \(Double(result.received) / seconds) datagrams/s"
+                        )
+                    }
+                }
+            }
+        }
+
+        @Test("50 concurrent source addresses are 50 sessions, each echoed intact and in order", .timeLimit(.minutes(2)))
+        func fiftySources() async throws {
+            try await withEventLoopGroup { group in
+                try await withUDPEchoService(group: group) { echoPort in
+                    try await withProcesses { scope in
+                        let tunnel = try await scope.startTunnel(
+                            forwardPort: echoPort,
+                            flags: Self.udpEventDriven + ["--log-level", "debug"]
+                        )
+                        let plan = UDPProbeClient.Plan(
+                            count: 400, minBytes: 0, maxBytes: 3000, window: 4, lossTimeout: .seconds(10), seed: 7
+                        )
+                        let results = try await udpProbe(
+                            port: tunnel.listenPort, plan: plan, sessions: 50, timeout: .seconds(90), group: group
+                        )
+                        let broken = results.enumerated().filter { !$0.element.isExact }
+                        #expect(broken.isEmpty, "\(broken.map { "source \($0.offset): \($0.element)" })\n\(scope.diagnostics)")
+                        #expect(results.reduce(0) { $0 + $1.received } == 50 * 400)
+                        #expect(tunnel.server.process.standardError.count(of: "udp session opened") == 50)
+                    }
+                }
+            }
+        }
+
+        @Test("IPv6: the client listens on ::1 and the server forwards to ::1", .timeLimit(.minutes(1)))
+        func ipv6() async throws {
+            try await withEventLoopGroup { group in
+                try await withUDPEchoService(group: group, host: "::1") { echoPort in
+                    try await withProcesses { scope in
+                        let server = try scope.launch(
+                            "server",
+                            ["server", "--lFling", "[::1]:0", "--lSync", "[::1]:0", "--forward", "[::1]:\(echoPort)"]
+                                + Self.udpEventDriven
+                        )
+                        let serverFields = try await server.ready()
+                        let client = try scope.launch(
+                            "client",
+                            [
+                                "client", "--listen", "[::1]:0",
+                                "--rFling", "[::1]:\(try SplitterProcess.port("fling", in: serverFields))",
+                                "--rSync", "[::1]:\(try SplitterProcess.port("sync", in: serverFields))",
+                            ] + Self.udpEventDriven
+                        )
+                        let listenPort = try SplitterProcess.port("listen", in: try await client.ready())
+                        let plan = UDPProbeClient.Plan(
+                            count: 2000, minBytes: 1, maxBytes: 8000, window: 16, lossTimeout: .seconds(10), seed: 6
+                        )
+                        let results = try await udpProbe(
+                            host: "::1", port: listenPort, plan: plan, timeout: .seconds(45), group: group
+                        )
+                        let result = try #require(results.first)
+                        #expect(result.isExact, "\(result)\n\(scope.diagnostics)")
+                    }
+                }
+            }
+        }
+
+        @Test(
+            "an idle session expires after --udp-idle-timeout on both ends, and the same tunnel serves new ones",
+            .timeLimit(.minutes(1))
+        )
+        func idleExpiry() async throws {
+            try await withEventLoopGroup { group in
+                try await withUDPEchoService(group: group) { echoPort in
+                    try await withProcesses { scope in
+                        let tunnel = try await scope.startTunnel(
+                            forwardPort: echoPort,
+                            flags: Self.udpEventDriven + ["--udp-idle-timeout", "1"]
+                        )
+                        let plan = UDPProbeClient.Plan(
+                            count: 200, minBytes: 8, maxBytes: 1000, window: 8, lossTimeout: .seconds(10), seed: 3
+                        )
+                        let first = try await udpProbe(port: tunnel.listenPort, plan: plan, timeout: .seconds(20), group: group)
+                        #expect(first.allSatisfy { $0.isExact }, "\(first)")
+                        let start = ContinuousClock.now
+                        _ = try await tunnel.client.process.logLine(containing: "udp session expired", timeout: .seconds(10))
+                        let waited = ContinuousClock.now - start
+                        #expect(waited < .seconds(5), "expired only after \(waited)")
+                        _ = try await tunnel.server.process.logLine(containing: "UDP session idle", timeout: .seconds(5))
+                        try await tunnel.server.process.logLines(containing: "udp session ended", count: 1, timeout: .seconds(5))
+                        let second = try await udpProbe(port: tunnel.listenPort, plan: plan, timeout: .seconds(20), group: group)
+                        #expect(second.allSatisfy { $0.isExact }, "\(second)")
+                        try await tunnel.client.process.logLines(containing: "udp session expired", count: 2, timeout: .seconds(10))
+                    }
+                }
+            }
+        }
+    }
+}
