@@ -68,20 +68,24 @@ extension TunnelSession {
         if !datagrams.isEmpty {
             state.lastActivity = .now()
             if let port = state.port {
+                var dropped = 0
                 for datagram in datagrams {
+                    // NIO counts written-but-unflushed bytes against writability: flush first, and
+                    // drop only what a socket that still refuses writes cannot take.
+                    if !port.isWritable { port.flush() }
                     guard port.isWritable else {
-                        state.droppedBusy += 1
+                        dropped += 1
                         continue
                     }
                     port.write(datagram)
                     state.datagramsOut += 1
                 }
                 port.flush()
-                if state.droppedBusy > 0 && state.droppedBusy == state.droppedBusyLogged + 1 {
-                    state.droppedBusyLogged = state.droppedBusy
+                if dropped > 0 {
+                    state.droppedBusy += dropped
                     Self.datagramLog.log(
                         self.logger,
-                        "dropped datagrams for the local side: its socket is not taking writes (\(state.droppedBusy) so far in this session)"
+                        "dropped \(dropped) datagrams for the local side: its socket is not taking writes (\(state.droppedBusy) so far in this session)"
                     )
                 }
             } else {
@@ -194,7 +198,6 @@ final class DatagramSessionState {
     var droppedOversize = 0
     var droppedWindowFull = 0
     var droppedBusy = 0
-    var droppedBusyLogged = 0
     /// Stream bytes given up on.
     var skippedBytes: UInt64 = 0
 
