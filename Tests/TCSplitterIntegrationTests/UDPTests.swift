@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import TCSplitterNIO
 import Testing
 
@@ -90,6 +91,12 @@ extension IntegrationTests {
                         )
                         let result = try #require(results.first)
                         #expect(result.isExact, "\(result)\n\(scope.diagnostics)")
+                        // IPv6 carries datagrams up to 65,527 bytes, past what UDP mode carries:
+                        // counted, dropped, logged; never truncated.
+                        let sender = try await DatagramBootstrap(group: group).connect(host: "::1", port: listenPort).get()
+                        try await sender.writeAndFlush(ByteBuffer(repeating: 0xAB, count: 65_520))
+                        _ = try await client.logLine(containing: "dropped a datagram of 65520 bytes", timeout: .seconds(5))
+                        try await sender.close()
                     }
                 }
             }
@@ -121,6 +128,54 @@ extension IntegrationTests {
                         let second = try await udpProbe(port: tunnel.listenPort, plan: plan, timeout: .seconds(20), group: group)
                         #expect(second.allSatisfy { $0.isExact }, "\(second)")
                         try await tunnel.client.process.logLines(containing: "udp session expired", count: 2, timeout: .seconds(10))
+                    }
+                }
+            }
+        }
+
+        @Test(
+            "ends that disagree on --protocol fail the session with an error naming the flag, not with garbage",
+            .timeLimit(.minutes(1))
+        )
+        func protocolMismatch() async throws {
+            try await withEventLoopGroup { group in
+                try await withEchoService(group: group) { echoPort in
+                    try await withProcesses { scope in
+                        let server = try await scope.startServer(forwardPort: echoPort, flags: Self.udpEventDriven)
+                        let client = try await scope.startClient(
+                            flingPort: server.flingPort,
+                            syncPort: server.syncPort,
+                            flags: ["--tick", "0", "--tock", "0", "--buffer", "0"]
+                        )
+                        let mismatches = await probeMismatches(
+                            port: client.listenPort, sessions: 1, bytes: 64 << 10, timeout: .seconds(10), group: group
+                        )
+                        #expect(mismatches.count == 1, "a TCP stream went through a UDP server unnoticed")
+                        _ = try await server.process.logLine(containing: "do both ends run --protocol udp?", timeout: .seconds(5))
+                        _ = try await client.process.logLine(containing: "--protocol udp?", timeout: .seconds(5))
+                    }
+                }
+            }
+        }
+
+        @Test("--max-sessions caps the source addresses served: datagrams from one more are dropped and logged", .timeLimit(.minutes(1)))
+        func sessionCap() async throws {
+            try await withEventLoopGroup { group in
+                try await withUDPEchoService(group: group) { echoPort in
+                    try await withProcesses { scope in
+                        let tunnel = try await scope.startTunnel(
+                            forwardPort: echoPort,
+                            flags: Self.udpEventDriven + ["--max-sessions", "2"]
+                        )
+                        let plan = UDPProbeClient.Plan(
+                            count: 20, minBytes: 8, maxBytes: 500, window: 1, lossTimeout: .milliseconds(500), seed: 5
+                        )
+                        let results = try await udpProbe(
+                            port: tunnel.listenPort, plan: plan, sessions: 3, timeout: .seconds(40), group: group
+                        )
+                        #expect(results.filter { $0.isExact }.count == 2, "\(results)")
+                        #expect(results.filter { $0.received == 0 }.count == 1, "\(results)")
+                        _ = try await tunnel.client.process.logLine(containing: "2 sessions open (--max-sessions", timeout: .seconds(5))
                     }
                 }
             }
