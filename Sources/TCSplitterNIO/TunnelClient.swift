@@ -59,21 +59,32 @@ public final class TunnelClient: @unchecked Sendable {
             return self.eventLoop.makeFailedFuture(ConfigurationError(flag: "--listen", "missing"))
         }
         let bound = NIOLoopBound(self, eventLoop: self.eventLoop)
-        return TunnelBootstraps.localListener(on: self.eventLoop)
-            .childChannelInitializer { channel in
-                guard bound.value.configuration.transparent else {
-                    return channel.eventLoop.makeCompletedFuture { try bound.value.acceptLocal(channel, destination: nil) }
-                }
-                return OriginalDestination.read(channel, listener: bound.value.listener?.localAddress)
-                    .flatMapThrowing { destination in
-                        guard let destination else {
-                            bound.value.refuseUnredirected(channel)
-                            return
-                        }
-                        try bound.value.acceptLocal(channel, destination: destination)
+        let listening: EventLoopFuture<Channel>
+        if self.configuration.localProtocol == .udp {
+            listening = DatagramListener(
+                link: self.link,
+                configuration: self.configuration,
+                logger: self.logger,
+                badInput: self.badInput
+            ).bind(listen)
+        } else {
+            listening = TunnelBootstraps.localListener(on: self.eventLoop)
+                .childChannelInitializer { channel in
+                    guard bound.value.configuration.transparent else {
+                        return channel.eventLoop.makeCompletedFuture { try bound.value.acceptLocal(channel, destination: nil) }
                     }
-            }
-            .bind(host: listen.bindHost, port: listen.port)
+                    return OriginalDestination.read(channel, listener: bound.value.listener?.localAddress)
+                        .flatMapThrowing { destination in
+                            guard let destination else {
+                                bound.value.refuseUnredirected(channel)
+                                return
+                            }
+                            try bound.value.acceptLocal(channel, destination: destination)
+                        }
+                }
+                .bind(host: listen.bindHost, port: listen.port)
+        }
+        return listening
             .flatMapThrowing { channel in
                 let client = bound.value
                 client.listener = channel

@@ -174,6 +174,10 @@ public final class TunnelServer: @unchecked Sendable {
         let session = TunnelSession(id: id, link: link, configuration: self.configuration, logger: link.logger, now: .now())
         link.add(session)
         self.sessionCount += 1
+        if self.configuration.localProtocol == .udp {
+            session.openDatagramForward(target)
+            return
+        }
         let bound = NIOLoopBound(session, eventLoop: self.eventLoop)
         TunnelBootstraps.forwardDialer(on: self.eventLoop, configuration: self.configuration)
             .channelInitializer { channel in

@@ -47,6 +47,10 @@ extension TunnelSession {
                 self.logger.warning(
                     "skipped bytes \(range.lowerBound)..<\(end) (\(end - range.lowerBound) bytes lost; --retries skip)"
                 )
+                if self.datagram != nil {
+                    self.skipDatagramBytes(range.lowerBound..<end, now: now)
+                    continue
+                }
                 let ready = self.receive.skip(upTo: range.upperBound, now: now)
                 if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, now: now), now: now) }
                 self.receiveMaybeComplete(now: now)

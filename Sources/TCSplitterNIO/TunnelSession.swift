@@ -59,6 +59,8 @@ final class TunnelSession {
     var fecAssembler: FECGroupAssembler?
     var fecCollector: FECShardCollector?
     var groupTimer: Scheduled<Void>?
+    /// With `--protocol udp`: datagram framing, loss policy and idle time (`TunnelSession+UDP.swift`).
+    var datagram: DatagramSessionState?
 
     init(id: SessionID, link: TunnelLink, configuration: TunnelConfiguration, logger: Logger, now: NIODeadline) {
         self.id = id
@@ -97,6 +99,9 @@ final class TunnelSession {
                 payloadBytes: configuration.payloadBytes,
                 maxGroups: 4 * (configuration.windowBytes / groupBytes) + 16
             )
+        }
+        if configuration.localProtocol == .udp {
+            self.datagram = DatagramSessionState(now: now)
         }
         if configuration.retries {
             self.retransmit = RetransmitBuffer()
@@ -279,6 +284,10 @@ final class TunnelSession {
     func housekeeping(now: NIODeadline, retryTimeout: TimeAmount) {
         guard self.phase != .ended else { return }
         if self.retry != nil { self.checkGaps(now: now, timeout: retryTimeout) }
+        if self.datagram != nil {
+            if self.expireIfIdle(now: now) { return }
+            self.checkDatagramGaps(now: now, retryTimeout: retryTimeout)
+        }
         self.fecCollector?.forget(deliveredUpTo: self.receive.deliveredOffset)
         if self.receive.isStalled(now: now, timeout: self.configuration.stallTimeout) {
             let gap = self.receive.firstGap.map { "\($0.lowerBound)..<\($0.upperBound)" } ?? "?"
@@ -388,6 +397,10 @@ final class TunnelSession {
     }
 
     func writeToLocal(_ buffers: [ByteBuffer]) {
+        if self.datagram != nil {
+            self.deliverDatagrams(buffers)
+            return
+        }
         guard let channel = self.localChannel else {
             // Only a peer that sends before `opened` gets here: fail loudly rather than lose bytes.
             self.abort("the peer sent data before the session was open", notifyPeer: true)
@@ -487,6 +500,7 @@ final class TunnelSession {
             }
         }
         self.link.sessionEnded(self)
+        self.datagramSessionEnded()
         if wasOpen && !abortive {
             self.logger.info(
                 "session closed",

@@ -29,7 +29,7 @@ struct TCSplitterCommand: AsyncParsableCommand {
             """,
         subcommands: [
             RunCommand.self, ClientCommand.self, ServerCommand.self, EchoCommand.self, ProbeCommand.self,
-            ChaosProxyCommand.self,
+            ChaosProxyCommand.self, UDPEchoCommand.self, UDPProbeCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -65,8 +65,11 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("dup"), help: "Client: which connections carry which direction (the server follows each client's choice). All connections are dialed by the client. fling: --conns fling connections carry both directions (general use, bulk upload). lasso: fling connections carry upstream; --lassoes lasso connections, held open by the server, carry downstream as soon as there is some, fling connections only as a fallback (interactive ssh, live video: downstream never waits behind upstream). both: downstream on whichever fling or lasso connection is ready first (bulk download: both pools carry it). none: simplex, each connection one direction only (fling up, lasso down), closing after its --budget (metered links that treat one-way flows best).")
     var dup = "fling"
 
-    @Option(name: .customLong("protocol"), help: "What the local application speaks: tcp (udp: not yet available).")
+    @Option(name: .customLong("protocol"), help: "What the local application speaks: tcp or udp (same on both ends). udp: the client takes datagrams on --listen, one session per source address, and the server sends them to --forward from one socket per session; datagram boundaries are kept (up to 65507 bytes), a datagram whose bytes were lost is dropped (unless --retries), order is kept.")
     var localProtocol = "tcp"
+
+    @Option(name: .customLong("udp-idle-timeout"), parsing: .unconditional, help: "Seconds (--protocol udp): a session with no datagram either way for this long ends.")
+    var udpIdleTimeout = "60"
 
     @Option(name: .customLong("budget"), parsing: .unconditional, help: "Payloads a fling connection carries each way before it is closed and replaced (1 = the original's one per connection).")
     var budget = "64"
@@ -198,6 +201,9 @@ struct TunnelOptions: ParsableArguments {
             throw ConfigurationError(flag: "--protocol", "\"\(self.localProtocol)\" is not tcp or udp")
         }
         configuration.localProtocol = localProtocol
+        configuration.udpIdleTimeout = .seconds(
+            Int64(try FlagValue.integer(self.udpIdleTimeout, flag: "--udp-idle-timeout", in: 1...86_400, unit: " s"))
+        )
         configuration.payloadsPerConnection = try FlagValue.integer(self.budget, flag: "--budget", in: 1...1_000_000)
         configuration.windowBytes = try FlagValue.byteCount(self.window, flag: "--window", in: 2...(1 << 30))
         configuration.maxSessions = try FlagValue.integer(self.maxSessions, flag: "--max-sessions", in: 1...100_000)

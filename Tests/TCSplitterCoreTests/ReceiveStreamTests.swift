@@ -443,4 +443,19 @@ import Testing
         #expect(stream.isComplete)
         #expect(stream.stashedBytes == 0)
     }
+
+    @Test("bytes written together from before and after a skip count up to the skip, then after it")
+    func consumedAcrossASkip() throws {
+        var stream = ReceiveStream(windowBytes: 1000, now: at(0))
+        _ = try stream.receive(offset: 0, data: .stream(offset: 0, count: 100), now: at(0))
+        _ = try stream.receive(offset: 200, data: .stream(offset: 200, count: 50), now: at(0))
+        let ready = stream.skip(upTo: 200, now: at(1))
+        #expect(joined(ready) == ByteBuffer.stream(offset: 200, count: 50).bytes)
+        #expect(stream.consumedOffset == 0)
+        try stream.consumed(130)  // the 100 before the skip and 30 after it, in one write
+        #expect(stream.consumedOffset == 230)
+        try stream.consumed(20)
+        #expect(stream.consumedOffset == 250)
+        #expect(throws: ReceiveStreamError.consumedUndeliveredBytes) { try stream.consumed(1) }
+    }
 }

@@ -163,7 +163,36 @@ import Testing
                 $0.fecDataShards = 200
                 $0.fecParityShards = 56
             }, edge: { $0.fecDataShards = 0 }),
-        Rule(flag: "--protocol", broken: { $0.localProtocol = .udp }, edge: { $0.localProtocol = .tcp }),
+        Rule(
+            flag: "--frags",
+            broken: {
+                $0.localProtocol = .udp
+                $0.payloadBytes = 63
+            },
+            edge: {
+                $0.localProtocol = .udp
+                $0.payloadBytes = 64
+            }),
+        Rule(
+            flag: "--window",
+            broken: {
+                $0.localProtocol = .udp
+                $0.windowBytes = 128 << 10
+            },
+            edge: {
+                $0.localProtocol = .udp
+                $0.windowBytes = 2 * DatagramChunk.maxFramedBytes(payloadBytes: $0.payloadBytes)
+            }),
+        Rule(
+            flag: "--udp-idle-timeout",
+            broken: {
+                $0.localProtocol = .udp
+                $0.udpIdleTimeout = .zero
+            },
+            edge: {
+                $0.localProtocol = .udp
+                $0.udpIdleTimeout = .seconds(1)
+            }),
     ]
 
     @Test("a client in fling mode refuses lasso flags; the other modes take them, and port 0 cannot be dialed")

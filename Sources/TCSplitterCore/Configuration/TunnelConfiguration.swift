@@ -108,8 +108,13 @@ public struct TunnelConfiguration: Hashable, Sendable {
     public var idleTimeout: TimeAmount = .seconds(30)
     /// Bytes missing this long end the session with an error (`--stall-timeout`).
     public var stallTimeout: TimeAmount = .seconds(30)
-    /// How often each end checks retries, stalls, keepalives and idle connections.
-    public var housekeepingInterval: TimeAmount { self.retries ? .milliseconds(20) : .milliseconds(250) }
+    /// UDP: a session with no datagram either way for this long ends (`--udp-idle-timeout`).
+    public var udpIdleTimeout: TimeAmount = .seconds(60)
+    /// How often each end checks retries, stalls, keepalives and idle connections (UDP skips
+    /// lost bytes from here, so it checks as often as retries do).
+    public var housekeepingInterval: TimeAmount {
+        self.retries || self.localProtocol == .udp ? .milliseconds(20) : .milliseconds(250)
+    }
     /// Interval of sync keepalives; a sync connection silent for 3 of them is dropped.
     public var keepaliveInterval: TimeAmount = .seconds(5)
 
@@ -209,8 +214,9 @@ public struct TunnelConfiguration: Hashable, Sendable {
                 throw ConfigurationError(flag: "--fec", "data + parity must be at most 255")
             }
         }
-        if self.localProtocol != .tcp {
-            throw ConfigurationError(flag: "--protocol", "only tcp is available in this build yet")
+        if self.localProtocol == .udp { try self.validateUDP() }
+        if self.transparent && self.localProtocol != .tcp {
+            throw ConfigurationError(flag: "--transparent", "redirects TCP connections; it does not work with --protocol udp")
         }
     }
 }

@@ -120,12 +120,27 @@ public struct ReceiveStream: Sendable {
         self.noteSent(upTo: offset, now: now)
     }
 
-    /// Records that `bytes` more delivered bytes were written to the local socket.
+    /// Records that `bytes` more delivered bytes were written to the local socket. The count may
+    /// cross skipped ranges (bytes from before and after a skip written together): each is passed
+    /// over exactly where the bytes before it end.
     public mutating func consumed(_ bytes: Int) throws(ReceiveStreamError) {
-        let next = self.consumedOffset + UInt64(bytes)
-        guard next <= self.deliveredOffset else { throw .consumedUndeliveredBytes }
-        self.consumedOffset = next
-        self.applySkips()
+        var offset = self.consumedOffset
+        var remaining = UInt64(bytes)
+        var skipsCrossed = 0
+        while true {
+            while skipsCrossed < self.skipped.count, self.skipped[skipsCrossed].lowerBound <= offset {
+                offset = max(offset, self.skipped[skipsCrossed].upperBound)
+                skipsCrossed += 1
+            }
+            guard remaining > 0 else { break }
+            let limit = skipsCrossed < self.skipped.count ? self.skipped[skipsCrossed].lowerBound : UInt64.max
+            let step = min(remaining, limit - offset)
+            offset += step
+            remaining -= step
+        }
+        guard offset <= self.deliveredOffset else { throw .consumedUndeliveredBytes }
+        self.consumedOffset = offset
+        self.skipped.removeFirst(skipsCrossed)
     }
 
     /// Skipped bytes count as consumed as soon as everything before them is.
