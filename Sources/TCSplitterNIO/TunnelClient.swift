@@ -8,15 +8,15 @@ import TCSplitterCore
 /// local connection. Everything runs on one event loop, so its state needs no locks.
 public final class TunnelClient: @unchecked Sendable {
     // @unchecked: every stored property is only touched on `eventLoop` (asserted).
-    private let configuration: TunnelConfiguration
+    let configuration: TunnelConfiguration
     /// The pre-shared key, when the tunnel has one.
     private let key: PreSharedKey?
-    private let eventLoop: EventLoop
-    private let logger: Logger
+    let eventLoop: EventLoop
+    let logger: Logger
     private let clientID = ClientID.random()
-    private let link: TunnelLink
-    private let badInput = RateLimitedLog()
-    private var listener: Channel?
+    let link: TunnelLink
+    let badInput = RateLimitedLog()
+    var listener: Channel?
     private var poolTarget: Int
     private var dialing = 0
     private var poolMembers: Set<ObjectIdentifier> = []
