@@ -30,8 +30,8 @@ enum TunnelRunner {
         let settings: ServiceSettings
         let level: Logger.Level
         do {
-            configuration = try options.configuration(role: role)
             settings = try service.settings()
+            configuration = try options.configuration(role: role)
             guard let parsed = Logger.Level(rawValue: options.logLevel.lowercased()) else {
                 throw ConfigurationError(flag: "--log-level", "\"\(options.logLevel)\" is not trace, debug, info, notice, warning, error or critical")
             }

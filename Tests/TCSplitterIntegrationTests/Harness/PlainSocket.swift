@@ -91,15 +91,8 @@ enum PlainSocket {
         timeout: Duration
     ) throws -> Exchange {
         let deadline = ContinuousClock.now + timeout
-        let descriptor = try self.makeSocket()
+        let descriptor = try self.dial(port: port)
         defer { close(descriptor) }
-        var address = self.loopback(port: port)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw HarnessError("connect(127.0.0.1:\(port)) failed: errno \(errno)") }
         var reply: [UInt8] = []
         if !primer.isEmpty {
             try self.sendAll(primer, on: descriptor)
@@ -115,7 +108,24 @@ enum PlainSocket {
         return Exchange(reply: reply, ending: ending ?? .timedOut)
     }
 
-    private static func sendAll(_ bytes: [UInt8], on descriptor: Int32) throws {
+    /// A blocking socket connected to `127.0.0.1:port`.
+    static func dial(port: Int) throws -> Int32 {
+        let descriptor = try self.makeSocket()
+        var address = self.loopback(port: port)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            let error = errno
+            close(descriptor)
+            throw HarnessError("connect(127.0.0.1:\(port)) failed: errno \(error)")
+        }
+        return descriptor
+    }
+
+    static func sendAll(_ bytes: [UInt8], on descriptor: Int32) throws {
         var written = 0
         while written < bytes.count {
             let result = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + written, $0.count - written, 0) }
@@ -126,7 +136,7 @@ enum PlainSocket {
 
     /// Reads into `reply` until it holds `count` bytes (then `nil`), or the input ends, or the
     /// deadline passes (then how it ended).
-    private static func receive(
+    static func receive(
         on descriptor: Int32,
         into reply: inout [UInt8],
         until count: Int?,

@@ -121,6 +121,11 @@ final class SplitterProcess: Sendable {
         }
     }
 
+    /// Sends `signal` to its PID, unless it has already been reaped.
+    func send(signal: Int32) {
+        if self.ended == nil { kill(self.pid, signal) }
+    }
+
     /// Waits up to `timeout` for the process to end; `nil` if it is still running.
     @discardableResult
     func waitForExit(timeout: Duration) async -> Termination? {
