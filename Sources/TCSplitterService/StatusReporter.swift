@@ -50,18 +50,15 @@ public struct StatusReporter: Service {
     /// Takes a snapshot and writes a report for each trigger, until the triggers end.
     private func report(on triggers: AsyncStream<Trigger>) async {
         var previous: EndStatistics?
-        var lineShown = false
         for await trigger in triggers {
             guard let statistics = try? await self.end.statistics().get() else { continue }
             if trigger == .tick && self.output.isTerminal {
-                self.output.write("\r\u{1B}[K" + StatusReport.line(statistics, since: previous))
-                lineShown = true
+                self.output.updateLine(StatusReport.line(statistics, since: previous))
             } else {
-                self.output.write((lineShown ? "\n" : "") + StatusReport.block(statistics, since: previous))
-                lineShown = false
+                self.output.print(StatusReport.block(statistics, since: previous))
             }
             previous = statistics
         }
-        if lineShown { self.output.write("\n") }
+        self.output.endLine()
     }
 }

@@ -46,7 +46,8 @@ enum TunnelRunner {
         } catch {
             throw self.fail(error)
         }
-        let logger = self.makeLogger(level: level, role: role)
+        let output = StatusOutput(isTerminal: isatty(STDERR_FILENO) != 0) { FileHandleOutput.standardError($0) }
+        let logger = self.makeLogger(level: level, role: role, output: output)
         if options.rFlingR != "0" || options.lFlingR != "0" {
             logger.notice("--rFlingR/--lFlingR are ignored: the sync connection carries control both ways")
         }
@@ -89,7 +90,7 @@ enum TunnelRunner {
             end: started.end,
             signals: statusSignals,
             interval: settings.statsInterval.map { .nanoseconds($0.nanoseconds) },
-            output: StatusOutput(isTerminal: isatty(STDERR_FILENO) != 0) { FileHandleOutput.standardError($0) }
+            output: output
         )
         // Shut down in reverse: the tunnel drains first, the reporter answers SIGUSR1 until the end.
         var services: [any Service] = [reporter]
@@ -176,9 +177,10 @@ enum TunnelRunner {
         FileHandleOutput.standardOutput("tcsplitter ready \(fields)\n")
     }
 
-    static func makeLogger(level: Logger.Level, role: Role) -> Logger {
+    /// Logs to standard error through `output`, which keeps a terminal's status line below them.
+    static func makeLogger(level: Logger.Level, role: Role, output: StatusOutput) -> Logger {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = StreamLogHandler(label: label, stream: output.logStream)
             handler.logLevel = level
             return handler
         }
