@@ -133,8 +133,10 @@ final class SplitterProcess: Sendable {
     }
 
     /// Sends SIGTERM and waits up to `grace` for a clean end; then SIGKILL. Returns how it ended.
+    /// The default outlasts tcsplitter's default `--grace-period` (10 s), for which a session still
+    /// open at SIGTERM is let finish before the end exits 0.
     @discardableResult
-    func stop(grace: Duration = .seconds(5)) async -> Termination? {
+    func stop(grace: Duration = .seconds(15)) async -> Termination? {
         if let ended = self.ended { return ended }
         kill(self.pid, SIGTERM)
         if let ended = await self.waitForExit(timeout: grace) { return ended }
