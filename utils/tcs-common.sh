@@ -116,7 +116,7 @@ run_daemon() {
 # shellcheck disable=SC2154 # cmd and daemon are set by the sourcing script
 run_tcsplitter() {
     for pair in TCS_FRAGS:--frags TCS_TICK:--tick TCS_TOCK:--tock TCS_BUFFER:--buffer \
-        TCS_DUP:--dup TCS_FEC:--fec TCS_RETRIES:--retries TCS_BUDGET:--budget \
+        TCS_DUP:--dup TCS_LASSOES:--lassoes TCS_FEC:--fec TCS_RETRIES:--retries TCS_BUDGET:--budget \
         TCS_KEY_FILE:--key-file TCS_LOG_LEVEL:--log-level TCS_GRACE_PERIOD:--grace-period \
         TCS_STATS:--stats TCS_METRICS:--metrics; do
         var=${pair%%:*}

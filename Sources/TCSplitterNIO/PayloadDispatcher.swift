@@ -127,7 +127,8 @@ final class PayloadDispatcher {
                     canCarry: $0.canSend,
                     isWritable: $0.isWritable,
                     bufferedBytes: $0.bufferedBytes,
-                    carriesGroup: used.contains($0.serial)
+                    carriesGroup: used.contains($0.serial),
+                    rank: $0.dispatchRank
                 )
             }
             let now = NIODeadline.now()

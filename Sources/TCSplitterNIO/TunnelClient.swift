@@ -3,9 +3,11 @@ import NIOCore
 import NIOPosix
 import TCSplitterCore
 
-/// The client end: accepts local connections on `--listen`, keeps the sync connection and a
-/// pre-dialed pool of `--conns` fling connections to the server, and runs one `TunnelSession` per
-/// local connection. Everything runs on one event loop, so its state needs no locks.
+/// The client end: accepts local connections on `--listen`, keeps the sync connection, a
+/// pre-dialed pool of `--conns` fling connections and (in dup modes lasso, both and none) one of
+/// `--lassoes` lasso connections to the server, and runs one `TunnelSession` per local connection.
+/// Every connection is dialed from here, so the client can sit behind NAT. Everything runs on one
+/// event loop, so its state needs no locks.
 public final class TunnelClient: @unchecked Sendable {
     // @unchecked: every stored property is only touched on `eventLoop` (asserted).
     let configuration: TunnelConfiguration
@@ -17,11 +19,8 @@ public final class TunnelClient: @unchecked Sendable {
     let link: TunnelLink
     let badInput = RateLimitedLog()
     var listener: Channel?
-    private var poolTarget: Int
-    private var dialing = 0
-    private var poolMembers: Set<ObjectIdentifier> = []
-    private var dialFailures = 0
-    private var redialScheduled = false
+    /// The pre-dialed data connections by kind: fling always, lasso in the modes that use them.
+    private var pools: [ConnectionKind: ConnectionPool] = [:]
     private var syncDialing = false
     private var syncFailures = 0
     private var housekeepingTask: RepeatingLoopTask?
@@ -41,7 +40,11 @@ public final class TunnelClient: @unchecked Sendable {
             logger: logger,
             isClient: true
         )
-        self.poolTarget = configuration.rampDelay > .zero ? 1 : configuration.connections
+        let ramping = configuration.rampDelay > .zero
+        self.pools[.fling] = ConnectionPool(target: ramping ? 1 : configuration.connections)
+        if configuration.effectiveLassoes > 0 {
+            self.pools[.lasso] = ConnectionPool(target: ramping ? 1 : configuration.effectiveLassoes)
+        }
     }
 
     /// Binds `--listen` and starts dialing the server. Returns the bound local address.
@@ -65,11 +68,12 @@ public final class TunnelClient: @unchecked Sendable {
                 let client = bound.value
                 client.listener = channel
                 client.dialSync()
-                client.replenishPool()
+                client.replenishPools()
                 if client.configuration.rampDelay > .zero {
                     client.eventLoop.assumeIsolated().scheduleTask(in: client.configuration.rampDelay) {
-                        client.poolTarget = client.configuration.connections
-                        client.replenishPool()
+                        client.pools[.fling]?.setTarget(client.configuration.connections)
+                        client.pools[.lasso]?.setTarget(client.configuration.effectiveLassoes)
+                        client.replenishPools()
                     }
                 }
                 client.housekeepingTask = RepeatingLoopTask(
@@ -140,36 +144,39 @@ public final class TunnelClient: @unchecked Sendable {
         }
     }
 
-    // MARK: Fling pool
+    // MARK: Fling and lasso pools
 
-    private func replenishPool() {
-        guard !self.stopped, !self.redialScheduled, let remote = self.configuration.remoteFling else { return }
-        while self.dialing + self.poolMembers.count < self.poolTarget {
-            self.dialing += 1
-            self.dial(kind: .fling, to: remote).assumeIsolated().whenComplete { result in
-                self.dialing -= 1
+    private func replenishPools() {
+        for kind in Array(self.pools.keys) { self.replenish(kind) }
+    }
+
+    private func replenish(_ kind: ConnectionKind) {
+        guard !self.stopped, let remote = kind == .lasso ? self.configuration.lassoTarget : self.configuration.remoteFling,
+            let dials = self.pools[kind]?.dialsToStart(), dials > 0
+        else { return }
+        for _ in 0..<dials {
+            self.dial(kind: kind, to: remote).assumeIsolated().whenComplete { result in
                 switch result {
                 case .success(let handler):
-                    self.dialFailures = 0
-                    self.poolMembers.insert(ObjectIdentifier(handler))
+                    self.pools[kind]?.dialSucceeded(serial: handler.serial)
                 case .failure(let error):
-                    self.dialFailures += 1
-                    if self.dialFailures == 1 {
-                        self.logger.warning("cannot reach the server's fling address \(remote): \(error); retrying")
+                    guard let backoff = self.pools[kind]?.dialFailed(), !self.stopped else { return }
+                    if self.pools[kind]?.consecutiveFailures == 1 {
+                        self.logger.warning("cannot reach the server's \(kind) address \(remote): \(error); retrying")
                     }
-                    self.scheduleReplenish()
+                    self.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(backoff)) {
+                        self.pools[kind]?.redialDue()
+                        self.replenish(kind)
+                    }
                 }
             }
         }
     }
 
-    private func scheduleReplenish() {
-        guard !self.redialScheduled else { return }
-        self.redialScheduled = true
-        self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.dialFailures)) {
-            self.redialScheduled = false
-            self.replenishPool()
-        }
+    /// A pooled connection retired or closed: dial its replacement.
+    private func poolMemberGone(_ connection: TunnelConnectionHandler) {
+        guard let kind = connection.kind, self.pools[kind]?.memberGone(serial: connection.serial) == true else { return }
+        self.replenish(kind)
     }
 
     private func dial(kind: ConnectionKind, to remote: EndpointAddress) -> EventLoopFuture<TunnelConnectionHandler> {
@@ -179,14 +186,16 @@ public final class TunnelClient: @unchecked Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let client = bound.value
+                    let sends = client.configuration.dup.clientSends(on: kind)
                     let handler = TunnelConnectionHandler(
                         side: .dialer(kind, client.clientID),
-                        payloadBudget: kind == .sync ? 0 : client.configuration.connectionBudget(using: &client.random),
+                        payloadBudget: sends ? client.configuration.connectionBudget(using: &client.random) : 0,
                         helloTimeout: client.configuration.helloTimeout,
                         delegate: client,
                         logger: client.logger,
                         badInput: client.badInput,
-                        security: ConnectionSecurity(key: client.key)
+                        security: ConnectionSecurity(key: client.key),
+                        dup: client.configuration.dup
                     )
                     try TunnelBootstraps.addTunnelHandlers(to: channel, handler: handler, limits: limits)
                 }
@@ -206,7 +215,7 @@ public final class TunnelClient: @unchecked Sendable {
     }
 
     private static func backoff(_ failures: Int) -> TimeAmount {
-        .milliseconds(Int64(min(1000, 50 << min(failures, 5))))
+        .milliseconds(ConnectionPool.backoffMilliseconds(afterFailures: failures))
     }
 
     // MARK: Housekeeping
@@ -234,7 +243,20 @@ extension TunnelClient: TunnelConnectionDelegate {
 
     func connection(_ connection: TunnelConnectionHandler, received message: ControlMessage) {
         guard connection === self.link.sync else { return }
+        if case .replace(let nonce) = message {
+            // The server nears the end of its budget on that connection: dial its replacement
+            // now; the old one goes on until it is spent.
+            self.link.syncFrameReceived()
+            if let old = self.link.dataConnections.values.first(where: { $0.clientNonce == nonce }) {
+                self.poolMemberGone(old)
+            }
+            return
+        }
         self.link.route(message)
+    }
+
+    func connectionNearlySpent(_ connection: TunnelConnectionHandler) {
+        // The client knows its own budgets: its pool replaces the connection when it retires.
     }
 
     func connectionAvailabilityChanged(_ connection: TunnelConnectionHandler) {
@@ -243,7 +265,7 @@ extension TunnelClient: TunnelConnectionDelegate {
 
     func connectionRetired(_ connection: TunnelConnectionHandler) {
         self.link.dataConnectionRetired(connection)
-        if self.poolMembers.remove(ObjectIdentifier(connection)) != nil { self.replenishPool() }
+        self.poolMemberGone(connection)
     }
 
     func connectionClosed(_ connection: TunnelConnectionHandler) {
@@ -255,6 +277,6 @@ extension TunnelClient: TunnelConnectionDelegate {
             return
         }
         self.link.dataConnectionClosed(connection)
-        if self.poolMembers.remove(ObjectIdentifier(connection)) != nil { self.replenishPool() }
+        self.poolMemberGone(connection)
     }
 }

@@ -3,8 +3,10 @@ import NIOCore
 import NIOPosix
 import TCSplitterCore
 
-/// The server end: accepts the clients' sync and data connections on `--lSync` / `--lFling`,
-/// dials `--forward` once per session, and never dials a client. Each client end (by the id in
+/// The server end: accepts the clients' sync and data connections on `--lSync` / `--lFling` (and
+/// lasso connections on `--lLasso` when set, else on `--lFling`), dials `--forward` once per
+/// session, and never dials a client. What it sends on each data connection follows the dup mode
+/// the client declared in the connection's hello. Each client end (by the id in
 /// its hellos) has its own `TunnelLink`, so a session's data only travels on its own client's
 /// connections. Everything runs on one event loop.
 public final class TunnelServer: @unchecked Sendable {
@@ -15,6 +17,8 @@ public final class TunnelServer: @unchecked Sendable {
         public var fling: SocketAddress
         /// Where sync connections are accepted.
         public var sync: SocketAddress
+        /// Where lasso connections are accepted, when `--lLasso` is set (else on `fling`).
+        public var lasso: SocketAddress?
     }
 
     let configuration: TunnelConfiguration
@@ -56,14 +60,24 @@ public final class TunnelServer: @unchecked Sendable {
         return flingFuture.flatMap { flingChannel in
             bound.value.listeners.append(flingChannel)
             return bound.value.makeListener().bind(host: sync.bindHost, port: sync.port).map { syncChannel in
-                let server = bound.value
-                server.listeners.append(syncChannel)
-                server.housekeepingTask = RepeatingLoopTask(
-                    eventLoop: server.eventLoop,
-                    interval: server.configuration.housekeepingInterval
-                ) { [unowned server] in server.housekeeping() }
+                bound.value.listeners.append(syncChannel)
                 return BoundAddresses(fling: flingChannel.localAddress!, sync: syncChannel.localAddress!)
             }
+        }.flatMap { (addresses: BoundAddresses) -> EventLoopFuture<BoundAddresses> in
+            guard let lasso = bound.value.configuration.localLasso else { return bound.value.eventLoop.makeSucceededFuture(addresses) }
+            return bound.value.makeListener().bind(host: lasso.bindHost, port: lasso.port).map { lassoChannel in
+                bound.value.listeners.append(lassoChannel)
+                var addresses = addresses
+                addresses.lasso = lassoChannel.localAddress
+                return addresses
+            }
+        }.map { addresses in
+            let server = bound.value
+            server.housekeepingTask = RepeatingLoopTask(
+                eventLoop: server.eventLoop,
+                interval: server.configuration.housekeepingInterval
+            ) { [unowned server] in server.housekeeping() }
+            return addresses
         }.flatMapErrorThrowing { error in
             for listener in bound.value.listeners { listener.close(promise: nil) }
             throw error
@@ -221,6 +235,10 @@ extension TunnelServer: TunnelConnectionDelegate {
             link.logger.info("client connected", metadata: ["peer": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"])
             link.attachSync(connection)
         case .fling, .lasso:
+            // The client's mode says whether this end may send on the connection at all, and
+            // which kind downstream payloads prefer.
+            if !hello.dup.serverSends(on: hello.kind) { connection.assignBudget(0) }
+            connection.dispatchRank = hello.dup.downstreamRank(of: hello.kind)
             link.dataConnectionReady(connection)
         }
     }
@@ -249,8 +267,18 @@ extension TunnelServer: TunnelConnectionDelegate {
     }
 
     func connectionRetired(_ connection: TunnelConnectionHandler) {
-        guard let client = connection.clientID else { return }
-        self.links[client]?.dataConnectionRetired(connection)
+        guard let client = connection.clientID, let link = self.links[client] else { return }
+        link.dataConnectionRetired(connection)
+    }
+
+    func connectionNearlySpent(_ connection: TunnelConnectionHandler) {
+        // Only the server knows its budget on the connection: tell the client, over the sync
+        // connection, to dial the replacement now. Only while the sync connection is up: a queued
+        // notice would be stale by the time it went.
+        guard let client = connection.clientID, let link = self.links[client], link.sync != nil,
+            let nonce = connection.clientNonce
+        else { return }
+        link.sendControl(.replace(nonce))
     }
 
     func connectionClosed(_ connection: TunnelConnectionHandler) {

@@ -259,7 +259,7 @@ final class TunnelSession {
                 self.end(notifyPeer: false, abortive: true)
             case .resend(_, let ranges):
                 self.resend(ranges)
-            case .open, .ping, .pong:
+            case .open, .ping, .pong, .replace:
                 break
             }
         } catch {

@@ -158,7 +158,7 @@ struct ChaosProxyCommand: AsyncParsableCommand {
         await ToolSupport.serveUntilSignal(channel, role: "chaos-proxy", group: group) {
             let counts = proxy.counts
             FileHandleOutput.standardError(
-                "chaos-proxy: \(counts.accepted) connections, \(counts.killed) killed, \(counts.stalled) stalled\n"
+                "chaos-proxy: \(counts.accepted) connections, \(counts.killed) killed, \(counts.stalled) stalled, \(counts.bytesToTarget) bytes to the target, \(counts.bytesFromTarget) bytes back\n"
             )
         }
     }

@@ -23,10 +23,10 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("lSync"), help: "Server: address to accept sync (control) connections on.")
     var lSync = "0"
 
-    @Option(name: .customLong("rLasso"), help: "Client: the server's lasso address (dup lasso/both; not yet available).")
+    @Option(name: .customLong("rLasso"), help: "Client: the server's lasso address (dup lasso, both, none). 0 = the --rFling address (the server tells lasso and fling connections apart by their hellos).")
     var rLasso = "0"
 
-    @Option(name: .customLong("lLasso"), help: "Server: address to accept lasso connections on (not yet available).")
+    @Option(name: .customLong("lLasso"), help: "Server: an extra address to accept lasso connections on (they are also accepted on --lFling). 0 = none.")
     var lLasso = "0"
 
     @Option(name: .customLong("rFlingR"), help: "Accepted for compatibility and ignored: the sync connection now carries control both ways.")
@@ -38,7 +38,7 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("conns"), parsing: .unconditional, help: "Client: fling connections kept pre-dialed (1-1024).")
     var conns = "4"
 
-    @Option(name: .customLong("lassoes"), parsing: .unconditional, help: "Client: lasso connections kept pre-dialed (0-1024).")
+    @Option(name: .customLong("lassoes"), parsing: .unconditional, help: "Client: lasso connections kept pre-dialed for downstream data in dup lasso, both and none (0-1024; 0 = as many as --conns). Refused in dup fling.")
     var lassoes = "0"
 
     @Option(name: .customLong("frags"), parsing: .unconditional, help: "payload:mtu in bytes. payload = stream bytes per payload (1-1048576, same on both ends); mtu is accepted and unused.")
@@ -62,7 +62,7 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("retries"), parsing: .unconditional, help: "on:skip. on 1: the sender keeps unacknowledged payloads and resends what the receiver asks for again (after a timeout that follows the round trip). skip N: give up on missing bytes after N requests and go on without them (corrupts a byte stream; each skip is logged with its range); -1 never: the session waits up to --stall-timeout, then ends with an error.")
     var retries = "0:-1"
 
-    @Option(name: .customLong("dup"), help: "Which connections carry which direction: fling (lasso, both, none: not yet available).")
+    @Option(name: .customLong("dup"), help: "Client: which connections carry which direction (the server follows each client's choice). All connections are dialed by the client. fling: --conns fling connections carry both directions (general use, bulk upload). lasso: fling connections carry upstream; --lassoes lasso connections, held open by the server, carry downstream as soon as there is some, fling connections only as a fallback (interactive ssh, live video: downstream never waits behind upstream). both: downstream on whichever fling or lasso connection is ready first (bulk download: both pools carry it). none: simplex, each connection one direction only (fling up, lasso down), closing after its --budget (metered links that treat one-way flows best).")
     var dup = "fling"
 
     @Option(name: .customLong("protocol"), help: "What the local application speaks: tcp (udp: not yet available).")

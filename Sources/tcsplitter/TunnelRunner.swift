@@ -144,6 +144,7 @@ enum TunnelRunner {
             started = StartedEnd(
                 end: server,
                 readyFields: "role=server fling=\(addresses.fling.ipAddressWithPort) sync=\(addresses.sync.ipAddressWithPort)"
+                    + (addresses.lasso.map { " lasso=\($0.ipAddressWithPort)" } ?? "")
             )
             logger.info("server ready", metadata: ["fling": "\(addresses.fling)", "sync": "\(addresses.sync)", "forward": "\(configuration.forward!)"])
         }

@@ -105,6 +105,8 @@ import Testing
             (0x24, Self.idBytes + be(UInt64(1)) + be(UInt64(2)) + [0, 0]),  // a byte after no ranges
             (0x24, Self.idBytes + be(UInt64(1)) + be(UInt64(2)) + [1] + be(UInt64(3))),  // half a range
             (0x28, Self.idBytes),  // resend without its range count
+            (0x29, be(UInt64(1))),  // replace with half a nonce
+            (0x29, be(UInt64(1)) + be(UInt64(2)) + [0]),  // replace with a trailing byte
             (0x25, Self.idBytes + [0x00]),  // reset with half a length
             (0x22, Self.idBytes + [0x00, 0x05, 0x61, 0x62]),  // reason shorter than its length
             (0x22, Self.idBytes + [0x00, 0x01, 0x61, 0x62]),  // reason longer than its length
@@ -205,5 +207,18 @@ import Testing
             #expect(wholeCharacters, "round \(round): the clipped reason is not a prefix of whole characters")
             #expect(longest, "round \(round): \(clipped.utf8.count) bytes kept, another character would have fit")
         }
+    }
+
+    @Test("replace is the 16-byte client nonce of the connection's hello, and names no session")
+    func spentLayout() {
+        let message = ControlMessage.replace(HelloNonce(high: 0x0102_0304_0506_0708, low: 0x1112_1314_1516_1718))
+        let bytes: [UInt8] =
+            [0x54, 0x43, 0x01, 0x29, 0x00, 0x00, 0x00, 0x10]
+            + [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18]
+        #expect(encoded(.control(message)) == bytes)
+        #expect(decodeWhole(bytes) == .control(message))
+        #expect(message.sessionID == nil)
+        // A zero nonce is not a session id: it decodes.
+        #expect(decodeWhole(envelope(type: 0x29, body: be(UInt64(0)) + be(UInt64(0)))) == .control(.replace(HelloNonce(high: 0, low: 0))))
     }
 }

@@ -46,7 +46,7 @@ import Testing
             machine.handshakeCompleted()
             #expect(machine.budget == 0)
             #expect(!machine.canSend)
-            #expect(machine.isRetired)
+            #expect(!machine.isRetired)  // a receiver stays until the peer or idleness ends it
             // It still answers the peer's half-close with its own.
             #expect(machine.peerShutOutput() == .shutdownOutput)
             #expect(machine.outputShutdownCompleted() == .close)
@@ -155,5 +155,39 @@ import Testing
         machine.handshakeCompleted()
         explore(machine, shutdowns: 0, closes: 0, peerFIN: false, shutdownAsked: false, shutdownDone: false, depth: 0)
         #expect(explored > 100)
+    }
+
+    @Test("a receiver-only connection (budget 0) is not retired until the peer's FIN, then answers it and closes")
+    func receiverOnly() {
+        var machine = DataConnectionStateMachine(budget: 0)
+        machine.handshakeCompleted()
+        #expect(!machine.canSend)
+        #expect(!machine.isRetired)
+        #expect(machine.peerShutOutput() == .shutdownOutput)
+        #expect(machine.isRetired)
+        #expect(machine.outputShutdownCompleted() == .close)
+    }
+
+    @Test("a receiver-only connection retires on its idle timeout")
+    func receiverOnlyIdle() {
+        var machine = DataConnectionStateMachine(budget: 0)
+        machine.handshakeCompleted()
+        #expect(machine.idleTimeoutFired() == .shutdownOutput)
+        #expect(machine.isRetired)
+    }
+
+    @Test("a budget assigned after the hello replaces the first, but never once a payload was sent")
+    func assignBudget() {
+        var machine = DataConnectionStateMachine(budget: 5)
+        machine.handshakeCompleted()
+        machine.assignBudget(0)
+        #expect(machine.budget == 0)
+        #expect(!machine.canSend)
+        machine.assignBudget(2)
+        #expect(machine.canSend)
+        #expect(machine.payloadSent() == .none)
+        machine.assignBudget(0)
+        #expect(machine.budget == 2)
+        #expect(machine.payloadSent() == .shutdownOutput)
     }
 }

@@ -29,6 +29,7 @@ import Testing
             .control(.open(id)), .control(.opened(id)), .control(.openFailed(id, reason: "refused")),
             .control(.finish(id, finalOffset: 123)), .control(.progress(id, receivedOffset: 5, sentOffset: 9, selective: [10..<20, 30..<40])),
             .control(.resend(id, ranges: [0..<5, 8..<9])), .control(.reset(id, reason: "ünïcödé")), .control(.ping(1)), .control(.pong(2)),
+            .control(.replace(HelloNonce(high: 5, low: 6))),
         ]
         return frames.map { frame in
             var buffer = ByteBuffer()

@@ -76,4 +76,23 @@ import Testing
             #expect(index == 0 || index == 1)
         }
     }
+
+    @Test("a connection of a worse rank is taken only while none of a better rank can carry at all")
+    func rankPreference() {
+        var dispatcher = DispatcherChoice()
+        let lasso = Candidate(canCarry: true, isWritable: true, bufferedBytes: 9000, rank: 0)
+        let fling = Candidate(canCarry: true, isWritable: true, bufferedBytes: 0, rank: 1)
+        // The preferred lasso wins although the fling connection is emptier.
+        for _ in 0..<4 { #expect(dispatcher.choose([fling, lasso]) == 1) }
+        // A congested lasso makes the payload wait for it rather than spill to the fallback.
+        let congested = Candidate(canCarry: true, isWritable: false, bufferedBytes: 0, rank: 0)
+        #expect(dispatcher.choose([fling, congested]) == nil)
+        // Spent (or no) lassoes let the fallback carry.
+        let spent = Candidate(canCarry: false, isWritable: true, bufferedBytes: 0, rank: 0)
+        #expect(dispatcher.choose([fling, spent]) == 0)
+        #expect(dispatcher.choose([fling]) == 0)
+        // Within a rank the least-buffered rule holds.
+        let otherFling = Candidate(canCarry: true, isWritable: true, bufferedBytes: 10, rank: 1)
+        #expect(dispatcher.choose([otherFling, fling, spent]) == 1)
+    }
 }

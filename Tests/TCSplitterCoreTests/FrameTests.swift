@@ -44,7 +44,7 @@ import Testing
     func typeBytes() {
         let expected: [FrameType: UInt8] = [
             .serverHello: 0x01, .clientHello: 0x02, .payload: 0x10, .open: 0x20, .opened: 0x21, .openFailed: 0x22,
-            .finish: 0x23, .progress: 0x24, .reset: 0x25, .ping: 0x26, .pong: 0x27, .resend: 0x28,
+            .finish: 0x23, .progress: 0x24, .reset: 0x25, .ping: 0x26, .pong: 0x27, .resend: 0x28, .replace: 0x29,
         ]
         #expect(FrameType.allCases.count == expected.count)
         for type in FrameType.allCases {
@@ -127,7 +127,7 @@ import Testing
 
     @Test(
         "type bytes this version does not define are rejected",
-        arguments: [0x00, 0x03, 0x11, 0x1F, 0x29, 0xFF] as [UInt8])
+        arguments: [0x00, 0x03, 0x11, 0x1F, 0x2A, 0xFF] as [UInt8])
     func unknownType(type: UInt8) {
         #expect(decodeError(envelope(type: type, body: [])) == .unknownFrameType(type))
     }

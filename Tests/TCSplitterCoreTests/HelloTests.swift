@@ -36,18 +36,19 @@ import Testing
         }
     }
 
-    @Test("a client hello is kind, client id, nonce, proof length and proof")
+    @Test("a client hello is kind, dup mode, client id, nonce, proof length and proof")
     func clientHelloLayout() {
         let hello = ClientHello(
             kind: .fling,
+            dup: .both,
             clientID: ClientID(rawValue: 0x0102_0304_0506_0708),
             nonce: Self.nonce,
             proof: [0xDE, 0xAD]
         )
         let body: [UInt8] =
-            [0x02] + [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08] + Self.nonceBytes + [0x02, 0xDE, 0xAD]
-        let bytes: [UInt8] = [0x54, 0x43, 0x01, 0x02, 0x00, 0x00, 0x00, 0x1C] + body
-        #expect(body.count == 0x1C)
+            [0x02, 0x02] + [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08] + Self.nonceBytes + [0x02, 0xDE, 0xAD]
+        let bytes: [UInt8] = [0x54, 0x43, 0x01, 0x02, 0x00, 0x00, 0x00, 0x1D] + body
+        #expect(body.count == 0x1D)
         #expect(encoded(.clientHello(hello)) == bytes)
         #expect(decodeWhole(bytes) == .clientHello(hello))
     }
@@ -66,8 +67,23 @@ import Testing
 
     @Test("an unknown connection kind is rejected", arguments: [0, 4, 0xFF] as [UInt8])
     func unknownKind(kind: UInt8) {
-        let body = [kind] + be(UInt64(1)) + Self.nonceBytes + [0x00]
+        let body = [kind, 0x00] + be(UInt64(1)) + Self.nonceBytes + [0x00]
         #expect(decodeError(envelope(type: 0x02, body: body)) == .invalidField("clientHello.kind"))
+    }
+
+    @Test("dup modes are 0 fling, 1 lasso, 2 both, 3 none", arguments: DupMode.allCases)
+    func dupModes(dup: DupMode) {
+        let expected: [DupMode: UInt8] = [.fling: 0, .lasso: 1, .both: 2, .none: 3]
+        #expect(dup.wireValue == expected[dup])
+        let hello = Frame.clientHello(ClientHello(kind: .fling, dup: dup, clientID: ClientID(rawValue: 1), nonce: Self.nonce))
+        #expect(encoded(hello)[9] == dup.wireValue)
+        #expect(decodeWhole(encoded(hello)) == hello)
+    }
+
+    @Test("an unknown dup mode is rejected", arguments: [4, 0x80, 0xFF] as [UInt8])
+    func unknownDup(dup: UInt8) {
+        let body = [0x02, dup] + be(UInt64(1)) + Self.nonceBytes + [0x00]
+        #expect(decodeError(envelope(type: 0x02, body: body)) == .invalidField("clientHello.dup"))
     }
 
     @Test("a proof of 64 bytes is accepted and one of 65 is rejected by its length field")
@@ -78,28 +94,28 @@ import Testing
         )
         #expect(decodeWhole(encoded(longest)) == longest)
 
-        let body = [0x01] + be(UInt64(1)) + Self.nonceBytes + [65] + Array(repeating: 7, count: 65)
+        let body = [0x01, 0x00] + be(UInt64(1)) + Self.nonceBytes + [65] + Array(repeating: 7, count: 65)
         #expect(decodeError(envelope(type: 0x02, body: body)) == .invalidField("clientHello.proofLength"))
     }
 
     @Test("a proof shorter than its length field is malformed, and an empty proof is fine")
     func proofShortAndEmpty() {
-        let short = [0x01] + be(UInt64(1)) + Self.nonceBytes + [10] + [1, 2, 3]
+        let short = [0x01, 0x00] + be(UInt64(1)) + Self.nonceBytes + [10] + [1, 2, 3]
         let error = decodeError(envelope(type: 0x02, body: short))
         guard case .malformedBody(type: 0x02, _) = error else {
             Issue.record("expected malformedBody, got \(String(describing: error))")
             return
         }
-        let empty = [0x03] + be(UInt64(9)) + Self.nonceBytes + [0]
+        let empty = [0x03, 0x01] + be(UInt64(9)) + Self.nonceBytes + [0]
         #expect(
             decodeWhole(envelope(type: 0x02, body: empty))
-                == .clientHello(ClientHello(kind: .lasso, clientID: ClientID(rawValue: 9), nonce: Self.nonce))
+                == .clientHello(ClientHello(kind: .lasso, dup: .lasso, clientID: ClientID(rawValue: 9), nonce: Self.nonce))
         )
     }
 
     @Test("bytes after the proof are malformed")
     func clientHelloTrailing() {
-        let body = [0x01] + be(UInt64(1)) + Self.nonceBytes + [1, 0xAA, 0xBB]
+        let body = [0x01, 0x00] + be(UInt64(1)) + Self.nonceBytes + [1, 0xAA, 0xBB]
         #expect(decodeError(envelope(type: 0x02, body: body)) == .malformedBody(type: 0x02, length: body.count))
     }
 

@@ -109,7 +109,16 @@ import Testing
         Rule(flag: "--conns", broken: { $0.connections = 0 }, edge: { $0.connections = 1 }),
         Rule(flag: "--conns", broken: { $0.connections = 1025 }, edge: { $0.connections = 1024 }),
         Rule(flag: "--lassoes", broken: { $0.lassoes = -1 }, edge: { $0.lassoes = 0 }),
-        Rule(flag: "--lassoes", broken: { $0.lassoes = 1025 }, edge: { $0.lassoes = 1024 }),
+        Rule(
+            flag: "--lassoes",
+            broken: {
+                $0.dup = .both
+                $0.lassoes = 1025
+            },
+            edge: {
+                $0.dup = .both
+                $0.lassoes = 1024
+            }),
         Rule(flag: "--frags", broken: { $0.payloadBytes = 0 }, edge: { $0.payloadBytes = 1 }),
         Rule(
             flag: "--frags",
@@ -154,17 +163,44 @@ import Testing
                 $0.fecDataShards = 200
                 $0.fecParityShards = 56
             }, edge: { $0.fecDataShards = 0 }),
-        Rule(flag: "--dup", broken: { $0.dup = .lasso }, edge: { $0.dup = .fling }),
-        Rule(flag: "--dup", broken: { $0.dup = .both }, edge: { $0.dup = .fling }),
-        Rule(flag: "--dup", broken: { $0.dup = .none }, edge: { $0.dup = .fling }),
         Rule(flag: "--protocol", broken: { $0.localProtocol = .udp }, edge: { $0.localProtocol = .tcp }),
-        Rule(
-            flag: "--rLasso", broken: { $0.remoteLasso = EndpointAddress(host: "h", port: 1) },
-            edge: { $0.remoteLasso = nil }),
-        Rule(
-            flag: "--lLasso", broken: { $0.localLasso = EndpointAddress(host: "", port: 1) },
-            edge: { $0.localLasso = nil }),
     ]
+
+    @Test("a client in fling mode refuses lasso flags; the other modes take them, and port 0 cannot be dialed")
+    func lassoFlagsNeedALassoMode() {
+        var client = Self.client
+        client.lassoes = 2
+        #expect(Self.failingFlag(client) == "--lassoes")
+        client.lassoes = 0
+        client.remoteLasso = EndpointAddress(host: "h", port: 1)
+        #expect(Self.failingFlag(client) == "--rLasso")
+        for mode in [DupMode.lasso, .both, .none] {
+            client.dup = mode
+            client.lassoes = 2
+            #expect(Self.failingFlag(client) == nil, "\(mode)")
+        }
+        client.remoteLasso = EndpointAddress(host: "h", port: 0)
+        #expect(Self.failingFlag(client) == "--rLasso")
+        // The server follows each client's mode: its own lasso listener and dup flag are fine.
+        var server = Self.server
+        server.localLasso = EndpointAddress(host: "", port: 0)
+        server.dup = .none
+        #expect(Self.failingFlag(server) == nil)
+    }
+
+    @Test("lasso connections: none in fling mode, --lassoes or else --conns in the others; dialed at --rLasso or the fling address")
+    func effectiveLassoes() {
+        var client = Self.client
+        client.connections = 6
+        #expect(client.effectiveLassoes == 0)
+        client.dup = .lasso
+        #expect(client.effectiveLassoes == 6)
+        client.lassoes = 3
+        #expect(client.effectiveLassoes == 3)
+        #expect(client.lassoTarget == client.remoteFling)
+        client.remoteLasso = EndpointAddress(host: "10.0.0.1", port: 7)
+        #expect(client.lassoTarget == EndpointAddress(host: "10.0.0.1", port: 7))
+    }
 
     @Test("each rule names its own flag, for either role, and its edge passes", arguments: rules)
     func rule(_ rule: Rule) {

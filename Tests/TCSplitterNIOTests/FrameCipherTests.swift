@@ -33,6 +33,8 @@ import Testing
         #expect(!Self.key.verify(proof: proof, serverNonce: Self.server, clientNonce: Self.client, kind: .fling, clientID: ClientID(rawValue: 6)))
         let other = try PreSharedKey(secret: "another-key-entirely-0000")
         #expect(!other.verify(proof: proof, serverNonce: Self.server, clientNonce: Self.client, kind: .fling, clientID: ClientID(rawValue: 5)))
+        // The dup mode is covered too: a hello cannot be replayed with another mode.
+        #expect(!Self.key.verify(proof: proof, serverNonce: Self.server, clientNonce: Self.client, kind: .fling, dup: .none, clientID: ClientID(rawValue: 5)))
         #expect(throws: ConfigurationError.self) { try PreSharedKey(secret: "short") }
     }
 

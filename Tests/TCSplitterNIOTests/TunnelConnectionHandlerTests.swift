@@ -13,6 +13,7 @@ final class RecordingDelegate: TunnelConnectionDelegate {
     var messages: [ControlMessage] = []
     var retired = 0
     var closed = 0
+    var nearlySpent = 0
 
     func connectionReady(_ connection: TunnelConnectionHandler, hello: ClientHello?) { self.ready.append(hello) }
     func connection(_ connection: TunnelConnectionHandler, received payload: PayloadFrame) { self.payloads.append(payload) }
@@ -20,6 +21,7 @@ final class RecordingDelegate: TunnelConnectionDelegate {
     func connectionAvailabilityChanged(_ connection: TunnelConnectionHandler) {}
     func connectionRetired(_ connection: TunnelConnectionHandler) { self.retired += 1 }
     func connectionClosed(_ connection: TunnelConnectionHandler) { self.closed += 1 }
+    func connectionNearlySpent(_ connection: TunnelConnectionHandler) { self.nearlySpent += 1 }
 }
 
 /// The hello exchange, frame routing and protocol errors of one tunnel connection, on an
@@ -32,7 +34,7 @@ final class RecordingDelegate: TunnelConnectionDelegate {
         return logger
     }
 
-    static func makeChannel(side: TunnelConnectionHandler.Side, budget: Int = 4)
+    static func makeChannel(side: TunnelConnectionHandler.Side, budget: Int = 4, dup: DupMode = .fling)
         throws -> (EmbeddedChannel, TunnelConnectionHandler, RecordingDelegate)
     {
         let delegate = RecordingDelegate()
@@ -42,7 +44,8 @@ final class RecordingDelegate: TunnelConnectionDelegate {
             helloTimeout: .seconds(5),
             delegate: delegate,
             logger: Self.logger,
-            badInput: RateLimitedLog()
+            badInput: RateLimitedLog(),
+            dup: dup
         )
         let channel = EmbeddedChannel()
         try TunnelBootstraps.addTunnelHandlers(to: channel, handler: handler, limits: Self.limits)
@@ -166,5 +169,53 @@ final class RecordingDelegate: TunnelConnectionDelegate {
         #expect(!handler.canSend)
         #expect(delegate.retired == 1)
         _ = try? channel.finish()
+    }
+
+    @Test("three quarters into its budget a connection asks once for its replacement")
+    func nearlySpent() throws {
+        let (channel, handler, delegate) = try Self.makeChannel(side: .dialer(.fling, ClientID(rawValue: 5)), budget: 8)
+        try channel.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
+        _ = try Self.readFrame(channel)
+        var counts: [Int] = []
+        for index in 0..<8 {
+            handler.send(payload: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: UInt64(index)), data: ByteBuffer(string: "x"))
+            counts.append(delegate.nearlySpent)
+        }
+        #expect(counts == [0, 0, 0, 0, 0, 1, 1, 1])
+        _ = try? channel.finish()
+    }
+
+    @Test("the client's hello declares its dup mode and nonce; payloads the mode rules out close the connection")
+    func dupModeRules() throws {
+        // The client end in none mode: its lasso connection declares the mode and only receives.
+        let (lasso, lassoHandler, _) = try Self.makeChannel(side: .dialer(.lasso, ClientID(rawValue: 5)), budget: 0, dup: .none)
+        try lasso.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
+        guard case .clientHello(let hello) = try Self.readFrame(lasso) else {
+            Issue.record("no client hello")
+            return
+        }
+        #expect(hello.dup == .none && hello.kind == .lasso)
+        #expect(lassoHandler.clientNonce == hello.nonce)
+        #expect(!lassoHandler.canSend)
+        let payload = PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0), data: ByteBuffer(string: "x"))
+        try lasso.writeInbound(Self.bytes(.payload(payload)))  // downstream on a lasso: fine
+        #expect(lasso.isActive)
+
+        // The server end: a client payload on a lasso connection is refused.
+        let (server, serverHandler, serverDelegate) = try Self.makeChannel(side: .acceptor)
+        _ = try Self.readFrame(server)
+        try server.writeInbound(Self.bytes(.clientHello(hello)))
+        #expect(serverHandler.dup == .none && serverHandler.clientNonce == hello.nonce)
+        try server.writeInbound(Self.bytes(.payload(payload)))
+        #expect(!server.isActive)
+        #expect(serverDelegate.payloads.isEmpty)
+
+        // The client end in none mode refuses downstream payloads on a fling connection.
+        let (fling, _, flingDelegate) = try Self.makeChannel(side: .dialer(.fling, ClientID(rawValue: 5)), dup: .none)
+        try fling.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
+        try fling.writeInbound(Self.bytes(.payload(payload)))
+        #expect(!fling.isActive)
+        #expect(flingDelegate.payloads.isEmpty)
+        _ = try? lasso.finish()
     }
 }

@@ -26,8 +26,20 @@ public struct TunnelConfiguration: Hashable, Sendable {
     public var localLasso: EndpointAddress? = nil
     /// Pre-dialed data connections kept by the client (`--conns`).
     public var connections: Int = 4
-    /// Pre-dialed lasso connections kept by the client (`--lassoes`).
+    /// Pre-dialed lasso connections kept by the client (`--lassoes`); 0 with a dup mode that uses
+    /// them means as many as `connections` (see `effectiveLassoes`).
     public var lassoes: Int = 0
+
+    /// The lasso connections the client keeps: none in fling mode, else `--lassoes` or, when that
+    /// is 0, as many as `--conns`.
+    public var effectiveLassoes: Int {
+        guard self.dup.usesLassoes else { return 0 }
+        return self.lassoes > 0 ? self.lassoes : self.connections
+    }
+
+    /// Where the client dials lasso connections: `--rLasso`, or the fling address (the server
+    /// tells the kinds apart by their hellos, so one port can take both).
+    public var lassoTarget: EndpointAddress? { self.remoteLasso ?? self.remoteFling }
     /// Bytes of stream data per payload (`--frags` first half).
     public var payloadBytes: Int = 10000
     /// The original's mtu (`--frags` second half); accepted and checked, not used.
@@ -119,9 +131,19 @@ public struct TunnelConfiguration: Hashable, Sendable {
             guard self.remoteSync != nil else {
                 throw ConfigurationError(flag: "--rSync", "the client needs the server's sync address")
             }
-            for (flag, address) in [("--rFling", self.remoteFling), ("--rSync", self.remoteSync)] {
+            for (flag, address) in [("--rFling", self.remoteFling), ("--rSync", self.remoteSync), ("--rLasso", self.remoteLasso)] {
                 if let address, address.port == 0 {
                     throw ConfigurationError(flag: flag, "port 0 cannot be dialed")
+                }
+            }
+            if !self.dup.usesLassoes {
+                if self.lassoes > 0 {
+                    throw ConfigurationError(
+                        flag: "--lassoes", "fling mode has no lasso connections; use --dup lasso, both or none (or --lassoes 0)")
+                }
+                if self.remoteLasso != nil {
+                    throw ConfigurationError(
+                        flag: "--rLasso", "fling mode has no lasso connections; use --dup lasso, both or none (or --rLasso 0)")
                 }
             }
         case .server:
@@ -170,16 +192,8 @@ public struct TunnelConfiguration: Hashable, Sendable {
                 throw ConfigurationError(flag: "--fec", "data + parity must be at most 255")
             }
         }
-        if self.dup != .fling {
-            throw ConfigurationError(flag: "--dup", "only fling is available in this build yet")
-        }
         if self.localProtocol != .tcp {
             throw ConfigurationError(flag: "--protocol", "only tcp is available in this build yet")
-        }
-        for (flag, address) in [
-            ("--rLasso", self.remoteLasso), ("--lLasso", self.localLasso),
-        ] where address != nil {
-            throw ConfigurationError(flag: flag, "lasso connections are not available in this build yet; use 0")
         }
     }
 }

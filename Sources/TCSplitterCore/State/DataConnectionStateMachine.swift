@@ -5,6 +5,10 @@
 /// nothing new and half-closes too; once both directions are shut the connection closes. Nothing
 /// written before a half-close is lost, because each side keeps reading until the other's FIN.
 ///
+/// A budget of 0 makes this end a receiver only (a lasso connection on the client, a fling
+/// connection on the server in simplex mode): it never shuts its output on its own, only in answer
+/// to the peer's FIN or when idle, so the peer can go on sending until its own budget is spent.
+///
 /// ```
 ///  handshaking ─hello─▶ active ──budget spent / idle / peer FIN──▶ draining ──both FIN──▶ closed
 /// ```
@@ -20,7 +24,7 @@ public struct DataConnectionStateMachine: Sendable {
     }
 
     /// Payloads this end may send on the connection (0: it only receives).
-    public let budget: Int
+    public private(set) var budget: Int
     /// Payloads sent so far.
     public private(set) var sentPayloads = 0
     /// Whether the hello exchange completed.
@@ -42,10 +46,18 @@ public struct DataConnectionStateMachine: Sendable {
         self.isReady && !self.outputShut && !self.inputEnded && self.sentPayloads < self.budget
     }
 
-    /// Whether the connection will never carry another payload from this end (its pool should
-    /// replace it).
+    /// Whether the connection is done carrying new payloads (its pool should replace it): a
+    /// direction was shut, or this end, a sender, spent its budget. A receiver-only connection
+    /// (budget 0) is retired only when the peer or an idle timeout ends it.
     public var isRetired: Bool {
-        self.outputShut || self.inputEnded || self.sentPayloads >= self.budget
+        self.outputShut || self.inputEnded || (self.budget > 0 && self.sentPayloads >= self.budget)
+    }
+
+    /// Sets this end's budget once the connection's kind is known (the server learns it from the
+    /// client's hello). Only before any payload was sent.
+    public mutating func assignBudget(_ budget: Int) {
+        guard self.sentPayloads == 0 else { return }
+        self.budget = max(0, budget)
     }
 
     /// The hello exchange completed.

@@ -3,7 +3,10 @@
 /// As the older tcp-striper did, payloads go to connections that can take data now: a connection
 /// whose send buffer is backing up (not writable: its socket is congested or policed) gets no new
 /// payload while another can take it. Among the writable ones the least-buffered wins, ties going
-/// round-robin so every connection carries its share. A connection that already carries a shard of
+/// round-robin so every connection carries its share. A connection of a worse `rank` (a fling
+/// connection while lasso connections carry downstream) is taken only while no connection of a
+/// better rank can carry at all (none is up, or all spent their budget): a merely congested better
+/// one makes the payload wait for it. A connection that already carries a shard of
 /// the payload's FEC group is never taken while another connection that can carry does not: the
 /// shard waits for it to become writable, so one dead connection costs a group at most one shard
 /// whenever there are at least `data + parity` connections.
@@ -18,13 +21,16 @@ public struct DispatcherChoice: Sendable {
         public var bufferedBytes: Int
         /// Whether it already carries a shard of this payload's FEC group.
         public var carriesGroup: Bool
+        /// The preference for this kind of connection: lower is taken first.
+        public var rank: Int
 
         /// A candidate from its state.
-        public init(canCarry: Bool, isWritable: Bool, bufferedBytes: Int, carriesGroup: Bool = false) {
+        public init(canCarry: Bool, isWritable: Bool, bufferedBytes: Int, carriesGroup: Bool = false, rank: Int = 0) {
             self.canCarry = canCarry
             self.isWritable = isWritable
             self.bufferedBytes = bufferedBytes
             self.carriesGroup = carriesGroup
+            self.rank = rank
         }
     }
 
@@ -38,6 +44,8 @@ public struct DispatcherChoice: Sendable {
     /// connection that already carries its group (it waits for a fresh connection).
     public mutating func choose(_ candidates: [Candidate], allowDoubling: Bool = true) -> Int? {
         guard !candidates.isEmpty else { return nil }
+        // Only the best rank that has a connection able to carry competes.
+        guard let rank = candidates.lazy.filter(\.canCarry).map(\.rank).min() else { return nil }
         var best: Int? = nil
         var bestKey = (2, Int.max)
         let count = candidates.count
@@ -45,7 +53,7 @@ public struct DispatcherChoice: Sendable {
         for step in 0..<count {
             let index = (start + step) % count
             let candidate = candidates[index]
-            guard candidate.canCarry, candidate.isWritable else { continue }
+            guard candidate.canCarry, candidate.isWritable, candidate.rank == rank else { continue }
             let key = (candidate.carriesGroup ? 1 : 0, candidate.bufferedBytes)
             if key < bestKey {
                 best = index
@@ -55,7 +63,7 @@ public struct DispatcherChoice: Sendable {
         // A shard waits for a connection without its group (one is only busy) rather than
         // doubling up; only when every carrier already holds the group may one take a second.
         if let chosen = best, candidates[chosen].carriesGroup,
-            !allowDoubling || candidates.contains(where: { $0.canCarry && !$0.carriesGroup })
+            !allowDoubling || candidates.contains(where: { $0.canCarry && $0.rank == rank && !$0.carriesGroup })
         {
             return nil
         }

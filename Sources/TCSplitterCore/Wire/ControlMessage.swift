@@ -1,6 +1,6 @@
 import NIOCore
 
-/// A message of the sync connection. Every message but ping and pong names a session.
+/// A message of the sync connection. Every message but ping, pong and replace names a session.
 ///
 /// Bodies (after the frame envelope), all big-endian:
 /// ```
@@ -25,6 +25,9 @@ import NIOCore
 /// ping, pong  +------------------+
 ///             |   token (u64)    |
 ///             +------------------+
+/// replace     +------------------------------------------------+
+///             | client nonce of the connection's hello (16 B)  |
+///             +------------------------------------------------+
 /// ```
 public enum ControlMessage: Hashable, Sendable {
     /// Client → server: open a session to the forward address.
@@ -49,6 +52,12 @@ public enum ControlMessage: Hashable, Sendable {
     case ping(UInt64)
     /// Keepalive answer, echoing the request's token.
     case pong(UInt64)
+    /// Server → client: the server has sent three quarters of its budget on the data connection
+    /// whose client hello carried this nonce. The client dials its replacement now, so a fresh
+    /// connection is ready when this one runs out (the server tells the client because only the
+    /// server knows its budget, and the connection's own end-of-data arrives only after its
+    /// in-flight bytes drain). The connection itself goes on until its budget is spent.
+    case replace(HelloNonce)
 
     /// The frame type this message is sent as.
     public var type: FrameType {
@@ -62,6 +71,7 @@ public enum ControlMessage: Hashable, Sendable {
         case .reset: return .reset
         case .ping: return .ping
         case .pong: return .pong
+        case .replace: return .replace
         }
     }
 
@@ -71,7 +81,7 @@ public enum ControlMessage: Hashable, Sendable {
         case .open(let id), .opened(let id), .openFailed(let id, _), .finish(let id, _), .progress(let id, _, _, _),
             .resend(let id, _), .reset(let id, _):
             return id
-        case .ping, .pong:
+        case .ping, .pong, .replace:
             return nil
         }
     }
@@ -79,7 +89,7 @@ public enum ControlMessage: Hashable, Sendable {
     var bodyBytes: Int {
         switch self {
         case .open, .opened, .ping, .pong: return 8
-        case .finish: return 16
+        case .finish, .replace: return 16
         case .progress(_, _, _, let ranges): return 25 + 16 * min(ranges.count, WireConstants.maxSelectiveRanges)
         case .resend(_, let ranges): return 9 + 16 * min(ranges.count, WireConstants.maxResendRanges)
         case .openFailed(_, let reason), .reset(_, let reason): return 10 + Self.clippedReason(reason).count
@@ -92,6 +102,13 @@ public enum ControlMessage: Hashable, Sendable {
         }
         if type == .ping { self = .ping(first); return }
         if type == .pong { self = .pong(first); return }
+        if type == .replace {
+            guard let low = body.readInteger(as: UInt64.self) else {
+                throw .malformedBody(type: type.rawValue, length: body.readableBytes)
+            }
+            self = .replace(HelloNonce(high: first, low: low))
+            return
+        }
         guard first != 0 else { throw .invalidField("control.sessionID") }
         let session = SessionID(rawValue: first)
         switch type {
@@ -132,6 +149,8 @@ public enum ControlMessage: Hashable, Sendable {
             return buffer.writeInteger(id.rawValue)
         case .ping(let token), .pong(let token):
             return buffer.writeInteger(token)
+        case .replace(let nonce):
+            return buffer.writeInteger(nonce.high) + buffer.writeInteger(nonce.low)
         case .finish(let id, let final):
             return buffer.writeInteger(id.rawValue) + buffer.writeInteger(final)
         case .progress(let id, let received, let sent, let ranges):

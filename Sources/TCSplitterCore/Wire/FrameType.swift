@@ -24,4 +24,6 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     case pong = 0x27
     /// Sync: the receiver asks for byte ranges again (retries).
     case resend = 0x28
+    /// Sync: the server is near the end of its budget on one data connection (dial its replacement).
+    case replace = 0x29
 }

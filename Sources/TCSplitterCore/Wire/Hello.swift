@@ -99,16 +99,19 @@ public struct ServerHello: Hashable, Sendable {
 /// The client's answer to the server's greeting; the first frame a client sends on any connection.
 ///
 /// ```
-/// +-------+-------------------------------+-----------------------+
-/// | kind  |        client id (u64)        |  client nonce (16 B)  |
-/// +-------+-------+-----------------------+-----------------------+
-/// | proof length  |  proof (proof length bytes, at most 64)  ...  |
-/// +---------------+-----------------------------------------------+
+/// +-------+-------+-------------------------------+-----------------------+
+/// | kind  |  dup  |        client id (u64)        |  client nonce (16 B)  |
+/// +-------+-------+-------+-----------------------+-----------------------+
+/// | proof length  |  proof (proof length bytes, at most 64)  ...          |
+/// +---------------+-------------------------------------------------------+
 /// kind: 1 sync, 2 fling, 3 lasso
+/// dup:  0 fling, 1 lasso, 2 both, 3 none (the client's --dup: which connections carry which direction)
 /// ```
 public struct ClientHello: Hashable, Sendable {
     /// What this connection is for.
     public var kind: ConnectionKind
+    /// The client's dup mode, which tells the server what it may send on this connection.
+    public var dup: DupMode
     /// The client end this connection belongs to.
     public var clientID: ClientID
     /// Fresh per connection.
@@ -117,34 +120,39 @@ public struct ClientHello: Hashable, Sendable {
     public var proof: [UInt8]
 
     /// A hello with every field given.
-    public init(kind: ConnectionKind, clientID: ClientID, nonce: HelloNonce, proof: [UInt8] = []) {
+    public init(kind: ConnectionKind, dup: DupMode = .fling, clientID: ClientID, nonce: HelloNonce, proof: [UInt8] = []) {
         self.kind = kind
+        self.dup = dup
         self.clientID = clientID
         self.nonce = nonce
         self.proof = proof
     }
 
-    var bodyBytes: Int { 1 + 8 + WireConstants.nonceBytes + 1 + self.proof.count }
+    var bodyBytes: Int { 1 + 1 + 8 + WireConstants.nonceBytes + 1 + self.proof.count }
 
     init(body: inout ByteBuffer) throws(FrameDecodingError) {
         let type = FrameType.clientHello.rawValue
-        guard let kindByte = body.readInteger(as: UInt8.self), let client = body.readInteger(as: UInt64.self),
+        guard let kindByte = body.readInteger(as: UInt8.self), let dupByte = body.readInteger(as: UInt8.self),
+            let client = body.readInteger(as: UInt64.self),
             let high = body.readInteger(as: UInt64.self), let low = body.readInteger(as: UInt64.self),
             let proofLength = body.readInteger(as: UInt8.self)
         else { throw .malformedBody(type: type, length: body.readableBytes) }
         guard let kind = ConnectionKind(rawValue: kindByte) else { throw .invalidField("clientHello.kind") }
+        guard let dup = DupMode(wireValue: dupByte) else { throw .invalidField("clientHello.dup") }
         guard Int(proofLength) <= WireConstants.maxProofBytes else { throw .invalidField("clientHello.proofLength") }
         guard let proof = body.readBytes(length: Int(proofLength)) else {
             throw .malformedBody(type: type, length: body.readableBytes)
         }
         self.kind = kind
+        self.dup = dup
         self.clientID = ClientID(rawValue: client)
         self.nonce = HelloNonce(high: high, low: low)
         self.proof = proof
     }
 
     func writeBody(into buffer: inout ByteBuffer) -> Int {
-        buffer.writeInteger(self.kind.rawValue) + buffer.writeInteger(self.clientID.rawValue)
+        buffer.writeInteger(self.kind.rawValue) + buffer.writeInteger(self.dup.wireValue)
+            + buffer.writeInteger(self.clientID.rawValue)
             + buffer.writeInteger(self.nonce.high) + buffer.writeInteger(self.nonce.low)
             + buffer.writeInteger(UInt8(self.proof.count)) + buffer.writeBytes(self.proof)
     }

@@ -11,6 +11,8 @@ protocol TunnelConnectionDelegate: AnyObject {
     func connection(_ connection: TunnelConnectionHandler, received payload: PayloadFrame)
     /// A control message arrived on a sync connection.
     func connection(_ connection: TunnelConnectionHandler, received message: ControlMessage)
+    /// This end has sent three quarters of its budget on the connection: time to dial a replacement.
+    func connectionNearlySpent(_ connection: TunnelConnectionHandler)
     /// The connection can take payloads again, or can no longer.
     func connectionAvailabilityChanged(_ connection: TunnelConnectionHandler)
     /// The connection will carry no more payloads from this end (the pool may replace it).
@@ -44,6 +46,17 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     let side: Side
     private(set) var kind: ConnectionKind?
+    /// The client's dup mode (the dialer's own; on the server, from the client's hello).
+    private(set) var dup: DupMode
+    /// The dispatcher's preference for this connection (lower first; see `DupMode.downstreamRank`).
+    var dispatchRank = 0
+    /// The client nonce of this connection's hello: both ends know it, so the sync connection can
+    /// name this connection (`ControlMessage.replace`).
+    private(set) var clientNonce: HelloNonce?
+
+    /// Payloads sent at which the end asks for this connection's replacement: three quarters of
+    /// the budget (the last payload for a budget of 1).
+    private var replacementPoint: Int { max(1, self.dataState.budget - self.dataState.budget / 4) }
     private(set) var clientID: ClientID?
     private(set) var dataState: DataConnectionStateMachine
     private(set) var lastActivity: NIODeadline = .now()
@@ -89,10 +102,12 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         delegate: TunnelConnectionDelegate,
         logger: Logger,
         badInput: RateLimitedLog,
-        security: ConnectionSecurity = ConnectionSecurity(key: nil)
+        security: ConnectionSecurity = ConnectionSecurity(key: nil),
+        dup: DupMode = .fling
     ) {
         self.security = security
         self.side = side
+        self.dup = dup
         self.dataState = DataConnectionStateMachine(budget: payloadBudget)
         self.helloTimeout = helloTimeout
         self.delegate = delegate
@@ -101,6 +116,15 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         if case .dialer(let kind, let client) = side {
             self.kind = kind
             self.clientID = client
+        }
+    }
+
+    /// Whether the peer may send payloads on this connection in the client's dup mode.
+    private var peerMaySend: Bool {
+        guard let kind = self.kind else { return false }
+        switch self.side {
+        case .dialer: return self.dup.serverSends(on: kind)
+        case .acceptor: return self.dup.clientSends(on: kind)
         }
     }
 
@@ -156,6 +180,10 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         case .active:
             switch (frame, self.kind) {
             case (.payload(let payload), .fling), (.payload(let payload), .lasso):
+                guard self.peerMaySend else {
+                    self.protocolError("a payload on a \(self.kind?.description ?? "?") connection, which carries none this way in \(self.dup) mode")
+                    return
+                }
                 self.delegate?.connection(self, received: payload)
             case (.control(let message), .sync):
                 self.delegate?.connection(self, received: message)
@@ -169,12 +197,13 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         switch (self.side, frame) {
         case (.dialer(let kind, let client), .serverHello(let hello)):
             let nonce = HelloNonce.random()
+            self.clientNonce = nonce
             guard let key = self.security.key else {
                 guard !hello.requiresProof else {
                     self.protocolError("the server requires a key (--key); none is configured")
                     return
                 }
-                self.write(frame: .clientHello(ClientHello(kind: kind, clientID: client, nonce: nonce)), flush: true)
+                self.write(frame: .clientHello(ClientHello(kind: kind, dup: self.dup, clientID: client, nonce: nonce)), flush: true)
                 self.becomeReady(hello: nil)
                 return
             }
@@ -182,8 +211,10 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                 self.protocolError("the server uses no key but this end does: refusing it (is it the right server?)")
                 return
             }
-            let proof = key.proof(serverNonce: hello.nonce, clientNonce: nonce, kind: kind, clientID: client)
-            self.write(frame: .clientHello(ClientHello(kind: kind, clientID: client, nonce: nonce, proof: proof)), flush: true)
+            let proof = key.proof(serverNonce: hello.nonce, clientNonce: nonce, kind: kind, dup: self.dup, clientID: client)
+            self.write(
+                frame: .clientHello(ClientHello(kind: kind, dup: self.dup, clientID: client, nonce: nonce, proof: proof)),
+                flush: true)
             self.security.cipher = key.cipher(serverNonce: hello.nonce, clientNonce: nonce, isClient: true)
             self.becomeReady(hello: nil)
         case (.acceptor, .clientHello(let hello)):
@@ -194,6 +225,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                         serverNonce: serverNonce,
                         clientNonce: hello.nonce,
                         kind: hello.kind,
+                        dup: hello.dup,
                         clientID: hello.clientID
                     )
                 else {
@@ -203,6 +235,8 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                 self.security.cipher = key.cipher(serverNonce: serverNonce, clientNonce: hello.nonce, isClient: false)
             }
             self.kind = hello.kind
+            self.dup = hello.dup
+            self.clientNonce = hello.nonce
             self.clientID = hello.clientID
             self.becomeReady(hello: hello)
         default:
@@ -252,10 +286,17 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             self.protocolError("bad frame: \(error)")
         } else if let error = error as? FrameCipherError {
             self.protocolError("frame refused: \(error)")
+        } else if let error = error as? EventLoopError, case .shutdown = error {
+            self.close()  // the end is stopping
         } else {
             self.badInput.log(self.logger, "tunnel connection error: \(error)", metadata: self.metadata)
             self.close()
         }
+    }
+
+    /// Sets this end's payload budget once the connection's kind is known (0: receive only).
+    func assignBudget(_ budget: Int) {
+        self.dataState.assignBudget(budget)
     }
 
     /// Writes one payload without flushing; the caller flushes after a batch.
@@ -277,7 +318,9 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             if data.readableBytes > 0 { context.write(self.wrapOutboundOut(data), promise: nil) }
         }
         self.lastActivity = .now()
-        self.perform(self.dataState.payloadSent())
+        let action = self.dataState.payloadSent()
+        if self.dataState.sentPayloads == self.replacementPoint { self.delegate?.connectionNearlySpent(self) }
+        self.perform(action)
     }
 
     /// Writes and flushes a control message (sync connections).

@@ -7,7 +7,7 @@ import TCSplitterCore
 ///
 /// ```
 /// master  = HKDF-SHA256(key, salt "tcsplitter v1", info "master")
-/// proof   = HMAC-SHA256(master, "hello" | server nonce | client nonce | kind | client id)
+/// proof   = HMAC-SHA256(master, "hello" | server nonce | client nonce | client id | kind | dup)
 /// c2s,s2c = HKDF-SHA256(master, salt server nonce | client nonce, info "c2s" / "s2c"), 32 bytes
 /// ```
 /// The server's nonce is fresh per connection, so a recorded client hello never proves anything
@@ -37,8 +37,16 @@ public struct PreSharedKey: Sendable {
     }
 
     /// The client's proof of the key for one connection.
-    func proof(serverNonce: HelloNonce, clientNonce: HelloNonce, kind: ConnectionKind, clientID: ClientID) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Self.transcript(serverNonce, clientNonce, kind, clientID), using: self.master))
+    func proof(
+        serverNonce: HelloNonce,
+        clientNonce: HelloNonce,
+        kind: ConnectionKind,
+        dup: DupMode = .fling,
+        clientID: ClientID
+    ) -> [UInt8] {
+        Array(
+            HMAC<SHA256>.authenticationCode(
+                for: Self.transcript(serverNonce, clientNonce, kind, dup, clientID), using: self.master))
     }
 
     /// Whether `proof` is the right one (compared in constant time).
@@ -47,11 +55,12 @@ public struct PreSharedKey: Sendable {
         serverNonce: HelloNonce,
         clientNonce: HelloNonce,
         kind: ConnectionKind,
+        dup: DupMode = .fling,
         clientID: ClientID
     ) -> Bool {
         HMAC<SHA256>.isValidAuthenticationCode(
             proof,
-            authenticating: Self.transcript(serverNonce, clientNonce, kind, clientID),
+            authenticating: Self.transcript(serverNonce, clientNonce, kind, dup, clientID),
             using: self.master
         )
     }
@@ -76,6 +85,7 @@ public struct PreSharedKey: Sendable {
         _ serverNonce: HelloNonce,
         _ clientNonce: HelloNonce,
         _ kind: ConnectionKind,
+        _ dup: DupMode,
         _ clientID: ClientID
     ) -> [UInt8] {
         var bytes = Array("hello".utf8)
@@ -83,6 +93,7 @@ public struct PreSharedKey: Sendable {
             withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
         }
         bytes.append(kind.rawValue)
+        bytes.append(dup.wireValue)
         return bytes
     }
 }

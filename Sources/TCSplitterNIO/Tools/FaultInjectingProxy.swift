@@ -20,6 +20,10 @@ public final class FaultInjectingProxy: Sendable {
         public var killed = 0
         /// Connections stalled mid-stream.
         public var stalled = 0
+        /// Bytes relayed from the accepted side to the target.
+        public var bytesToTarget = 0
+        /// Bytes relayed from the target back to the accepted side.
+        public var bytesFromTarget = 0
     }
 
     private struct State {
@@ -76,7 +80,12 @@ public final class FaultInjectingProxy: Sendable {
             .channelOption(.autoRead, value: false)
             .connect(to: self.target)
             .flatMap { outbound in
-                let (left, right) = RelayHandler.pair(fuse: fuse)
+                let state = self.state
+                let (left, right) = RelayHandler.pair(fuse: fuse) { toTarget, bytes in
+                    state.withLockedValue { state in
+                        if toTarget { state.counts.bytesToTarget += bytes } else { state.counts.bytesFromTarget += bytes }
+                    }
+                }
                 do {
                     try inbound.pipeline.syncOperations.addHandler(left)
                     try outbound.pipeline.syncOperations.addHandler(right)
@@ -116,14 +125,23 @@ final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var context: ChannelHandlerContext?
     private let fuse: ProxyFuse
     private var pendingRead = false
+    /// Whether this side reads what goes to the target (the accepted side).
+    private let towardTarget: Bool
+    private let relayed: @Sendable (_ toTarget: Bool, _ bytes: Int) -> Void
 
-    private init(fuse: ProxyFuse) {
+    private init(fuse: ProxyFuse, towardTarget: Bool, relayed: @escaping @Sendable (Bool, Int) -> Void) {
         self.fuse = fuse
+        self.towardTarget = towardTarget
+        self.relayed = relayed
     }
 
-    static func pair(fuse: ProxyFuse) -> (RelayHandler, RelayHandler) {
-        let left = RelayHandler(fuse: fuse)
-        let right = RelayHandler(fuse: fuse)
+    /// The two sides of one relayed connection; `relayed` counts the bytes each way.
+    static func pair(
+        fuse: ProxyFuse,
+        relayed: @escaping @Sendable (_ toTarget: Bool, _ bytes: Int) -> Void = { _, _ in }
+    ) -> (RelayHandler, RelayHandler) {
+        let left = RelayHandler(fuse: fuse, towardTarget: true, relayed: relayed)
+        let right = RelayHandler(fuse: fuse, towardTarget: false, relayed: relayed)
         left.partner = right
         right.partner = left
         return (left, right)
@@ -155,6 +173,7 @@ final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
             }
             self.fuse.bytesLeft = left - buffer.readableBytes
         }
+        self.relayed(self.towardTarget, buffer.readableBytes)
         self.partner?.write(buffer)
     }
 

@@ -165,7 +165,7 @@ enum PlainSocket {
         }
     }
 
-    private static func makeSocket() throws -> Int32 {
+    static func makeSocket() throws -> Int32 {
         #if canImport(Glibc)
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
@@ -175,7 +175,7 @@ enum PlainSocket {
         return descriptor
     }
 
-    private static func loopback(port: Int) -> sockaddr_in {
+    static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian

@@ -7,9 +7,11 @@ final class ProcessScope {
     /// Every process started in this scope, in order.
     private(set) var processes: [SplitterProcess] = []
 
-    /// Starts `tcsplitter arguments...` as part of this scope.
-    func launch(_ name: String, _ arguments: [String]) throws -> SplitterProcess {
-        let process = try SplitterProcess(name: name, arguments: arguments)
+    /// Starts `tcsplitter arguments...` as part of this scope, inside network namespace
+    /// `namespace` when one is given.
+    func launch(_ name: String, _ arguments: [String], inNamespace namespace: String? = nil) throws -> SplitterProcess {
+        let launcher = namespace.map { [NetworkNamespaces.ipCommand, "netns", "exec", $0] } ?? []
+        let process = try SplitterProcess(name: name, arguments: arguments, launcher: launcher)
         self.processes.append(process)
         return process
     }

@@ -4,7 +4,14 @@ import Foundation
 /// folder (the test target depends on the executable target, so `--build-tests` builds it).
 enum SplitterBinary {
     /// The binary's URL, or an error saying where it was looked for.
+    /// `TCSPLITTER_BINARY` overrides it (e.g. a release build, to measure with the same tests).
     static func url() throws -> URL {
+        if let override = ProcessInfo.processInfo.environment["TCSPLITTER_BINARY"], !override.isEmpty {
+            guard FileManager.default.isExecutableFile(atPath: override) else {
+                throw HarnessError("TCSPLITTER_BINARY=\(override) is not an executable file")
+            }
+            return URL(fileURLWithPath: override)
+        }
         let runner = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let binary = URL(fileURLWithPath: runner).deletingLastPathComponent().appendingPathComponent("tcsplitter")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {

@@ -42,11 +42,17 @@ final class SplitterProcess: Sendable {
     private let process: Process
     private let exitMonitor = ExitMonitor()
 
-    /// Starts the test binary with `arguments`.
-    init(name: String, arguments: [String]) throws {
+    /// Starts the test binary with `arguments`; with a `launcher` (e.g. `ip netns exec NS`), runs
+    /// it through that command, which must exec it (so the PID is the binary's).
+    init(name: String, arguments: [String], launcher: [String] = []) throws {
         let process = Process()
-        process.executableURL = try SplitterBinary.url()
-        process.arguments = arguments
+        if let command = launcher.first {
+            process.executableURL = URL(fileURLWithPath: command)
+            process.arguments = Array(launcher.dropFirst()) + [try SplitterBinary.url().path] + arguments
+        } else {
+            process.executableURL = try SplitterBinary.url()
+            process.arguments = arguments
+        }
         process.standardInput = FileHandle.nullDevice
         let output = Pipe()
         let error = Pipe()
