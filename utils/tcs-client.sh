@@ -40,6 +40,9 @@ must agree with the server where tcsplitter says so, e.g. frags, fec, key):
   TCS_FEC --fec data:parity       TCS_RETRIES --retries on:skip
   TCS_BUDGET --budget N           TCS_KEY_FILE --key-file PATH
   TCS_LOG_LEVEL --log-level LEVEL TCS_LASSOES --lassoes N (client, dup lasso|both|none)
+  TCS_GRACE_PERIOD --grace-period s (SIGTERM/SIGINT drain; the daemon loop
+                   waits this + 5 s before SIGKILL)
+  TCS_STATS --stats s             TCS_METRICS --metrics host:port
   TCS_ARGS          extra arguments, split on whitespace, appended last but
                     before the script's own arguments
   TCS_MAX_RESTARTS  daemon mode only: give up after this many restarts

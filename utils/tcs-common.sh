@@ -70,13 +70,15 @@ on_signal() {
     log "got SIG$1, stopping tcsplitter${CHILD_PID:+ (pid $CHILD_PID)}"
     if [[ -n $CHILD_PID ]]; then
         kill -TERM "$CHILD_PID" 2>/dev/null || true
-        local i
-        for ((i = 0; i < 50; i++)); do # up to 5 s, then SIGKILL
+        # tcsplitter drains open sessions for its grace period (--grace-period, default 10 s)
+        # before it exits; wait that long and 5 s more, then SIGKILL.
+        local i wait=$((${TCS_GRACE_PERIOD:-10} + 5))
+        for ((i = 0; i < wait * 10; i++)); do
             alive "$CHILD_PID" || break
             sleep 0.1
         done
         if alive "$CHILD_PID"; then
-            log "pid $CHILD_PID ignored SIGTERM for 5 s, sending SIGKILL"
+            log "pid $CHILD_PID ignored SIGTERM for $wait s, sending SIGKILL"
             kill -KILL "$CHILD_PID" 2>/dev/null || true
         fi
         wait "$CHILD_PID" 2>/dev/null || true
@@ -115,7 +117,8 @@ run_daemon() {
 run_tcsplitter() {
     for pair in TCS_FRAGS:--frags TCS_TICK:--tick TCS_TOCK:--tock TCS_BUFFER:--buffer \
         TCS_DUP:--dup TCS_LASSOES:--lassoes TCS_FEC:--fec TCS_RETRIES:--retries TCS_BUDGET:--budget \
-        TCS_KEY_FILE:--key-file TCS_LOG_LEVEL:--log-level; do
+        TCS_KEY_FILE:--key-file TCS_LOG_LEVEL:--log-level TCS_GRACE_PERIOD:--grace-period \
+        TCS_STATS:--stats TCS_METRICS:--metrics; do
         var=${pair%%:*}
         if [[ -n ${!var:-} ]]; then
             cmd+=("${pair#*:}" "${!var}")

@@ -150,6 +150,7 @@ final class PayloadDispatcher {
                 self.noteGroup(groupKey, on: connection)
             }
             connection.send(payload: next.header, data: next.data)
+            next.session.link.counters.values.payloadsSent += 1
             if !next.header.flags.contains(.parity) {  // parity is not stream bytes
                 next.session.payloadSent(end: next.header.offset + UInt64(next.data.readableBytes))
             }

@@ -10,15 +10,15 @@ import TCSplitterCore
 /// event loop, so its state needs no locks.
 public final class TunnelClient: @unchecked Sendable {
     // @unchecked: every stored property is only touched on `eventLoop` (asserted).
-    private let configuration: TunnelConfiguration
+    let configuration: TunnelConfiguration
     /// The pre-shared key, when the tunnel has one.
     private let key: PreSharedKey?
-    private let eventLoop: EventLoop
-    private let logger: Logger
+    let eventLoop: EventLoop
+    let logger: Logger
     private let clientID = ClientID.random()
-    private let link: TunnelLink
-    private let badInput = RateLimitedLog()
-    private var listener: Channel?
+    let link: TunnelLink
+    let badInput = RateLimitedLog()
+    var listener: Channel?
     /// The pre-dialed data connections by kind: fling always, lasso in the modes that use them.
     private var pools: [ConnectionKind: ConnectionPool] = [:]
     private var syncDialing = false

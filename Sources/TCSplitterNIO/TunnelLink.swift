@@ -25,6 +25,8 @@ final class TunnelLink {
     var onSessionEnded: ((TunnelSession) -> Void)?
     /// Payloads that named no live session (late or forged), dropped.
     private(set) var orphanPayloads = 0
+    /// The end's running totals (the server shares one among its links).
+    var counters = EndCounters()
 
     init(eventLoop: EventLoop, configuration: TunnelConfiguration, logger: Logger, isClient: Bool) {
         self.eventLoop = eventLoop
@@ -50,6 +52,7 @@ final class TunnelLink {
 
     func add(_ session: TunnelSession) {
         self.sessions[session.id] = session
+        self.counters.values.sessionsOpened += 1
     }
 
     func sessionEnded(_ session: TunnelSession) {
@@ -66,6 +69,7 @@ final class TunnelLink {
     func attachSync(_ connection: TunnelConnectionHandler) {
         if let old = self.sync, old !== connection { old.close() }
         self.sync = connection
+        self.counters.values.connectionsOpened[.sync, default: 0] += 1
         self.syncDownSince = nil
         self.lastSyncFrame = .now()
         let queued = self.pendingControl
@@ -121,6 +125,7 @@ final class TunnelLink {
 
     func dataConnectionReady(_ connection: TunnelConnectionHandler) {
         self.dataConnections[ObjectIdentifier(connection)] = connection
+        if let kind = connection.kind { self.counters.values.connectionsOpened[kind, default: 0] += 1 }
         if connection.canSend { self.dispatcher.add(connection) }
     }
 
@@ -140,8 +145,10 @@ final class TunnelLink {
     }
 
     func received(payload: PayloadFrame) {
+        self.counters.values.payloadsReceived += 1
         guard let session = self.sessions[payload.header.sessionID] else {
             self.orphanPayloads += 1
+            self.counters.values.orphanPayloads += 1
             return
         }
         session.received(payload: payload)

@@ -21,19 +21,21 @@ public final class TunnelServer: @unchecked Sendable {
         public var lasso: SocketAddress?
     }
 
-    private let configuration: TunnelConfiguration
+    let configuration: TunnelConfiguration
     /// The pre-shared key, when the tunnel has one.
     private let key: PreSharedKey?
-    private let eventLoop: EventLoop
-    private let logger: Logger
-    private let badInput = RateLimitedLog()
-    private var links: [ClientID: TunnelLink] = [:]
+    let eventLoop: EventLoop
+    let logger: Logger
+    let badInput = RateLimitedLog()
+    /// The running totals of every link.
+    let counters = EndCounters()
+    private(set) var links: [ClientID: TunnelLink] = [:]
     private var linkSince: [ClientID: NIODeadline] = [:]
     private var listeners: [Channel] = []
     private var housekeepingTask: RepeatingLoopTask?
     private var sessionCount = 0
     private var pendingHellos = 0
-    private var stopped = false
+    var stopped = false
     fileprivate var random = SystemRandomNumberGenerator()
 
     /// A server end that will run on `eventLoop`.
@@ -136,6 +138,7 @@ public final class TunnelServer: @unchecked Sendable {
             isClient: false
         )
         link.onSessionEnded = { [unowned self] _ in self.sessionCount -= 1 }
+        link.counters = self.counters
         self.links[client] = link
         self.linkSince[client] = .now()
         return link
@@ -150,8 +153,12 @@ public final class TunnelServer: @unchecked Sendable {
             if existing.phase == .open { link.sendControl(.opened(id)) }
             return
         }
+        guard !self.stopped else {
+            link.sendControl(.openFailed(id, reason: "the server is shutting down"))
+            return
+        }
         let limit = self.configuration.effectiveMaxSessions
-        guard self.sessionCount < limit, !self.stopped else {
+        guard self.sessionCount < limit else {
             self.badInput.log(self.logger, "refusing session \(id): \(limit) sessions open (--max-sessions, --max-buffer)")
             link.sendControl(.openFailed(id, reason: "the server has \(limit) sessions open"))
             return
@@ -197,7 +204,6 @@ public final class TunnelServer: @unchecked Sendable {
                     session.attach(localChannel: channel)
                     link.sendControl(.opened(id))
                     session.open()
-                    link.logger.debug("session opened", metadata: ["session": "\(id)", "target": "\(target)"])
                 case .failure(let error):
                     let what = destination == nil ? "the forward address" : "the destination"
                     link.logger.warning(

@@ -81,6 +81,7 @@ extension TunnelSession {
             self.logger.debug("FEC could not rebuild group \(request.group): \(error)")
             return
         }
+        self.link.counters.values.fecRebuilds += 1
         for index in 0..<request.dataCount where request.shards[index] == nil {
             let range = request.range(ofDataShard: index)
             guard var shard = data[index].getSlice(at: data[index].readerIndex, length: Int(range.count)) else { continue }

@@ -20,6 +20,7 @@ extension TunnelSession {
         let payloads = retransmit.payloads(overlapping: ranges)
         self.retransmit = retransmit
         guard !payloads.isEmpty else { return }
+        self.link.counters.values.payloadsResent += payloads.count
         self.logger.debug("resending", metadata: ["ranges": "\(ranges)", "payloads": "\(payloads.count)"])
         for payload in payloads.reversed() {
             var header = PayloadHeader(sessionID: self.id, offset: payload.offset)
@@ -37,6 +38,7 @@ extension TunnelSession {
         for action in actions {
             switch action {
             case .requestResend(let ranges):
+                self.link.counters.values.resendRequests += 1
                 self.link.sendControl(.resend(self.id, ranges: ranges))
             case .skip(let range):
                 // Only the first gap can be skipped: skipping a later one would jump over the earlier
@@ -47,6 +49,8 @@ extension TunnelSession {
                 self.logger.warning(
                     "skipped bytes \(range.lowerBound)..<\(end) (\(end - range.lowerBound) bytes lost; --retries skip)"
                 )
+                self.link.counters.values.skips += 1
+                self.link.counters.values.skippedBytes += Int(end - range.lowerBound)
                 if self.datagram != nil {
                     self.skipDatagramBytes(range.lowerBound..<end, now: now)
                     continue

@@ -121,12 +121,14 @@ final class TunnelSession {
     /// Binds the local socket; it is read only once the session is open.
     func attach(localChannel: Channel) {
         self.localChannel = localChannel
+        self.logger[metadataKey: "local"] = "\(Self.describe(localChannel.remoteAddress))"
     }
 
     /// Data may flow: send what was read while opening, then read the local socket.
     func open() {
         guard self.phase == .opening else { return }
         self.phase = .open
+        self.logger.info("session opened")
         let now = NIODeadline.now()
         if self.send.pendingBytes > 0 || self.localInputEnded {
             self.pack(includeTail: self.localInputEnded, now: now)
@@ -145,6 +147,7 @@ final class TunnelSession {
     func localRead(_ buffer: ByteBuffer, drained: Bool) {
         guard self.phase != .ended else { return }
         self.send.append(buffer)
+        self.link.counters.values.bytesSent += buffer.readableBytes
         self.lastReadDrained = drained
         self.bytesReadInCycle += buffer.readableBytes
     }
@@ -263,7 +266,7 @@ final class TunnelSession {
                 }
                 self.checkProgress()
             case .reset(_, let reason):
-                self.logger.info("session reset by the peer: \(reason)")
+                self.logger.info("session reset by the peer: \(reason)", metadata: self.endMetadata)
                 self.end(notifyPeer: false, abortive: true)
             case .resend(_, let ranges):
                 self.resend(ranges)
@@ -419,6 +422,7 @@ final class TunnelSession {
             case .success:
                 do {
                     try self.receive.consumed(bytes)
+                    self.link.counters.values.bytesReceived += bytes
                 } catch {
                     self.abort("internal accounting error: \(error)", notifyPeer: true)
                     return
@@ -482,7 +486,7 @@ final class TunnelSession {
 
     func abort(_ reason: String, notifyPeer: Bool) {
         guard self.phase != .ended else { return }
-        self.logger.warning("session aborted: \(reason)")
+        self.logger.warning("session aborted: \(reason)", metadata: self.endMetadata)
         if notifyPeer { self.link.sendControl(.reset(self.id, reason: reason)) }
         self.end(notifyPeer: false, abortive: true)
     }
@@ -501,14 +505,9 @@ final class TunnelSession {
         }
         self.link.sessionEnded(self)
         self.datagramSessionEnded()
+        if abortive { self.link.counters.values.sessionsAborted += 1 } else { self.link.counters.values.sessionsClosed += 1 }
         if wasOpen && !abortive {
-            self.logger.info(
-                "session closed",
-                metadata: [
-                    "sent": "\(self.send.packedOffset)", "received": "\(self.receive.consumedOffset)",
-                    "ms": "\((NIODeadline.now() - self.openedAt).milliseconds)",
-                ]
-            )
+            self.logger.info("session closed", metadata: self.endMetadata)
         }
     }
 

@@ -27,6 +27,7 @@ struct TCSplitterCommand: AsyncParsableCommand {
               tcsplitter client --listen 127.0.0.1:6000 --rFling 127.0.0.1:10900 --rSync 127.0.0.1:10902
               ssh -p 6000 localhost
             """,
+        version: TCSplitterVersion.current,
         subcommands: [
             RunCommand.self, ClientCommand.self, ServerCommand.self, EchoCommand.self, ProbeCommand.self,
             ChaosProxyCommand.self, UDPEchoCommand.self, UDPProbeCommand.self,
@@ -85,16 +86,18 @@ struct RunCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: TunnelOptions
+    @OptionGroup(title: "Service options") var service: ServiceOptions
 
     func run() async throws {
         let role: Role
         do {
             _ = try self.options.parsedValues(role: .client)  // a bad value is named before the role
+            _ = try self.service.settings()
             role = try self.options.inferredRole()
         } catch {
             throw TunnelRunner.fail(error)
         }
-        try await TunnelRunner.run(options: self.options, role: role)
+        try await TunnelRunner.run(options: self.options, service: self.service, role: role)
     }
 }
 
@@ -106,9 +109,10 @@ struct ClientCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: TunnelOptions
+    @OptionGroup(title: "Service options") var service: ServiceOptions
 
     func run() async throws {
-        try await TunnelRunner.run(options: self.options, role: .client)
+        try await TunnelRunner.run(options: self.options, service: self.service, role: .client)
     }
 }
 
@@ -120,8 +124,9 @@ struct ServerCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: TunnelOptions
+    @OptionGroup(title: "Service options") var service: ServiceOptions
 
     func run() async throws {
-        try await TunnelRunner.run(options: self.options, role: .server)
+        try await TunnelRunner.run(options: self.options, service: self.service, role: .server)
     }
 }

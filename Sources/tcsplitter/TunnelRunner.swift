@@ -1,11 +1,16 @@
 import ArgumentParser
 import Dispatch
+import CoreMetrics
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Prometheus
+import ServiceLifecycle
 import TCSplitterCore
 import TCSplitterNIO
+import TCSplitterService
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -16,12 +21,16 @@ import Darwin
 #endif
 
 /// Turns flags into a running end, prints one `tcsplitter ready …` line on standard output once
-/// it listens, and runs until SIGINT or SIGTERM.
+/// it listens, and runs it as a service (swift-service-lifecycle): status reports on SIGUSR1 and
+/// `--stats`, metrics on `--metrics`, and on SIGINT or SIGTERM a drain of up to `--grace-period`
+/// before it exits 0; a second SIGINT exits 130 at once.
 enum TunnelRunner {
-    static func run(options: TunnelOptions, role: Role) async throws {
+    static func run(options: TunnelOptions, service: ServiceOptions, role: Role) async throws {
         let configuration: TunnelConfiguration
+        let settings: ServiceSettings
         let level: Logger.Level
         do {
+            settings = try service.settings()
             configuration = try options.configuration(role: role)
             guard let parsed = Logger.Level(rawValue: options.logLevel.lowercased()) else {
                 throw ConfigurationError(flag: "--log-level", "\"\(options.logLevel)\" is not trace, debug, info, notice, warning, error or critical")
@@ -37,7 +46,8 @@ enum TunnelRunner {
         } catch {
             throw self.fail(error)
         }
-        let logger = self.makeLogger(level: level, role: role)
+        let output = StatusOutput(isTerminal: isatty(STDERR_FILENO) != 0) { FileHandleOutput.standardError($0) }
+        let logger = self.makeLogger(level: level, role: role, output: output)
         if options.rFlingR != "0" || options.lFlingR != "0" {
             logger.notice("--rFlingR/--lFlingR are ignored: the sync connection carries control both ways")
         }
@@ -62,36 +72,99 @@ enum TunnelRunner {
             )
         }
 
+        // Trapped before the ready line, so no signal can end the process without a shutdown.
+        let stopSignals = await ShutdownSignals.trap()
+        let statusSignals = await UnixSignalsSequence(trapping: .sigusr1)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let loop = group.next()
-        let stop: @Sendable () async -> Void
+        let started: StartedEnd
         do {
-            switch role {
-            case .client:
-                let client = TunnelClient(configuration: configuration, eventLoop: loop, logger: logger, key: key)
-                let address = try await client.start().get()
-                self.announce("role=client listen=\(address.ipAddressWithPort)")
-                logger.info("client ready", metadata: ["listen": "\(address)", "server": "\(configuration.remoteFling!)"])
-                stop = { try? await client.stop().get() }
-            case .server:
-                let server = TunnelServer(configuration: configuration, eventLoop: loop, logger: logger, key: key)
-                let addresses = try await server.start().get()
-                self.announce(
-                    "role=server fling=\(addresses.fling.ipAddressWithPort) sync=\(addresses.sync.ipAddressWithPort)"
-                        + (addresses.lasso.map { " lasso=\($0.ipAddressWithPort)" } ?? "")
-                )
-                logger.info("server ready", metadata: ["fling": "\(addresses.fling)", "sync": "\(addresses.sync)", "forward": "\(configuration.forward!)"])
-                stop = { try? await server.stop().get() }
-            }
+            started = try await self.start(role: role, configuration: configuration, settings: settings, key: key, on: group.next(), logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
             try? await group.shutdownGracefully()
             throw ExitCode(1)
         }
-        let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
-        logger.info("stopping on signal \(signal)")
-        await stop()
+        self.announce(started.readyFields)
+
+        let reporter = StatusReporter(
+            end: started.end,
+            signals: statusSignals,
+            interval: settings.statsInterval.map { .nanoseconds($0.nanoseconds) },
+            output: output
+        )
+        // Shut down in reverse: the tunnel drains first, the reporter answers SIGUSR1 until the end.
+        var services: [any Service] = [reporter]
+        if let metrics = started.metrics { services.append(metrics) }
+        services.append(TunnelService(end: started.end, gracePeriod: settings.gracePeriod, logger: logger))
+        let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        var exitCode: Int32 = 0
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await serviceGroup.run() }
+                tasks.addTask { try await ShutdownSignals.watch(stopSignals, group: serviceGroup, logger: logger) }
+                try await tasks.next()
+                tasks.cancelAll()
+            }
+        } catch is ShutdownSignals.Interrupted {
+            exitCode = 130
+        } catch {
+            logger.error("stopped by an error: \(error)")
+            exitCode = 1
+        }
         try? await group.shutdownGracefully()
+        if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+
+    /// A started end, its metrics server if any, and the fields of its ready line.
+    private struct StartedEnd {
+        var end: any TunnelEnd
+        var metrics: MetricsServer?
+        var readyFields: String
+    }
+
+    /// Starts the end for `role` on `eventLoop`, and its metrics server when `--metrics` is set.
+    private static func start(
+        role: Role,
+        configuration: TunnelConfiguration,
+        settings: ServiceSettings,
+        key: PreSharedKey?,
+        on eventLoop: EventLoop,
+        logger: Logger
+    ) async throws -> StartedEnd {
+        var started: StartedEnd
+        switch role {
+        case .client:
+            let client = TunnelClient(configuration: configuration, eventLoop: eventLoop, logger: logger, key: key)
+            let address = try await client.start().get()
+            started = StartedEnd(end: client, readyFields: "role=client listen=\(address.ipAddressWithPort)")
+            logger.info("client ready", metadata: ["listen": "\(address)", "server": "\(configuration.remoteFling!)"])
+        case .server:
+            let server = TunnelServer(configuration: configuration, eventLoop: eventLoop, logger: logger, key: key)
+            let addresses = try await server.start().get()
+            started = StartedEnd(
+                end: server,
+                readyFields: "role=server fling=\(addresses.fling.ipAddressWithPort) sync=\(addresses.sync.ipAddressWithPort)"
+                    + (addresses.lasso.map { " lasso=\($0.ipAddressWithPort)" } ?? "")
+            )
+            logger.info("server ready", metadata: ["fling": "\(addresses.fling)", "sync": "\(addresses.sync)", "forward": "\(configuration.forward!)"])
+        }
+        if let address = settings.metricsAddress {
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            do {
+                let metrics = try await MetricsServer.bind(
+                    address, on: eventLoop, end: started.end, publisher: MetricsPublisher(role: role), registry: registry
+                )
+                let bound = metrics.localAddress?.ipAddressWithPort ?? "\(address)"
+                started.metrics = metrics
+                started.readyFields += " metrics=\(bound)"
+                logger.info("serving Prometheus metrics on http://\(bound)/metrics")
+            } catch {
+                try? await started.end.stop().get()
+                throw error
+            }
+        }
+        return started
     }
 
     /// Prints a configuration error as one line naming the flag, and exits 2.
@@ -105,9 +178,10 @@ enum TunnelRunner {
         FileHandleOutput.standardOutput("tcsplitter ready \(fields)\n")
     }
 
-    static func makeLogger(level: Logger.Level, role: Role) -> Logger {
+    /// Logs to standard error through `output`, which keeps a terminal's status line below them.
+    static func makeLogger(level: Logger.Level, role: Role, output: StatusOutput) -> Logger {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = StreamLogHandler(label: label, stream: output.logStream)
             handler.logLevel = level
             return handler
         }

@@ -25,7 +25,8 @@ extension IntegrationTests {
                     try await withProcesses { scope in
                         let tunnel = try await scope.startTunnel(
                             forwardPort: blackhole.port,
-                            flags: ["--window", "4MiB"]
+                            // The session into the blackhole can never finish: no drain at stop.
+                            flags: ["--window", "4MiB", "--grace-period", "0"]
                         )
                         let writer = try await FloodWriter.start(port: tunnel.listenPort, group: group)
                         try await Task.sleep(for: Self.floodTime)

@@ -18,6 +18,9 @@ extension IntegrationTests {
             Case(arguments: ["client", "--frags", "abc"], flag: "--frags"),
             Case(arguments: ["client", "--tick", "-5"], flag: "--tick"),
             Case(arguments: ["client", "--rFling", "127.0.0.1:70000"], flag: "--rFling"),
+            Case(arguments: ["client", "--stats", "often"], flag: "--stats"),
+            Case(arguments: ["client", "--grace-period", "-1"], flag: "--grace-period"),
+            Case(arguments: ["client", "--metrics", "localhost"], flag: "--metrics"),
             Case(
                 arguments: ["server", "--lFling", "127.0.0.1:0", "--lSync", "127.0.0.1:0", "--forward", "0"],
                 flag: "--forward"

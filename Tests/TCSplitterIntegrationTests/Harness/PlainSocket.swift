@@ -91,15 +91,8 @@ enum PlainSocket {
         timeout: Duration
     ) throws -> Exchange {
         let deadline = ContinuousClock.now + timeout
-        let descriptor = try self.makeSocket()
+        let descriptor = try self.dial(port: port)
         defer { close(descriptor) }
-        var address = self.loopback(port: port)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw HarnessError("connect(127.0.0.1:\(port)) failed: errno \(errno)") }
         var reply: [UInt8] = []
         if !primer.isEmpty {
             try self.sendAll(primer, on: descriptor)
@@ -113,6 +106,23 @@ enum PlainSocket {
         }
         let ending = self.receive(on: descriptor, into: &reply, until: nil, deadline: deadline)
         return Exchange(reply: reply, ending: ending ?? .timedOut)
+    }
+
+    /// A blocking socket connected to `127.0.0.1:port`.
+    static func dial(port: Int) throws -> Int32 {
+        let descriptor = try self.makeSocket()
+        var address = self.loopback(port: port)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            let error = errno
+            close(descriptor)
+            throw HarnessError("connect(127.0.0.1:\(port)) failed: errno \(error)")
+        }
+        return descriptor
     }
 
     static func sendAll(_ bytes: [UInt8], on descriptor: Int32) throws {

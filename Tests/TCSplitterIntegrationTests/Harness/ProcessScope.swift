@@ -110,7 +110,7 @@ struct Tunnel {
 }
 
 /// Runs `body` with a fresh `ProcessScope`, then stops every process it started (SIGTERM, SIGKILL
-/// after 5 s), even when `body` throws. When `body` succeeded and `expectCleanStop` is set, each
+/// after 15 s), even when `body` throws. When `body` succeeded and `expectCleanStop` is set, each
 /// process must have stopped with exit status 0 (graceful shutdown); when it threw, their logs are
 /// printed.
 func withProcesses<T>(

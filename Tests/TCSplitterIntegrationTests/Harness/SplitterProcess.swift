@@ -127,6 +127,11 @@ final class SplitterProcess: Sendable {
         }
     }
 
+    /// Sends `signal` to its PID, unless it has already been reaped.
+    func send(signal: Int32) {
+        if self.ended == nil { kill(self.pid, signal) }
+    }
+
     /// Waits up to `timeout` for the process to end; `nil` if it is still running.
     @discardableResult
     func waitForExit(timeout: Duration) async -> Termination? {
@@ -134,8 +139,10 @@ final class SplitterProcess: Sendable {
     }
 
     /// Sends SIGTERM and waits up to `grace` for a clean end; then SIGKILL. Returns how it ended.
+    /// The default outlasts tcsplitter's default `--grace-period` (10 s), for which a session still
+    /// open at SIGTERM is let finish before the end exits 0.
     @discardableResult
-    func stop(grace: Duration = .seconds(5)) async -> Termination? {
+    func stop(grace: Duration = .seconds(15)) async -> Termination? {
         if let ended = self.ended { return ended }
         kill(self.pid, SIGTERM)
         if let ended = await self.waitForExit(timeout: grace) { return ended }

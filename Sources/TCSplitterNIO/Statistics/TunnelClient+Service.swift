@@ -1,0 +1,26 @@
+import NIOCore
+import TCSplitterCore
+
+extension TunnelClient: TunnelEnd {
+    public func statistics() -> EventLoopFuture<EndStatistics> {
+        self.eventLoop.submit {
+            var statistics = self.link.counters.snapshot(
+                role: .client,
+                configuration: self.configuration,
+                badInput: self.badInput.total
+            )
+            self.link.addLiveState(to: &statistics)
+            return statistics
+        }
+    }
+
+    public func drain(gracePeriod: TimeAmount) -> EventLoopFuture<DrainOutcome> {
+        self.eventLoop.flatSubmit {
+            // No new local connections; the pool and the sync connection go on for the sessions.
+            self.listener?.close(promise: nil)
+            return SessionDrain.wait(on: self.eventLoop, gracePeriod: gracePeriod, logger: self.logger) {
+                self.link.sessions.count
+            }
+        }
+    }
+}
