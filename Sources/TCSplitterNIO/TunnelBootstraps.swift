@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOPosix
 import TCSplitterCore
@@ -55,8 +56,11 @@ enum TunnelBootstraps {
     static func addTunnelHandlers(
         to channel: Channel,
         handler: TunnelConnectionHandler,
-        limits: FrameLimits
+        limits: FrameLimits,
+        congestionControl: String? = nil,
+        logger: Logger? = nil
     ) throws {
+        if let congestionControl, let logger { CongestionControl.apply(congestionControl, to: channel, logger: logger) }
         try channel.pipeline.syncOperations.addHandlers([
             // No maximumBufferSize: the decoder rejects an oversize frame from its header, so the
             // buffer never holds more than one partial frame plus one read.

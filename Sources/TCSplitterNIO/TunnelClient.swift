@@ -242,7 +242,9 @@ public final class TunnelClient: @unchecked Sendable {
                         security: ConnectionSecurity(key: client.key),
                         dup: client.configuration.dup
                     )
-                    try TunnelBootstraps.addTunnelHandlers(to: channel, handler: handler, limits: limits)
+                    try TunnelBootstraps.addTunnelHandlers(
+                        to: channel, handler: handler, limits: limits,
+                        congestionControl: client.configuration.congestionControl, logger: client.logger)
                 }
             }
             .connect(host: remote.dialHost, port: remote.port)

@@ -109,7 +109,9 @@ public final class TunnelServer: @unchecked Sendable {
                         badInput: server.badInput,
                         security: ConnectionSecurity(key: server.key)
                     )
-                    try TunnelBootstraps.addTunnelHandlers(to: channel, handler: handler, limits: limits)
+                    try TunnelBootstraps.addTunnelHandlers(
+                        to: channel, handler: handler, limits: limits,
+                        congestionControl: server.configuration.congestionControl, logger: server.logger)
                 }
             }
     }

@@ -92,6 +92,12 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("max-buffer"), parsing: .unconditional, help: "Bytes all sessions of an end may buffer in the worst case (e.g. 8GiB): a session is admitted only while sessions x 2 x --window fits.")
     var maxBuffer = "8GiB"
 
+    @Option(name: .customLong("congestion"), help: "TCP congestion control of the tunnel's own connections, e.g. bbr, cubic, reno (sysctl net.ipv4.tcp_available_congestion_control lists them; the end hosts keep theirs). Default: the system's. A name the kernel refuses is logged once and the default stays.")
+    var congestion: String?
+
+    @Option(name: .customLong("mode"), help: ArgumentHelp("A preset of the tuning flags; flags given explicitly override it. Give both ends the same mode. \(ModePreset.allCases.map(\.summary).joined(separator: "; ")).", valueName: "stealth|bulk|lossy|interactive|live"))
+    var mode: String?
+
     @Option(name: .customLong("tos"), parsing: .unconditional, help: "IP TOS byte on tunnel connections (184 = 0xB8, DSCP EF); 0 leaves it unset.")
     var tos = "184"
 
@@ -145,10 +151,36 @@ struct TunnelOptions: ParsableArguments {
     }
 
     /// The configuration these flags describe for `role`, validated.
-    func configuration(role: Role) throws(ConfigurationError) -> TunnelConfiguration {
-        let configuration = try self.parsedValues(role: role)
+    func configuration(role: Role, arguments: [String] = CommandLine.arguments) throws(ConfigurationError) -> TunnelConfiguration {
+        let configuration = try self.withPreset(arguments: arguments).parsedValues(role: role)
         try configuration.validate()
         return configuration
+    }
+
+    /// These options with `--mode`'s values filled in where `arguments` set no value of their own.
+    func withPreset(arguments: [String]) throws(ConfigurationError) -> TunnelOptions {
+        guard let name = self.mode else { return self }
+        guard let preset = ModePreset(rawValue: name.lowercased()) else {
+            throw ConfigurationError(
+                flag: "--mode", "\"\(name)\" is not one of \(ModePreset.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var options = self
+        for (flag, value) in preset.flags(notSetIn: arguments) {
+            switch flag {
+            case "--budget": options.budget = value
+            case "--tick": options.tick = value
+            case "--tock": options.tock = value
+            case "--buffer": options.buffer = value
+            case "--frags": options.frags = value
+            case "--window": options.window = value
+            case "--conns": options.conns = value
+            case "--congestion": options.congestion = value
+            case "--dup": options.dup = value
+            case "--fec": options.fec = value
+            default: break
+            }
+        }
+        return options
     }
 
     /// Every flag value parsed (each error names its flag), before the rules between flags.
@@ -196,6 +228,7 @@ struct TunnelOptions: ParsableArguments {
         }
         configuration.dup = dup
         configuration.transparent = self.transparent
+        configuration.congestionControl = self.congestion.map { $0.lowercased() }
         configuration.allowRules = try self.allow.map { value throws(ConfigurationError) in try AllowRule.parse(value) }
         guard let localProtocol = LocalProtocol(rawValue: self.localProtocol.lowercased()) else {
             throw ConfigurationError(flag: "--protocol", "\"\(self.localProtocol)\" is not tcp or udp")

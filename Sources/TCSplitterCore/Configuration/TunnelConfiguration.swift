@@ -98,6 +98,9 @@ public struct TunnelConfiguration: Hashable, Sendable {
         max(1, min(self.maxSessions, self.maxBufferBytes / max(1, 2 * self.windowBytes)))
     }
 
+    /// TCP congestion control of the tunnel's own connections (`--congestion`); `nil`: the system's.
+    public var congestionControl: String? = nil
+
     /// IP type-of-service byte on tunnel connections (`--tos`); 0xB8 is DSCP EF; 0 leaves it.
     public var typeOfService: Int = 0xB8
     /// Limit on a dial of the server or of `--forward` (`--dial-timeout`).
@@ -212,6 +215,13 @@ public struct TunnelConfiguration: Hashable, Sendable {
         if self.fecDataShards > 0 {
             guard self.fecDataShards + self.fecParityShards <= 255 else {
                 throw ConfigurationError(flag: "--fec", "data + parity must be at most 255")
+            }
+        }
+        if let name = self.congestionControl {
+            let allowed = name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D }
+            guard (1...15).contains(name.utf8.count), allowed else {
+                throw ConfigurationError(
+                    flag: "--congestion", "\"\(name)\" is not a congestion control name (1-15 of a-z, 0-9, _ and -, e.g. bbr, cubic)")
             }
         }
         if self.localProtocol == .udp { try self.validateUDP() }
