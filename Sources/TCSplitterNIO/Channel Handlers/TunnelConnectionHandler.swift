@@ -74,7 +74,14 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private(set) var carried: [(SessionID, UInt64)] = []
 
     /// Whether the connection ended with both directions finished (nothing written on it lost).
-    var closedCleanly: Bool { self.dataState.outputShut && self.dataState.inputEnded }
+    /// Once this end's output is shut, NIO closes the channel on the peer's FIN without an
+    /// `inputClosed` event, so an end without any error after our shutdown counts as finished; a
+    /// reset always comes with an error.
+    var closedCleanly: Bool {
+        self.dataState.outputShut && (self.dataState.inputEnded || (self.state == .closed && !self.failed))
+    }
+    /// Whether an error or a protocol violation ended (or marred) the connection.
+    private var failed = false
 
     /// A number no other connection of this process has (an object's identity can be reused
     /// once it is freed; this cannot).
@@ -282,6 +289,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        self.failed = true
         if let error = error as? FrameDecodingError {
             self.protocolError("bad frame: \(error)")
         } else if let error = error as? FrameCipherError {
@@ -419,6 +427,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     private func protocolError(_ message: String) {
+        self.failed = true
         self.badInput.log(self.logger, "closing tunnel connection: \(message)", metadata: self.metadata)
         self.close()
     }
