@@ -105,7 +105,11 @@ final class TunnelSession {
         }
         if configuration.retries {
             self.retransmit = RetransmitBuffer()
-            self.retry = RetryTracker(skipAfter: configuration.retrySkip >= 0 ? configuration.retrySkip : nil)
+            // Four payloads of a gap per request: enough to unblock the stream, not the whole flight.
+            self.retry = RetryTracker(
+                skipAfter: configuration.retrySkip >= 0 ? configuration.retrySkip : nil,
+                maxRequestBytes: UInt64(4 * configuration.payloadBytes)
+            )
         }
     }
 

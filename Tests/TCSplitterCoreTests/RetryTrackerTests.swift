@@ -155,4 +155,17 @@ import Testing
         #expect(stream.consumedOffset == 30)
         #expect(stream.missingRanges().isEmpty)
     }
+
+    @Test("a request names at most maxRequestBytes of the last gap (the tail), earlier gaps whole; the rest follows")
+    func requestCap() {
+        var tracker = RetryTracker(skipAfter: nil, maxRequestBytes: 100)
+        _ = tracker.update(missing: [0..<500, 2000..<3000], now: at(0), timeout: .milliseconds(50))
+        let first = tracker.update(missing: [0..<500, 2000..<3000], now: at(50), timeout: .milliseconds(50))
+        #expect(first == [.requestResend([0..<500, 2000..<2100])])
+        // The start arrived; the rest of the tail keeps its history and is asked for after the backoff.
+        let early = tracker.update(missing: [2100..<3000], now: at(60), timeout: .milliseconds(50))
+        #expect(early.isEmpty)
+        let next = tracker.update(missing: [2100..<3000], now: at(100), timeout: .milliseconds(50))
+        #expect(next == [.requestResend([2100..<2200])])
+    }
 }

@@ -10,6 +10,13 @@ import NIOCore
 /// receiver may skip it (`--retries 1:N`, opt-in: it corrupts a byte stream); with skipping off the
 /// session waits, and `ReceiveStream`'s stall check ends it after the stall timeout.
 ///
+/// A request names at most `maxRequestBytes` of the last gap, its start: that gap is usually the
+/// tail (everything the peer reported sent and still in flight on busy connections), and asking
+/// for all of it would resend the whole flight. Gaps before it lie between payloads that arrived
+/// (a late or lost connection's share) and are asked for whole. The rest of the tail follows in
+/// later requests if it is really lost (a connection that died is resent by the sender at once,
+/// without any request).
+///
 /// ```
 ///  gap seen ──retry timeout──▶ request #1 ──2×──▶ request #2 ──4×──▶ … ──skipAfter──▶ skip
 /// ```
@@ -39,10 +46,15 @@ public struct RetryTracker: Sendable {
     /// Ranges given up on so far.
     public private(set) var skippedRanges = 0
 
-    /// A tracker skipping after `skipAfter` requests (`nil`: never).
-    public init(skipAfter: Int?, maxRangesPerRequest: Int = 16) {
+    /// The most bytes of the last (tail) gap named in one request (`nil`: the whole gap).
+    public let maxRequestBytes: UInt64?
+
+    /// A tracker skipping after `skipAfter` requests (`nil`: never), asking for at most
+    /// `maxRequestBytes` of a gap at a time.
+    public init(skipAfter: Int?, maxRangesPerRequest: Int = 16, maxRequestBytes: UInt64? = nil) {
         self.skipAfter = skipAfter.map { max(0, $0) }
         self.maxRangesPerRequest = max(1, maxRangesPerRequest)
+        self.maxRequestBytes = maxRequestBytes.map { max(1, $0) }
     }
 
     /// The ranges currently missing, oldest first.
@@ -67,7 +79,10 @@ public struct RetryTracker: Sendable {
                     continue
                 }
                 if toRequest.count < self.maxRangesPerRequest {
-                    toRequest.append(gap.range)
+                    let isTail = index == self.gaps.count - 1
+                    let cap = isTail ? self.maxRequestBytes : nil
+                    let end = cap.map { min(gap.range.upperBound, gap.range.lowerBound + $0) } ?? gap.range.upperBound
+                    toRequest.append(gap.range.lowerBound..<end)
                     gap.requests += 1
                     gap.lastRequest = now
                     self.requestedRanges += 1
