@@ -9,6 +9,9 @@ set -euo pipefail
 PROG=${0##*/}
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 REPO_DIR=$(cd -- "$SCRIPT_DIR/.." && pwd -P)
+# log, die, check_port and alive, shared with tcs-server.sh and tcs-client.sh.
+# shellcheck source=utils/tcs-common.sh
+. "$SCRIPT_DIR/tcs-common.sh"
 
 usage() {
     cat <<EOF
@@ -41,12 +44,6 @@ Environment (defaults in brackets):
 EOF
 }
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
-
 keep=0
 for arg in "$@"; do
     case $arg in
@@ -70,10 +67,7 @@ WAIT_SECS=${WAIT_SECS:-30}
 LISTEN_PORT=${TCS_LISTEN##*:}
 
 for var in ECHO_PORT TCS_FLING_PORT TCS_SYNC_PORT LISTEN_PORT; do
-    value=${!var}
-    if ! [[ $value =~ ^[0-9]{1,5}$ ]] || ((10#$value < 1 || 10#$value > 65535)); then
-        die "$var=$value is not a port number (1-65535)"
-    fi
+    check_port "$var" "${!var}"
 done
 if [[ $(printf '%s\n' "$((10#$ECHO_PORT))" "$((10#$TCS_FLING_PORT))" "$((10#$TCS_SYNC_PORT))" \
     "$((10#$LISTEN_PORT))" | sort -u | wc -l) -ne 4 ]]; then
@@ -147,18 +141,6 @@ BIN=$BIN_DIR/tcsplitter
 export TCS_BIN=$BIN # so tcs-server.sh and tcs-client.sh run the binary just built
 
 # --- 3. start echo, server, client ------------------------------------------
-
-# True while PID $1 is a live (not zombie) process.
-alive() {
-    local stat
-    if [[ -d /proc/self ]]; then
-        read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-        stat=${stat##*) }
-        [[ ${stat%% *} != Z ]]
-    else
-        kill -0 "$1" 2>/dev/null
-    fi
-}
 
 LOG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tcs-demo.XXXXXX")
 NAMES=()
