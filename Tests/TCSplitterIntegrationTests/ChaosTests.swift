@@ -249,8 +249,8 @@ extension IntegrationTests {
                         for end in [tunnel.client.process, tunnel.server.process] {
                             let block = try await StatusBlock.request(from: end, number: 1)
                             let recovery = block.lines["recovery"] ?? ""
-                            let resent = Int(recovery.split(separator: " ").first ?? "") ?? -1
-                            let sent = block.lines["sent"]?.components(separatedBy: " in ").last?.split(separator: " ").first.flatMap { Int($0) } ?? 0
+                            let resent = try block.resentPayloads()
+                            let sent = try block.payloads("sent")
                             // Before: every closing connection's payloads (about all of them at this
                             // budget) plus whole in-flight tails per request (40%) were resent.
                             #expect(resent >= 0 && sent > 0 && resent * 100 <= sent * 10, "\(end.name): \(recovery); sent \(sent)")

@@ -14,24 +14,6 @@ extension IntegrationTests {
         /// carried less than this many bytes in all.
         static let helloBytesOnly = 64 * 1024
 
-        /// What one relay carried, from its report when stopped.
-        struct Relayed: CustomStringConvertible {
-            var toServer: Int
-            var back: Int
-            var connections: Int
-            var description: String { "\(self.connections) connections, \(self.toServer) bytes up, \(self.back) bytes down" }
-        }
-
-        /// Stops a relay and reads its report.
-        static func stopAndCount(_ relay: SplitterProcess) async throws -> Relayed {
-            _ = await relay.stop()
-            let line = try await relay.logLine(containing: "bytes back", timeout: .seconds(5))
-            let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-            // "chaos-proxy: N connections, K killed, S stalled, U bytes to the target, D bytes back"
-            guard numbers.count >= 5 else { throw HarnessError("unexpected relay report: \(line)") }
-            return Relayed(toServer: numbers[3], back: numbers[4], connections: numbers[0])
-        }
-
         /// A counting relay in front of the server's fling port.
         static func relay(_ name: String, to port: Int, scope: ProcessScope) async throws -> (SplitterProcess, Int) {
             let relay = try scope.launch(name, ["chaos-proxy", "--to", "127.0.0.1:\(port)", "--kill-percent", "0"])
@@ -97,9 +79,9 @@ extension IntegrationTests {
                             try await end.logLines(containing: "session closed", count: sessions, timeout: .seconds(10))
                             #expect(end.standardError.count(of: "closing tunnel connection") == 0, "\(end.diagnostics)")
                         }
-                        let fling = try await Self.stopAndCount(flingRelay)
-                        var lasso: Relayed? = nil
-                        if let lassoRelay { lasso = try await Self.stopAndCount(lassoRelay) }
+                        let fling = try await RelayReport.stop(flingRelay)
+                        var lasso: RelayReport? = nil
+                        if let lassoRelay { lasso = try await RelayReport.stop(lassoRelay) }
                         print("dup \(mode): fling relay \(fling); lasso relay \(lasso.map { "\($0)" } ?? "-")")
                         #expect(fling.toServer >= downstream, "\(mode): upstream rides fling connections: \(fling)")
                         switch mode {

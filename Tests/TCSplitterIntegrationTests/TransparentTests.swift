@@ -119,9 +119,7 @@ extension IntegrationTests {
                 // Each service saw exactly the sessions dialed to it; the refused one saw none.
                 var counts: [Int] = []
                 for relay in relays {
-                    _ = await relay.stop()
-                    let report = try await relay.logLine(containing: "connections", timeout: .seconds(5))
-                    counts.append(Int(report.split(separator: " ").dropFirst().first ?? "") ?? -1)
+                    counts.append(try await RelayReport.stop(relay).connections)
                 }
                 print("transparent \(plan.testDescription): connections per service 7001/7002/7003: \(counts)")
                 #expect(counts == [2, 3, 0], "\(scope.diagnostics)")

@@ -14,6 +14,24 @@ struct StatusBlock {
         return number
     }
 
+    /// The number of payloads on the `sent` or `received` line ("... in N payloads, ...").
+    func payloads(_ label: String) throws -> Int {
+        guard let line = self.lines[label], let tail = line.components(separatedBy: " in ").last,
+            let number = tail.split(separator: " ").first.flatMap({ Int($0) })
+        else {
+            throw HarnessError("no payload count on the \(label) line: \(self.lines)")
+        }
+        return number
+    }
+
+    /// The first number on the `recovery` line: payloads resent.
+    func resentPayloads() throws -> Int {
+        guard let number = self.lines["recovery"]?.split(separator: " ").first.flatMap({ Int($0) }) else {
+            throw HarnessError("no resent count on the recovery line: \(self.lines)")
+        }
+        return number
+    }
+
     /// Sends SIGUSR1 to `process` and returns the block it prints, its `number`th (from 1).
     static func request(from process: SplitterProcess, number: Int) async throws -> StatusBlock {
         process.send(signal: SIGUSR1)
