@@ -14,21 +14,28 @@ extension IntegrationTests {
 
         @Test(
             "100,000 datagrams of random sizes from 1 to 8,000 bytes come back intact and in order",
-            .timeLimit(.minutes(3))
+            .timeLimit(.minutes(6))
         )
         func hundredThousandDatagrams() async throws {
             try await withEventLoopGroup { group in
                 try await withUDPEchoService(group: group) { echoPort in
                     try await withProcesses { scope in
                         let tunnel = try await scope.startTunnel(forwardPort: echoPort, flags: Self.udpEventDriven)
+                        // 24 in flight: the debug build is CPU-bound near 1,500 datagrams/s here, and
+                        // 24 of the largest (about 16.6 KiB of kernel memory each on loopback) still fit
+                        // the 416 KiB a socket gets with the default net.core.rmem_max, so the echo
+                        // path cannot drop one even when a process is descheduled. The time allowed
+                        // is three times what a 2-core machine needs: CI machines are slower.
                         let plan = UDPProbeClient.Plan(
-                            count: 100_000, minBytes: 1, maxBytes: 8000, window: 16, lossTimeout: .seconds(10), seed: 42
+                            count: 100_000, minBytes: 1, maxBytes: 8000, window: 24, lossTimeout: .seconds(10), seed: 42
                         )
+                        let kernelBefore = KernelUDPCounters.read()
                         let results = try await udpProbe(
-                            port: tunnel.listenPort, plan: plan, timeout: .seconds(150), group: group
+                            port: tunnel.listenPort, plan: plan, timeout: .seconds(300), group: group
                         )
+                        let kernel = KernelUDPCounters.read().since(kernelBefore)
                         let result = try #require(results.first)
-                        #expect(result.isExact, "\(result)\n\(scope.diagnostics)")
+                        #expect(result.isExact, "\(result); \(kernel)\n\(scope.diagnostics)")
                         #expect(result.sent == 100_000)
                         let seconds = Double(result.elapsed.nanoseconds) / 1e9
                         print(

@@ -92,8 +92,9 @@ public enum UDPProbeClient {
     ) -> EventLoopFuture<Result> {
         let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: Result.self)
+        let handler = NIOLoopBoundBox.makeBoxSendingValue(UDPProbeHandler(plan: plan, promise: promise), eventLoop: eventLoop)
         let timeoutTask = eventLoop.scheduleTask(in: timeout) {
-            promise.fail(Failure(description: "the probe did not finish within \(timeout.nanoseconds / 1_000_000) ms"))
+            handler.value.timedOut(after: timeout)
         }
         promise.futureResult.whenComplete { _ in timeoutTask.cancel() }
         DatagramBootstrap(group: eventLoop)
@@ -102,7 +103,7 @@ public enum UDPProbeClient {
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(UDPBootstraps.socketBufferBytes))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UDPProbeHandler(plan: plan, promise: promise))
+                    try channel.pipeline.syncOperations.addHandler(handler.value)
                 }
             }
             .connect(host: host, port: port)
@@ -252,6 +253,16 @@ final class UDPProbeHandler: ChannelInboundHandler {
         self.inFlightHead = self.inFlight.count
         self.compact()
         self.fill(context: context)
+    }
+
+    /// Fails the probe for running out of time, saying how far it got.
+    func timedOut(after timeout: TimeAmount) {
+        self.finish(
+            failure: UDPProbeClient.Failure(
+                description:
+                    "the probe did not finish within \(timeout.nanoseconds / 1_000_000) ms: \(self.result), \(self.inFlight.count - self.inFlightHead) in flight"
+            )
+        )
     }
 
     private func finish(failure: Error?) {
