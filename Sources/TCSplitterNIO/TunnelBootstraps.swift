@@ -62,9 +62,9 @@ enum TunnelBootstraps {
     ) throws {
         if let congestionControl, let logger { CongestionControl.apply(congestionControl, to: channel, logger: logger) }
         try channel.pipeline.syncOperations.addHandlers([
-            // No maximumBufferSize: the decoder rejects an oversize frame from its header, so the
-            // buffer never holds more than one partial frame plus one read.
-            ByteToMessageHandler(FrameDecoder(limits: limits, security: handler.security)),
+            // The reader rejects an oversize frame from its header and holds at most one
+            // partial frame.
+            FrameReader(limits: limits, security: handler.security),
             handler,
         ])
     }

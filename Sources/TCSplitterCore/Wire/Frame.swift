@@ -116,6 +116,22 @@ extension ByteBuffer {
     /// be opened first: an encrypted one), or returns `nil` (consuming nothing) when more bytes
     /// are needed. The checks on the envelope are those of `readFrame(limits:)`.
     public mutating func readFrameEnvelope(limits: FrameLimits) throws(FrameDecodingError) -> FrameEnvelope? {
+        guard let frameBytes = try self.peekFrameBytes(limits: limits), self.readableBytes >= frameBytes,
+            let typeByte = self.getInteger(at: self.readerIndex + 3, as: UInt8.self),
+            let type = FrameType(rawValue: typeByte),
+            let header = self.readSlice(length: WireConstants.frameHeaderBytes),
+            let body = self.readSlice(length: frameBytes - WireConstants.frameHeaderBytes)
+        else { return nil }
+        return FrameEnvelope(type: type, header: header, body: body)
+    }
+
+    /// The length, envelope included, of the frame at the reader index, from its envelope alone;
+    /// `nil` while the 8 envelope bytes are not all here. Consumes nothing.
+    ///
+    /// Throws as soon as the bytes present are wrong: garbage from its first two bytes, and a bad
+    /// version, an unknown type or an oversize length once the envelope is whole, so a receiver
+    /// can size a buffer for the frame before its body arrives.
+    public func peekFrameBytes(limits: FrameLimits) throws(FrameDecodingError) -> Int? {
         guard let magic = self.getInteger(at: self.readerIndex, as: UInt16.self),
             let version = self.getInteger(at: self.readerIndex + 2, as: UInt8.self),
             let typeByte = self.getInteger(at: self.readerIndex + 3, as: UInt8.self),
@@ -133,12 +149,7 @@ extension ByteBuffer {
         guard let type = FrameType(rawValue: typeByte) else { throw .unknownFrameType(typeByte) }
         let limit = limits.maxBodyBytes(for: type)
         guard length <= UInt32(limit) else { throw .bodyTooLarge(type: typeByte, length: length, limit: limit) }
-        let bodyLength = Int(length)
-        guard self.readableBytes >= WireConstants.frameHeaderBytes + bodyLength,
-            let header = self.readSlice(length: WireConstants.frameHeaderBytes),
-            let body = self.readSlice(length: bodyLength)
-        else { return nil }
-        return FrameEnvelope(type: type, header: header, body: body)
+        return WireConstants.frameHeaderBytes + Int(length)
     }
 
     /// Writes the envelope of a frame whose body is `bodyBytes` long. Returns the bytes written.
