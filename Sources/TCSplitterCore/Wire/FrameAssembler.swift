@@ -49,8 +49,7 @@ public struct FrameAssembler {
     /// The next whole frame's envelope, or `nil` when more bytes are needed.
     public mutating func next() throws(FrameDecodingError) -> FrameEnvelope? {
         if self.partial != nil {
-            guard let envelope = try self.continuePartial() else { return nil }
-            return envelope
+            return try self.continuePartial()
         }
         if let envelope = try self.input.readFrameEnvelope(limits: self.limits) {
             return envelope
@@ -80,12 +79,10 @@ public struct FrameAssembler {
             return nil
         }
         if partial.readableBytes < frameBytes {
-            if partial.capacity - partial.writerIndex < frameBytes - partial.readableBytes {
-                partial.reserveCapacity(minimumWritableBytes: frameBytes - partial.readableBytes)
-            }
+            partial.reserveCapacity(minimumWritableBytes: frameBytes - partial.readableBytes)  // no-op once sized
             self.move(upTo: frameBytes - partial.readableBytes, into: &partial)
         }
-        guard partial.readableBytes >= frameBytes, let envelope = try partial.readFrameEnvelope(limits: self.limits) else {
+        guard let envelope = try partial.readFrameEnvelope(limits: self.limits) else {
             self.partial = partial
             return nil
         }
