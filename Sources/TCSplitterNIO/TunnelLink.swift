@@ -27,6 +27,8 @@ final class TunnelLink {
     private(set) var orphanPayloads = 0
     /// The end's running totals (the server shares one among its links).
     var counters = EndCounters()
+    /// The last control messages of ended sessions, repeated on each new sync connection.
+    private(set) var endedSessions: EndedSessionLog
 
     init(eventLoop: EventLoop, configuration: TunnelConfiguration, logger: Logger, isClient: Bool) {
         self.eventLoop = eventLoop
@@ -34,6 +36,12 @@ final class TunnelLink {
         self.logger = logger
         self.isClient = isClient
         self.dispatcher = PayloadDispatcher(eventLoop: eventLoop)
+        // A dead sync connection is replaced (or the peer's sessions end) within the grace time
+        // plus the keepalive's detection; what it lost must be repeated within that.
+        self.endedSessions = EndedSessionLog(
+            capacity: configuration.maxSessions,
+            lifetime: configuration.stallTimeout + configuration.keepaliveInterval * 3
+        )
     }
 
     /// Reed-Solomon codecs by data:parity (a group closed early has fewer data shards).
@@ -55,8 +63,10 @@ final class TunnelLink {
         self.counters.values.sessionsOpened += 1
     }
 
-    func sessionEnded(_ session: TunnelSession) {
+    /// `farewell` is the session's last control messages, kept to repeat on a new sync connection.
+    func sessionEnded(_ session: TunnelSession, farewell: [ControlMessage]) {
         guard self.sessions[session.id] === session else { return }
+        self.endedSessions.record(session.id, messages: farewell, now: .now())
         self.sessions.removeValue(forKey: session.id)
         self.dispatcher.discard(session: session)
         self.onSessionEnded?(session)
@@ -65,7 +75,7 @@ final class TunnelLink {
     // MARK: Sync
 
     /// Makes `connection` the sync connection (a previous one is closed), sends what was queued,
-    /// and has every session repeat what the peer may have missed.
+    /// and has every session, and every recently ended one, repeat what the peer may have missed.
     func attachSync(_ connection: TunnelConnectionHandler) {
         if let old = self.sync, old !== connection { old.close() }
         self.sync = connection
@@ -76,6 +86,7 @@ final class TunnelLink {
         self.pendingControl.removeAll()
         for message in queued { connection.send(control: message) }
         for session in Array(self.sessions.values) { session.resync(isClient: self.isClient) }
+        for message in self.endedSessions.messagesToRepeat(now: .now()) { connection.send(control: message) }
     }
 
     /// The sync connection closed. Sessions go on (their data connections still work) and wait
@@ -172,6 +183,7 @@ final class TunnelLink {
             self.pendingControl.removeAll()
             for session in Array(self.sessions.values) { session.syncLost() }
         }
+        self.endedSessions.expire(now: now)
         let retryTimeout = self.roundTrip.retryTimeout
         if self.dispatcher.queuedPayloads > 0 {
             self.logger.debug(

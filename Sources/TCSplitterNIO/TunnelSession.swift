@@ -61,6 +61,8 @@ final class TunnelSession {
     var groupTimer: Scheduled<Void>?
     /// With `--protocol udp`: datagram framing, loss policy and idle time (`TunnelSession+UDP.swift`).
     var datagram: DatagramSessionState?
+    /// The reason sent to the peer in a `reset`, once one was sent.
+    var resetSent: String?
 
     init(id: SessionID, link: TunnelLink, configuration: TunnelConfiguration, logger: Logger, now: NIODeadline) {
         self.id = id
@@ -491,7 +493,10 @@ final class TunnelSession {
     func abort(_ reason: String, notifyPeer: Bool) {
         guard self.phase != .ended else { return }
         self.logger.warning("session aborted: \(reason)", metadata: self.endMetadata)
-        if notifyPeer { self.link.sendControl(.reset(self.id, reason: reason)) }
+        if notifyPeer {
+            self.resetSent = reason
+            self.link.sendControl(.reset(self.id, reason: reason))
+        }
         self.end(notifyPeer: false, abortive: true)
     }
 
@@ -507,12 +512,24 @@ final class TunnelSession {
                 channel.close(promise: nil)
             }
         }
-        self.link.sessionEnded(self)
+        self.link.sessionEnded(self, farewell: self.farewell(abortive: abortive))
         self.datagramSessionEnded()
         if abortive { self.link.counters.values.sessionsAborted += 1 } else { self.link.counters.values.sessionsClosed += 1 }
         if wasOpen && !abortive {
             self.logger.info("session closed", metadata: self.endMetadata)
         }
+    }
+
+    /// The last messages the peer must get even if the sync connection dies with them: a sent
+    /// `reset`; after a clean end the `finish` and the final acknowledgement (the peer's session
+    /// may still wait for either, and this one's state is gone once it ends).
+    func farewell(abortive: Bool) -> [ControlMessage] {
+        if let reason = self.resetSent { return [.reset(self.id, reason: reason)] }
+        guard !abortive else { return [] }
+        var messages: [ControlMessage] = []
+        if self.finishSent { messages.append(.finish(self.id, finalOffset: self.send.packedOffset)) }
+        messages.append(.progress(self.id, receivedOffset: self.receive.consumedOffset, sentOffset: self.sentOffset))
+        return messages
     }
 
     func schedule(at deadline: NIODeadline, _ body: @escaping (TunnelSession) -> Void) -> Scheduled<Void> {
