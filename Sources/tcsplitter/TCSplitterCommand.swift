@@ -38,6 +38,7 @@ struct TCSplitterCommand: AsyncParsableCommand {
     /// Parses and runs as usual, except that the bare `tcsplitter --help` prints every tunnel flag
     /// (the default subcommand's help) and then the subcommands, rather than only the latter.
     static func main() async {
+        MallocTuning.apply()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.isEmpty || arguments == ["--help"] || arguments == ["-h"] || arguments == ["help"] {
             print(Self.helpMessage(for: RunCommand.self))

@@ -259,6 +259,7 @@ extension IntegrationTests {
                             let sent = try block.payloads("sent")
                             // Before: every closing connection's payloads (about all of them at this
                             // budget) plus whole in-flight tails per request (40%) were resent.
+                            print("retries without faults, \(end.name): \(resent) of \(sent) payloads resent; \(recovery)")
                             #expect(resent >= 0 && sent > 0 && resent * 100 <= sent * 10, "\(end.name): \(recovery); sent \(sent)")
                         }
                     }
