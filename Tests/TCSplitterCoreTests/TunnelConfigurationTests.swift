@@ -177,10 +177,12 @@ import Testing
             flag: "--window",
             broken: {
                 $0.localProtocol = .udp
+                $0.payloadBytes = 10_000
                 $0.windowBytes = 128 << 10
             },
             edge: {
                 $0.localProtocol = .udp
+                $0.payloadBytes = 10_000
                 $0.windowBytes = 2 * DatagramChunk.maxFramedBytes(payloadBytes: $0.payloadBytes)
             }),
         Rule(
