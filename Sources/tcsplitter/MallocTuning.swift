@@ -10,9 +10,9 @@ import Glibc
 /// faults and zeroed pages when it is touched again. In the loopback benchmark that was 6-8% of
 /// the receiving end's CPU (`exc_page_fault`, `clear_page_erms`). Keeping up to 8 MiB of free heap
 /// and serving blocks below 2 MiB from the heap lets freed frame buffers be reused as they are
-/// (CPU per GiB 10-20% lower with 64 KiB payloads); the receiving end's peak resident size grew
-/// by 2-4 MiB in that benchmark (32 MiB kept cost 10 MiB more for no further gain). `MALLOC_TRIM_THRESHOLD_` and
-/// `MALLOC_MMAP_THRESHOLD_` in the environment still win.
+/// (CPU per GiB 10-20% lower with 64 KiB payloads); the receiving end's peak resident size stayed
+/// within 2 MiB of what it was (47 MiB in `--mode bulk`; keeping 32 MiB cost 10 MiB more for no
+/// further gain). `MALLOC_TRIM_THRESHOLD_` and `MALLOC_MMAP_THRESHOLD_` in the environment win.
 enum MallocTuning {
     /// `mallopt`'s parameter numbers from glibc's `<malloc.h>` (stable ABI; Swift's Glibc module
     /// does not import that header).

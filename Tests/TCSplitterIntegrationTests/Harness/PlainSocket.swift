@@ -100,7 +100,11 @@ enum PlainSocket {
                 return Exchange(reply: reply, ending: ended)
             }
         }
-        try self.sendAll(request, on: descriptor)
+        if let failure = try self.sendAllUnlessReset(request, on: descriptor) {
+            // The peer reset the connection before the request went out (a refused session can
+            // be reset that early on a loaded machine): that is how this exchange ended.
+            return Exchange(reply: reply, ending: .error(failure))
+        }
         if shutWriteSide, shutdown(descriptor, Int32(SHUT_WR)) != 0 {
             throw HarnessError("shutdown(SHUT_WR) failed: errno \(errno)")
         }
@@ -126,12 +130,27 @@ enum PlainSocket {
     }
 
     static func sendAll(_ bytes: [UInt8], on descriptor: Int32) throws {
+        if let failure = try self.sendAllUnlessReset(bytes, on: descriptor) {
+            throw HarnessError("send failed: errno \(failure) (connection reset)")
+        }
+    }
+
+    /// Sends every byte; returns the errno when the peer reset the connection (ECONNRESET, EPIPE)
+    /// and throws for any other failure. MSG_NOSIGNAL: a reset socket must not raise SIGPIPE.
+    static func sendAllUnlessReset(_ bytes: [UInt8], on descriptor: Int32) throws -> Int32? {
         var written = 0
         while written < bytes.count {
-            let result = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + written, $0.count - written, 0) }
-            guard result > 0 else { throw HarnessError("send failed after \(written) bytes: errno \(errno)") }
+            let result = bytes.withUnsafeBytes {
+                send(descriptor, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL))
+            }
+            guard result > 0 else {
+                let error = errno
+                if error == ECONNRESET || error == EPIPE { return error }
+                throw HarnessError("send failed after \(written) bytes: errno \(error)")
+            }
             written += result
         }
+        return nil
     }
 
     /// Reads into `reply` until it holds `count` bytes (then `nil`), or the input ends, or the
