@@ -33,7 +33,7 @@ extension TunnelSession {
     func checkGaps(now: NIODeadline, timeout: TimeAmount) {
         guard var retry = self.retry else { return }
         let missing = self.receive.missingRanges()
-        let actions = retry.update(missing: missing, now: now, timeout: timeout)
+        let actions = retry.update(missing: missing, now: now, timeout: timeout, tailEnd: self.receive.knownSentOffset)
         self.retry = retry
         for action in actions {
             switch action {

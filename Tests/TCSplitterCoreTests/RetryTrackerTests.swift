@@ -168,4 +168,19 @@ import Testing
         let next = tracker.update(missing: [2100..<3000], now: at(100), timeout: .milliseconds(50))
         #expect(next == [.requestResend([2100..<2200])])
     }
+
+    @Test("a last gap followed by received bytes is not the tail: it is asked for whole")
+    func interiorLastGapWhole() {
+        var tracker = RetryTracker(skipAfter: nil, maxRequestBytes: 100)
+        // The peer sent up to 5000; 3000..<5000 arrived (stashed), so 2000..<3000 is a silent
+        // connection's share, not bytes in flight.
+        _ = tracker.update(missing: [0..<500, 2000..<3000], now: at(0), timeout: .milliseconds(50), tailEnd: 5000)
+        let first = tracker.update(missing: [0..<500, 2000..<3000], now: at(50), timeout: .milliseconds(50), tailEnd: 5000)
+        #expect(first == [.requestResend([0..<500, 2000..<3000])])
+        // A gap that reaches the sent offset is the tail, and capped.
+        var tail = RetryTracker(skipAfter: nil, maxRequestBytes: 100)
+        _ = tail.update(missing: [2000..<3000], now: at(0), timeout: .milliseconds(50), tailEnd: 3000)
+        let capped = tail.update(missing: [2000..<3000], now: at(50), timeout: .milliseconds(50), tailEnd: 3000)
+        #expect(capped == [.requestResend([2000..<2100])])
+    }
 }

@@ -10,12 +10,14 @@ import NIOCore
 /// receiver may skip it (`--retries 1:N`, opt-in: it corrupts a byte stream); with skipping off the
 /// session waits, and `ReceiveStream`'s stall check ends it after the stall timeout.
 ///
-/// A request names at most `maxRequestBytes` of the last gap, its start: that gap is usually the
-/// tail (everything the peer reported sent and still in flight on busy connections), and asking
-/// for all of it would resend the whole flight. Gaps before it lie between payloads that arrived
-/// (a late or lost connection's share) and are asked for whole. The rest of the tail follows in
-/// later requests if it is really lost (a connection that died is resent by the sender at once,
-/// without any request).
+/// A request names at most `maxRequestBytes` of the tail gap, its start: the tail is the gap that
+/// reaches the peer's reported sent offset with nothing received after it (everything still in
+/// flight on busy connections), and asking for all of it would resend the whole flight. Gaps
+/// followed by payloads that arrived (a late, lost or silent connection's share) are asked for
+/// whole, also when such a gap is the last one: with the sender's window full behind a silent
+/// connection, asking for its share four payloads per backed-off request took 20 s. The rest of
+/// the tail follows in later requests if it is really lost (a connection that died is resent by
+/// the sender at once, without any request).
 ///
 /// ```
 ///  gap seen ──retry timeout──▶ request #1 ──2×──▶ request #2 ──4×──▶ … ──skipAfter──▶ skip
@@ -61,8 +63,15 @@ public struct RetryTracker: Sendable {
     public var missingRanges: [Range<UInt64>] { self.gaps.map(\.range) }
 
     /// Updates the gaps from the receiver's state: `missing` are the ranges now missing (in
-    /// order), then returns what to do at `now` with `timeout` as the retry timeout.
-    public mutating func update(missing: [Range<UInt64>], now: NIODeadline, timeout: TimeAmount) -> [Action] {
+    /// order), then returns what to do at `now` with `timeout` as the retry timeout. `tailEnd` is
+    /// the peer's reported sent offset: only a last gap reaching it is the tail, capped at
+    /// `maxRequestBytes` (`nil`: the last gap always is).
+    public mutating func update(
+        missing: [Range<UInt64>],
+        now: NIODeadline,
+        timeout: TimeAmount,
+        tailEnd: UInt64? = nil
+    ) -> [Action] {
         self.merge(missing, now: now)
         var toRequest: [Range<UInt64>] = []
         var actions: [Action] = []
@@ -79,7 +88,7 @@ public struct RetryTracker: Sendable {
                     continue
                 }
                 if toRequest.count < self.maxRangesPerRequest {
-                    let isTail = index == self.gaps.count - 1
+                    let isTail = index == self.gaps.count - 1 && tailEnd.map { gap.range.upperBound >= $0 } ?? true
                     let cap = isTail ? self.maxRequestBytes : nil
                     let end = cap.map { min(gap.range.upperBound, gap.range.lowerBound + $0) } ?? gap.range.upperBound
                     toRequest.append(gap.range.lowerBound..<end)
