@@ -194,7 +194,7 @@ public final class TunnelServer: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(LocalStreamHandler(session: bound.value))
                 }
             }
-            .connect(to: target)
+            .connect(host: target.dialHost, port: target.port)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
