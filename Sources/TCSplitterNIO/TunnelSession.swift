@@ -320,7 +320,7 @@ final class TunnelSession {
         guard self.phase != .ended else { return }
         if isClient && self.phase == .opening { self.link.sendControl(self.openRequest) }
         if !isClient && self.phase == .open { self.link.sendControl(.opened(self.id)) }
-        if self.finishSent { self.link.sendControl(.finish(self.id, finalOffset: self.send.packedOffset)) }
+        if self.finishSent { self.link.sendControl(self.finishMessage) }
         self.sendProgress(now: .now())
     }
 
@@ -365,7 +365,7 @@ final class TunnelSession {
         if !payloads.isEmpty { self.link.dispatcher.drain() }
         if self.send.endOfStreamPacked && !self.finishSent {
             self.finishSent = true
-            self.link.sendControl(.finish(self.id, finalOffset: self.send.packedOffset))
+            self.link.sendControl(self.finishMessage)
         }
     }
 
@@ -520,6 +520,10 @@ final class TunnelSession {
         }
     }
 
+    /// This direction's end (half-close) at the final packed offset; sent once the end of the
+    /// stream is packed, and repeated on resync and after the session ended.
+    var finishMessage: ControlMessage { .finish(self.id, finalOffset: self.send.packedOffset) }
+
     /// The last messages the peer must get even if the sync connection dies with them: a sent
     /// `reset`; after a clean end the `finish` and the final acknowledgement (the peer's session
     /// may still wait for either, and this one's state is gone once it ends).
@@ -527,7 +531,7 @@ final class TunnelSession {
         if let reason = self.resetSent { return [.reset(self.id, reason: reason)] }
         guard !abortive else { return [] }
         var messages: [ControlMessage] = []
-        if self.finishSent { messages.append(.finish(self.id, finalOffset: self.send.packedOffset)) }
+        if self.finishSent { messages.append(self.finishMessage) }
         messages.append(.progress(self.id, receivedOffset: self.receive.consumedOffset, sentOffset: self.sentOffset))
         return messages
     }
