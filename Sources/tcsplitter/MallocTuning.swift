@@ -25,23 +25,9 @@ enum MallocTuning {
         // Looked up rather than declared, so a libc without it (musl) just keeps its defaults.
         guard let symbol = dlsym(nil, "mallopt") else { return }
         let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-        let environment = ProcessInfoLite.environmentNames
-        if !environment.contains("MALLOC_TRIM_THRESHOLD_") { _ = mallopt(Self.trimThreshold, 8 << 20) }
-        if !environment.contains("MALLOC_MMAP_THRESHOLD_") { _ = mallopt(Self.mmapThreshold, 2 << 20) }
+        if getenv("MALLOC_TRIM_THRESHOLD_") == nil { _ = mallopt(Self.trimThreshold, 8 << 20) }
+        if getenv("MALLOC_MMAP_THRESHOLD_") == nil { _ = mallopt(Self.mmapThreshold, 2 << 20) }
         #endif
     }
 }
 
-/// The names in the process environment, without Foundation.
-private enum ProcessInfoLite {
-    static var environmentNames: Set<String> {
-        var names = Set<String>()
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") { names.insert(String(text[..<equals])) }
-            pointer += 1
-        }
-        return names
-    }
-}
