@@ -116,9 +116,7 @@ extension ByteBuffer {
     /// be opened first: an encrypted one), or returns `nil` (consuming nothing) when more bytes
     /// are needed. The checks on the envelope are those of `readFrame(limits:)`.
     public mutating func readFrameEnvelope(limits: FrameLimits) throws(FrameDecodingError) -> FrameEnvelope? {
-        guard let frameBytes = try self.peekFrameBytes(limits: limits), self.readableBytes >= frameBytes,
-            let typeByte = self.getInteger(at: self.readerIndex + 3, as: UInt8.self),
-            let type = FrameType(rawValue: typeByte),
+        guard let (type, frameBytes) = try self.peekFrameShape(limits: limits), self.readableBytes >= frameBytes,
             let header = self.readSlice(length: WireConstants.frameHeaderBytes),
             let body = self.readSlice(length: frameBytes - WireConstants.frameHeaderBytes)
         else { return nil }
@@ -132,6 +130,11 @@ extension ByteBuffer {
     /// version, an unknown type or an oversize length once the envelope is whole, so a receiver
     /// can size a buffer for the frame before its body arrives.
     public func peekFrameBytes(limits: FrameLimits) throws(FrameDecodingError) -> Int? {
+        try self.peekFrameShape(limits: limits)?.frameBytes
+    }
+
+    /// The type and whole length of the frame at the reader index (`peekFrameBytes`).
+    private func peekFrameShape(limits: FrameLimits) throws(FrameDecodingError) -> (type: FrameType, frameBytes: Int)? {
         guard let magic = self.getInteger(at: self.readerIndex, as: UInt16.self),
             let version = self.getInteger(at: self.readerIndex + 2, as: UInt8.self),
             let typeByte = self.getInteger(at: self.readerIndex + 3, as: UInt8.self),
@@ -149,7 +152,7 @@ extension ByteBuffer {
         guard let type = FrameType(rawValue: typeByte) else { throw .unknownFrameType(typeByte) }
         let limit = limits.maxBodyBytes(for: type)
         guard length <= UInt32(limit) else { throw .bodyTooLarge(type: typeByte, length: length, limit: limit) }
-        return WireConstants.frameHeaderBytes + Int(length)
+        return (type, WireConstants.frameHeaderBytes + Int(length))
     }
 
     /// Writes the envelope of a frame whose body is `bodyBytes` long. Returns the bytes written.
