@@ -20,7 +20,7 @@ public final class TunnelClient: @unchecked Sendable {
     let badInput = RateLimitedLog()
     var listener: Channel?
     /// The pre-dialed data connections by kind: fling always, lasso in the modes that use them.
-    private var pools: [ConnectionKind: ConnectionPool] = [:]
+    private(set) var pools: [ConnectionKind: ConnectionPool] = [:]
     private var syncDialing = false
     private var syncFailures = 0
     private var housekeepingTask: RepeatingLoopTask?

@@ -13,6 +13,9 @@ public protocol TunnelEnd: AnyObject, Sendable {
     /// The end keeps running (its connections carry the draining sessions); call `stop()` after.
     func drain(gracePeriod: TimeAmount) -> EventLoopFuture<DrainOutcome>
 
+    /// Logs the state of every link and open session (SIGUSR1), to find where a session waits.
+    func logState()
+
     /// Stops accepting, ends every session (aborting those still open) and closes every connection.
     func stop() -> EventLoopFuture<Void>
 }

@@ -63,6 +63,8 @@ final class TunnelSession {
     var datagram: DatagramSessionState?
     /// The reason sent to the peer in a `reset`, once one was sent.
     var resetSent: String?
+    /// Notices the session standing still with work outstanding, to log where it waits.
+    var stallWatch: StallWatch
 
     init(id: SessionID, link: TunnelLink, configuration: TunnelConfiguration, logger: Logger, now: NIODeadline) {
         self.id = id
@@ -90,6 +92,10 @@ final class TunnelSession {
             now: now
         )
         self.openedAt = now
+        self.stallWatch = StallWatch(
+            threshold: .nanoseconds(max(1_000_000_000, min(10_000_000_000, configuration.stallTimeout.nanoseconds / 2))),
+            now: now
+        )
         if configuration.fecDataShards > 0 {
             self.fecAssembler = FECGroupAssembler(
                 dataShards: configuration.fecDataShards,
@@ -307,6 +313,7 @@ final class TunnelSession {
             return
         }
         self.reportIfDue(now: now)
+        self.reportIfStalled(now: now)
     }
 
     /// The sync connection stayed down past its grace time: the session cannot go on.

@@ -3,7 +3,8 @@ import TCSplitterCore
 import TCSplitterNIO
 import UnixSignals
 
-/// Prints an end's status report: the full block on SIGUSR1, and every `interval` (`--stats N`)
+/// Prints an end's status report: the full block on SIGUSR1 (and the state of every link and
+/// session in the log), and every `interval` (`--stats N`)
 /// when one is set, as the block in a log or as one line updated in place on a terminal. Rates
 /// are since the previous report.
 ///
@@ -51,6 +52,7 @@ public struct StatusReporter: Service {
     private func report(on triggers: AsyncStream<Trigger>) async {
         var previous: EndStatistics?
         for await trigger in triggers {
+            if trigger == .signal { self.end.logState() }
             guard let statistics = try? await self.end.statistics().get() else { continue }
             if trigger == .tick && self.output.isTerminal {
                 self.output.updateLine(StatusReport.line(statistics, since: previous))

@@ -34,6 +34,10 @@ import Testing
             return self.drainPromise.futureResult
         }
 
+        func logState() {
+            self.calls.withLockedValue { $0.append("logState") }
+        }
+
         func stop() -> EventLoopFuture<Void> {
             self.calls.withLockedValue { $0.append("stop") }
             return self.loop.makeSucceededVoidFuture()

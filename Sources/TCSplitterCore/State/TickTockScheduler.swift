@@ -110,6 +110,18 @@ public struct TickTockScheduler: Sendable {
         return .flushNow
     }
 
+    /// The scheduler's waits, for a diagnostic dump: `read` (a read is outstanding), `tick`
+    /// (the tick timer is armed), `tock` (the tail waits), `window` (reading waits for an
+    /// acknowledgement); `idle` when none.
+    public var stateDescription: String {
+        var parts: [String] = []
+        if self.readOutstanding { parts.append("read") }
+        if self.tickArmedFor != nil { parts.append("tick") }
+        if self.tockArmedFor != nil { parts.append("tock") }
+        if self.waitingForWindow { parts.append("window") }
+        return parts.isEmpty ? "idle" : parts.joined(separator: "+")
+    }
+
     private mutating func requestRead(allowance: Int) -> ReadAction {
         guard allowance > 0 else {
             self.waitingForWindow = true

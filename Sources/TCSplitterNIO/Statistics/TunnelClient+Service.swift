@@ -14,6 +14,16 @@ extension TunnelClient: TunnelEnd {
         }
     }
 
+    public func logState() {
+        self.eventLoop.execute {
+            let pools = self.pools.map { kind, pool in
+                "\(kind)[members=\(pool.members.count) dialing=\(pool.dialing) target=\(pool.target) failures=\(pool.consecutiveFailures)\(pool.redialScheduled ? " backoff" : "")]"
+            }
+            self.logger.info("pools: \(pools.sorted().joined(separator: " "))")
+            self.link.logState()
+        }
+    }
+
     public func drain(gracePeriod: TimeAmount) -> EventLoopFuture<DrainOutcome> {
         self.eventLoop.flatSubmit {
             // No new local connections; the pool and the sync connection go on for the sessions.

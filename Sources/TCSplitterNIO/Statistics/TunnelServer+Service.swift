@@ -14,6 +14,12 @@ extension TunnelServer: TunnelEnd {
         }
     }
 
+    public func logState() {
+        self.eventLoop.execute {
+            for link in self.links.values { link.logState() }
+        }
+    }
+
     public func drain(gracePeriod: TimeAmount) -> EventLoopFuture<DrainOutcome> {
         self.eventLoop.flatSubmit {
             // Connections are still accepted (the clients replace their fling connections while

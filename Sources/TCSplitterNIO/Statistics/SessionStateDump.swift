@@ -1,0 +1,70 @@
+import Logging
+import NIOCore
+import TCSplitterCore
+
+extension TunnelSession {
+    /// One line with everything that decides whether the session moves: for finding out where a
+    /// session that stopped waits (SIGUSR1 logs it for every open session).
+    var stateDescription: String {
+        var fields: [String] = ["phase=\(self.phase)"]
+        if let channel = self.localChannel {
+            fields.append("local=\(channel.isActive ? "active" : "inactive")\(channel.isWritable ? "" : ",unwritable")")
+        } else {
+            fields.append("local=none")
+        }
+        fields.append("read=\(self.scheduler.stateDescription)")
+        fields.append("inputEnded=\(self.localInputEnded) outputShut=\(self.localOutputShut) finishSent=\(self.finishSent)")
+        fields.append(
+            "send[packed=\(self.send.packedOffset) pending=\(self.send.pendingBytes) sent=\(self.sentOffset) acked=\(self.send.ackedOffset) allowance=\(self.send.readAllowance) complete=\(self.send.isComplete)]"
+        )
+        fields.append(
+            "receive[peerSent=\(self.receive.knownSentOffset) delivered=\(self.receive.deliveredOffset) consumed=\(self.receive.consumedOffset) final=\(self.receive.finalOffset.map(String.init) ?? "-") stashed=\(self.receive.stashedBytes) forwarder=\(self.forwarder.queuedBytes) writes=\(self.writesInFlight)]"
+        )
+        fields.append("reported[received=\(self.reporter.reportedReceived) sent=\(self.reporter.reportedSent)]")
+        if let retransmit = self.retransmit { fields.append("retransmit=\(retransmit.count)") }
+        return fields.joined(separator: " ")
+    }
+}
+
+extension TunnelSession {
+    /// Numbers that change whenever the session moves (for `StallWatch`).
+    var progressMark: [UInt64] {
+        [
+            self.bytesFromLocal, self.sentOffset, self.send.ackedOffset,
+            self.receive.knownSentOffset, self.receive.deliveredOffset, self.receive.consumedOffset,
+        ]
+    }
+
+    /// Whether the session has bytes on their way: unacknowledged, or not yet written locally.
+    var hasOutstandingWork: Bool {
+        self.bytesFromLocal > self.send.ackedOffset || self.receive.knownSentOffset > self.receive.consumedOffset
+            || self.receive.deliveredOffset > self.receive.consumedOffset || self.writesInFlight > 0
+    }
+
+    /// Logs the session's state, once per stall, when it has work outstanding and has not moved
+    /// for the watch's threshold (a stall that no timeout would end is otherwise silent).
+    func reportIfStalled(now: NIODeadline) {
+        guard let still = self.stallWatch.check(mark: self.progressMark, outstanding: self.hasOutstandingWork, now: now)
+        else { return }
+        self.logger.warning(
+            "session has not moved for \(still.milliseconds) ms: \(self.stateDescription); \(self.link.stateDescription)"
+        )
+    }
+}
+
+extension TunnelLink {
+    /// The link's connections and dispatcher, in one line.
+    var stateDescription: String {
+        let senders = self.dispatcher.connections
+        return
+            "link: sync=\(self.sync == nil ? "down" : "up") data connections=\(self.dataConnections.count) senders=\(senders.count) canSend=\(senders.filter(\.canSend).count) writable=\(senders.filter(\.isWritable).count) queued payloads=\(self.dispatcher.queuedPayloads) (\(self.dispatcher.queuedBytes) bytes) sessions=\(self.sessions.count) orphans=\(self.orphanPayloads)"
+    }
+
+    /// Logs the link's connections and dispatcher, and a line per open session (`stateDescription`).
+    func logState() {
+        self.logger.info("\(self.stateDescription)")
+        for session in self.sessions.values {
+            session.logger.info("session state: \(session.stateDescription)")
+        }
+    }
+}
