@@ -16,6 +16,7 @@ public struct StallWatch: Sendable {
     private var lastMark: [UInt64] = []
     private var since: NIODeadline
     private var reported = false
+    private var wasOutstanding = false
 
     /// A watch that reports after `threshold` without movement; `now` starts the clock.
     public init(threshold: TimeAmount, now: NIODeadline) {
@@ -26,7 +27,8 @@ public struct StallWatch: Sendable {
     /// Records the session's `mark`; returns the time it has stood still when it should be
     /// reported now (the first check past `threshold` of one stall), else `nil`.
     public mutating func check(mark: [UInt64], outstanding: Bool, now: NIODeadline) -> TimeAmount? {
-        guard outstanding, mark == self.lastMark else {
+        defer { self.wasOutstanding = outstanding }
+        guard outstanding, self.wasOutstanding, mark == self.lastMark else {
             self.lastMark = mark
             self.since = now
             self.reported = false
