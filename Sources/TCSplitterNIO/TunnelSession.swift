@@ -63,6 +63,8 @@ final class TunnelSession {
     var datagram: DatagramSessionState?
     /// The reason sent to the peer in a `reset`, once one was sent.
     var resetSent: String?
+    /// A read was asked for before the local channel was active; `localChannelActive` does it.
+    var readWhenActive = false
     /// Notices the session standing still with work outstanding, to log where it waits.
     var stallWatch: StallWatch
 
@@ -151,6 +153,13 @@ final class TunnelSession {
         } else {
             self.perform(self.scheduler.start(allowance: self.send.readAllowance))
         }
+    }
+
+    /// The local channel became active (registered): a read asked for before is done now.
+    func localChannelActive() {
+        guard self.readWhenActive, self.phase != .ended else { return }
+        self.readWhenActive = false
+        self.localChannel?.read()
     }
 
     /// Bytes from the local socket. `drained` is whether the read left the socket empty. Bytes
@@ -379,7 +388,16 @@ final class TunnelSession {
     func perform(_ action: TickTockScheduler.ReadAction) {
         switch action {
         case .readNow:
-            self.localChannel?.read()
+            guard let channel = self.localChannel else { return }
+            // NIO drops a read asked for before an accepted channel is registered (it marks the
+            // read pending but never watches the socket, and activation reads only with autoRead
+            // on). The server's `opened` can arrive in the same event-loop pass as the accept,
+            // before the registration NIO defers to a task: the read then waits for activation.
+            if channel.isActive {
+                channel.read()
+            } else {
+                self.readWhenActive = true
+            }
         case .readAt(let deadline):
             self.tickTimer?.cancel()
             self.tickTimer = self.schedule(at: deadline) { session in

@@ -12,6 +12,11 @@ final class LocalStreamHandler: ChannelInboundHandler {
         self.session = session
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        self.session.localChannelActive()
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = self.unwrapInboundIn(data)
         // NIO ends a read cycle when a read leaves room in its buffer: the socket is drained.
