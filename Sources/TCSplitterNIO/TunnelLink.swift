@@ -27,6 +27,9 @@ final class TunnelLink {
     private(set) var orphanPayloads = 0
     /// The end's running totals (the server shares one among its links).
     var counters = EndCounters()
+    /// When a data connection last broke (closed with an error or before both sides finished):
+    /// UDP sessions take only gaps near such a moment for lost datagrams.
+    private(set) var lastDataConnectionBreak: NIODeadline?
     /// The last control messages of ended sessions, repeated on each new sync connection.
     private(set) var endedSessions: EndedSessionLog
 
@@ -147,6 +150,7 @@ final class TunnelLink {
     func dataConnectionClosed(_ connection: TunnelConnectionHandler) {
         self.dispatcher.remove(connection)
         self.dataConnections.removeValue(forKey: ObjectIdentifier(connection))
+        if !connection.closedCleanly { self.lastDataConnectionBreak = .now() }
         guard !connection.closedCleanly, !connection.carried.isEmpty else { return }
         // It died mid-stream: what it carried may be lost. Sessions with retries resend what is
         // still unacknowledged now, rather than waiting for the receiver to ask.

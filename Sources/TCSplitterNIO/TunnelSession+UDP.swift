@@ -109,14 +109,21 @@ extension TunnelSession {
         self.checkProgress()
     }
 
-    /// Without `--retries`: skips the leading gaps missing for longer than the round trip allows
-    /// (plus a tock with FEC, whose parity follows its group), resynchronising at the next
-    /// payload. Called from housekeeping.
+    /// Without `--retries`: skips the leading gaps a broken data connection explains once they
+    /// were missing for longer than the round trip allows (plus a tock with FEC, whose parity
+    /// follows its group), and any gap after the silent wait (2 s or four round-trip timeouts),
+    /// resynchronising at the next payload. Called from housekeeping.
     func checkDatagramGaps(now: NIODeadline, retryTimeout: TimeAmount) {
         guard let state = self.datagram, self.retry == nil else { return }
         var wait = max(retryTimeout, .milliseconds(100))
         if self.fecCollector != nil { wait = wait + self.configuration.tockInterval }
-        let skips = state.gapPolicy.update(missing: self.receive.missingRanges(), now: now, wait: wait)
+        let skips = state.gapPolicy.update(
+            missing: self.receive.missingRanges(),
+            now: now,
+            wait: wait,
+            lastLoss: self.link.lastDataConnectionBreak,
+            silentWait: max(.seconds(2), wait * 4)
+        )
         for range in skips {
             guard range.lowerBound == self.receive.deliveredOffset else { break }
             self.skipDatagramBytes(range, now: now)
