@@ -82,6 +82,11 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
     /// Whether an error or a protocol violation ended (or marred) the connection.
     private var failed = false
+    /// What ended the connection, for the log when it broke: the error, or how far each side got.
+    var endDescription: String {
+        "\(self.failure ?? "no error"); output \(self.dataState.outputShut ? "shut" : "open"), input \(self.dataState.inputEnded ? "ended" : "open"), \(self.dataState.sentPayloads) payloads sent"
+    }
+    private var failure: String?
 
     /// A number no other connection of this process has (an object's identity can be reused
     /// once it is freed; this cannot).
@@ -290,6 +295,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         self.failed = true
+        if self.failure == nil { self.failure = "\(error)" }
         if let error = error as? FrameDecodingError {
             self.protocolError("bad frame: \(error)")
         } else if let error = error as? FrameCipherError {
@@ -428,6 +434,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     private func protocolError(_ message: String) {
         self.failed = true
+        if self.failure == nil { self.failure = message }
         self.badInput.log(self.logger, "closing tunnel connection: \(message)", metadata: self.metadata)
         self.close()
     }
