@@ -150,14 +150,13 @@ final class TunnelLink {
     func dataConnectionClosed(_ connection: TunnelConnectionHandler) {
         self.dispatcher.remove(connection)
         self.dataConnections.removeValue(forKey: ObjectIdentifier(connection))
-        if !connection.closedCleanly {
-            self.lastDataConnectionBreak = .now()
-            self.logger.debug(
-                "data connection broke: \(connection.endDescription)",
-                metadata: ["conn": "\(connection.kind.map { "\($0)" } ?? "?")", "carried": "\(connection.carried.count)"]
-            )
-        }
-        guard !connection.closedCleanly, !connection.carried.isEmpty else { return }
+        guard !connection.closedCleanly else { return }
+        self.lastDataConnectionBreak = .now()
+        self.logger.debug(
+            "data connection broke: \(connection.endDescription)",
+            metadata: ["conn": "\(connection.kind.map { "\($0)" } ?? "?")", "carried": "\(connection.carried.count)"]
+        )
+        guard !connection.carried.isEmpty else { return }
         // It died mid-stream: what it carried may be lost. Sessions with retries resend what is
         // still unacknowledged now, rather than waiting for the receiver to ask.
         var offsets: [SessionID: [UInt64]] = [:]

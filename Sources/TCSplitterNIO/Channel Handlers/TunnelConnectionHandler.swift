@@ -80,13 +80,14 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     var closedCleanly: Bool {
         self.dataState.outputShut && (self.dataState.inputEnded || (self.state == .closed && !self.failed))
     }
+    /// The first error or protocol violation that ended (or marred) the connection.
+    private var failure: String?
     /// Whether an error or a protocol violation ended (or marred) the connection.
-    private var failed = false
+    private var failed: Bool { self.failure != nil }
     /// What ended the connection, for the log when it broke: the error, or how far each side got.
     var endDescription: String {
         "\(self.failure ?? "no error"); output \(self.dataState.outputShut ? "shut" : "open"), input \(self.dataState.inputEnded ? "ended" : "open"), \(self.dataState.sentPayloads) payloads sent"
     }
-    private var failure: String?
 
     /// A number no other connection of this process has (an object's identity can be reused
     /// once it is freed; this cannot).
@@ -294,7 +295,6 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        self.failed = true
         if self.failure == nil { self.failure = "\(error)" }
         if let error = error as? FrameDecodingError {
             self.protocolError("bad frame: \(error)")
@@ -433,7 +433,6 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     private func protocolError(_ message: String) {
-        self.failed = true
         if self.failure == nil { self.failure = message }
         self.badInput.log(self.logger, "closing tunnel connection: \(message)", metadata: self.metadata)
         self.close()
