@@ -195,16 +195,7 @@ final class TunnelLink {
         self.endedSessions.expire(now: now)
         let retryTimeout = self.roundTrip.retryTimeout
         if self.dispatcher.queuedPayloads > 0 {
-            self.logger.debug(
-                "payloads waiting for a connection",
-                metadata: [
-                    "queued": "\(self.dispatcher.queuedPayloads)",
-                    "senders": "\(self.dispatcher.connections.count)",
-                    "dataConnections": "\(self.dataConnections.count)",
-                    "canSend": "\(self.dispatcher.connections.filter { $0.canSend }.count)",
-                    "writable": "\(self.dispatcher.connections.filter { $0.isWritable }.count)",
-                ]
-            )
+            self.logger.debug("payloads waiting for a connection; \(self.stateDescription)")
         }
         for session in Array(self.sessions.values) { session.housekeeping(now: now, retryTimeout: retryTimeout) }
         for connection in Array(self.dataConnections.values) where now - connection.lastActivity > idleLimit {
