@@ -66,7 +66,7 @@ final class TunnelSession {
     /// A read was asked for before the local channel was active; `localChannelActive` does it.
     var readWhenActive = false
     /// Notices the session standing still with work outstanding, to log where it waits.
-    var stallWatch: StallWatch
+    var stallWatch: StallWatch<SessionProgressMark>
 
     init(id: SessionID, link: TunnelLink, configuration: TunnelConfiguration, logger: Logger, now: NIODeadline) {
         self.id = id
@@ -95,7 +95,7 @@ final class TunnelSession {
         )
         self.openedAt = now
         self.stallWatch = StallWatch(
-            threshold: .nanoseconds(max(1_000_000_000, min(10_000_000_000, configuration.stallTimeout.nanoseconds / 2))),
+            threshold: max(.seconds(1), min(.seconds(10), .nanoseconds(configuration.stallTimeout.nanoseconds / 2))),
             now: now
         )
         if configuration.fecDataShards > 0 {

@@ -7,7 +7,7 @@ import Testing
 
     @Test("a session with work outstanding that stops moving is reported once, after the threshold")
     func reportsOncePerStall() {
-        var watch = StallWatch(threshold: .seconds(10), now: self.start)
+        var watch = StallWatch<[UInt64]>(threshold: .seconds(10), now: self.start)
         #expect(watch.check(mark: [1, 2], outstanding: true, now: self.start) == nil)
         #expect(watch.check(mark: [1, 2], outstanding: true, now: self.start + .seconds(9)) == nil)
         #expect(watch.check(mark: [1, 2], outstanding: true, now: self.start + .seconds(10)) == .seconds(10))
@@ -16,7 +16,7 @@ import Testing
 
     @Test("movement restarts the clock and re-arms the report")
     func movementRearms() {
-        var watch = StallWatch(threshold: .seconds(10), now: self.start)
+        var watch = StallWatch<[UInt64]>(threshold: .seconds(10), now: self.start)
         _ = watch.check(mark: [1], outstanding: true, now: self.start)
         #expect(watch.check(mark: [1], outstanding: true, now: self.start + .seconds(10)) != nil)
         #expect(watch.check(mark: [2], outstanding: true, now: self.start + .seconds(11)) == nil)
@@ -26,7 +26,7 @@ import Testing
 
     @Test("an idle session with nothing outstanding is never reported")
     func idleIsNotAStall() {
-        var watch = StallWatch(threshold: .seconds(10), now: self.start)
+        var watch = StallWatch<[UInt64]>(threshold: .seconds(10), now: self.start)
         for second in 0..<60 {
             #expect(watch.check(mark: [5, 5], outstanding: false, now: self.start + .seconds(Int64(second))) == nil)
         }

@@ -3,17 +3,17 @@ import NIOCore
 /// Notices a session that has work outstanding and has stopped moving, so the end can log where
 /// it waits (once per stall, not on every check).
 ///
-/// The session passes a `mark`, numbers that grow whenever anything moves (offsets read, sent,
-/// acknowledged, delivered, consumed), and whether work is outstanding (bytes unacknowledged or
+/// The session passes a `mark`, a value that changes whenever anything moves (its offsets read,
+/// sent, acknowledged, delivered, consumed), and whether work is outstanding (bytes unacknowledged or
 /// unconsumed). An idle interactive session has none outstanding and is never reported.
 ///
 /// ```
 ///  moving ──same mark, outstanding, for `threshold`──▶ reported ──mark changes──▶ moving
 /// ```
-public struct StallWatch: Sendable {
+public struct StallWatch<Mark: Equatable & Sendable>: Sendable {
     /// How long a session may wait without moving before it is reported.
     public let threshold: TimeAmount
-    private var lastMark: [UInt64] = []
+    private var lastMark: Mark?
     private var since: NIODeadline
     private var reported = false
     private var wasOutstanding = false
@@ -26,7 +26,7 @@ public struct StallWatch: Sendable {
 
     /// Records the session's `mark`; returns the time it has stood still when it should be
     /// reported now (the first check past `threshold` of one stall), else `nil`.
-    public mutating func check(mark: [UInt64], outstanding: Bool, now: NIODeadline) -> TimeAmount? {
+    public mutating func check(mark: Mark, outstanding: Bool, now: NIODeadline) -> TimeAmount? {
         defer { self.wasOutstanding = outstanding }
         guard outstanding, self.wasOutstanding, mark == self.lastMark else {
             self.lastMark = mark

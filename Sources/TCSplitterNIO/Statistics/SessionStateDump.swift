@@ -26,13 +26,25 @@ extension TunnelSession {
     }
 }
 
+/// The offsets that change whenever a session moves (for `StallWatch`; a plain value, so the
+/// check in every housekeeping pass allocates nothing).
+struct SessionProgressMark: Equatable, Sendable {
+    var read: UInt64
+    var sent: UInt64
+    var acknowledged: UInt64
+    var peerSent: UInt64
+    var delivered: UInt64
+    var consumed: UInt64
+}
+
 extension TunnelSession {
-    /// Numbers that change whenever the session moves (for `StallWatch`).
-    var progressMark: [UInt64] {
-        [
-            self.bytesFromLocal, self.sentOffset, self.send.ackedOffset,
-            self.receive.knownSentOffset, self.receive.deliveredOffset, self.receive.consumedOffset,
-        ]
+    /// Where the session's offsets stand now.
+    var progressMark: SessionProgressMark {
+        SessionProgressMark(
+            read: self.bytesFromLocal, sent: self.sentOffset, acknowledged: self.send.ackedOffset,
+            peerSent: self.receive.knownSentOffset, delivered: self.receive.deliveredOffset,
+            consumed: self.receive.consumedOffset
+        )
     }
 
     /// Whether the session has bytes on their way: unacknowledged, or not yet written locally.
