@@ -247,7 +247,7 @@ public final class TunnelClient: @unchecked Sendable {
                         congestionControl: client.configuration.congestionControl, logger: client.logger)
                 }
             }
-            .connect(host: remote.dialHost, port: remote.port)
+            .connect(to: remote)
             .flatMapThrowing { channel in
                 let client = bound.value
                 guard !client.stopped else {

@@ -194,7 +194,7 @@ public final class TunnelServer: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(LocalStreamHandler(session: bound.value))
                 }
             }
-            .connect(host: target.dialHost, port: target.port)
+            .connect(to: target)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
