@@ -50,6 +50,10 @@ final class TunnelSession {
     var tockTimer: Scheduled<Void>?
     var releaseTimer: Scheduled<Void>?
     var writesInFlight = 0
+    /// Stream bytes for the local socket, gathered in this event-loop pass and written with one
+    /// flush at its end (`flushLocalBatch`): every payload a read of the data connections brings
+    /// would otherwise cost a write system call, a promise and an acknowledgement check.
+    var localBatch: [ByteBuffer] = []
     let openedAt: NIODeadline
     /// With `--retries`: payloads sent and not yet acknowledged, for resending.
     var retransmit: RetransmitBuffer?
@@ -435,16 +439,32 @@ final class TunnelSession {
             self.deliverDatagrams(buffers)
             return
         }
-        guard let channel = self.localChannel else {
+        guard self.localChannel != nil else {
             // Only a peer that sends before `opened` gets here: fail loudly rather than lose bytes.
             self.abort("the peer sent data before the session was open", notifyPeer: true)
             return
         }
+        let wasEmpty = self.localBatch.isEmpty
+        self.localBatch.append(contentsOf: buffers.lazy.filter { $0.readableBytes > 0 })
+        guard wasEmpty, !self.localBatch.isEmpty else { return }
+        // Counted from now, so the output is not shut while the batch waits for the pass to end.
+        self.writesInFlight += 1
+        self.link.eventLoop.assumeIsolated().execute {
+            self.writesInFlight -= 1
+            self.flushLocalBatch()
+        }
+    }
+
+    /// Writes the bytes gathered by `writeToLocal` in this event-loop pass, with one flush; they
+    /// count as consumed (and may be acknowledged) once the local socket has taken them.
+    private func flushLocalBatch() {
+        let buffers = self.localBatch
+        self.localBatch.removeAll(keepingCapacity: true)
+        guard self.phase != .ended, let channel = self.localChannel, let last = buffers.last else { return }
         let bytes = buffers.reduce(0) { $0 + $1.readableBytes }
-        guard bytes > 0 else { return }
         for buffer in buffers.dropLast() { channel.write(buffer, promise: nil) }
         let promise = channel.eventLoop.makePromise(of: Void.self)
-        channel.writeAndFlush(buffers.last!, promise: promise)
+        channel.writeAndFlush(last, promise: promise)
         self.writesInFlight += 1
         promise.futureResult.assumeIsolated().whenComplete { result in
             self.writesInFlight -= 1
