@@ -15,6 +15,8 @@ final class PayloadDispatcher {
 
     private var queue = CircularBuffer<Pending>(initialCapacity: 64)
     private(set) var connections: [TunnelConnectionHandler] = []
+    /// Changes whenever `connections` does, so a drain knows its candidates went stale.
+    private var connectionsVersion = 0
     private var choice = DispatcherChoice()
     private var draining = false
     /// The event loop, for the timer that ends a wait for a fresh connection.
@@ -61,12 +63,14 @@ final class PayloadDispatcher {
     func add(_ connection: TunnelConnectionHandler) {
         guard !self.connections.contains(where: { $0 === connection }) else { return }
         self.connections.append(connection)
+        self.connectionsVersion &+= 1
         self.drain()
     }
 
     /// Removes a connection that retired or closed.
     func remove(_ connection: TunnelConnectionHandler) {
         self.connections.removeAll { $0 === connection }
+        self.connectionsVersion &+= 1
     }
 
     /// The head shard would have to share a connection with its group: wait a little for a fresh
@@ -117,25 +121,39 @@ final class PayloadDispatcher {
         } while self.drainAgain && !self.queue.isEmpty
     }
 
+    /// What `DispatcherChoice` sees of each connection, read once per drain and then kept up to
+    /// date by the drain itself (asking every connection's channel for every payload cost more than
+    /// the choice: an option lookup with a dynamic cast each).
+    private func candidates() -> [DispatcherChoice.Candidate] {
+        self.connections.map {
+            DispatcherChoice.Candidate(
+                canCarry: $0.canSend,
+                isWritable: $0.isWritable,
+                bufferedBytes: $0.bufferedBytes,
+                rank: $0.dispatchRank
+            )
+        }
+    }
+
     private func drainOnce() {
-        var touched: [ObjectIdentifier: TunnelConnectionHandler] = [:]
+        var touched: [TunnelConnectionHandler] = []
+        var candidates = self.candidates()
+        var connectionsVersion = self.connectionsVersion
         while let next = self.queue.first {
+            if connectionsVersion != self.connectionsVersion {  // one was added or removed meanwhile
+                candidates = self.candidates()
+                connectionsVersion = self.connectionsVersion
+            }
             let groupKey = next.header.dataShards > 0 ? GroupKey(session: next.header.sessionID, group: next.header.group) : nil
             let used = groupKey.flatMap { self.groupConnections[$0] } ?? []
-            let candidates = self.connections.map {
-                DispatcherChoice.Candidate(
-                    canCarry: $0.canSend,
-                    isWritable: $0.isWritable,
-                    bufferedBytes: $0.bufferedBytes,
-                    carriesGroup: used.contains($0.serial),
-                    rank: $0.dispatchRank
-                )
+            for index in candidates.indices {
+                candidates[index].carriesGroup = !used.isEmpty && used.contains(self.connections[index].serial)
             }
-            let now = NIODeadline.now()
-            let allowDoubling = self.doublingWaitSince.map { now - $0 >= Self.doublingWait } ?? false
+            let now = self.doublingWaitSince == nil ? nil : NIODeadline.now()
+            let allowDoubling = self.doublingWaitSince.map { now! - $0 >= Self.doublingWait } ?? false
             guard let index = self.choice.choose(candidates, allowDoubling: allowDoubling) else {
                 if groupKey != nil, candidates.contains(where: { $0.canCarry && $0.isWritable }) {
-                    self.waitForFreshConnection(now: now)  // only the group rule held it back
+                    self.waitForFreshConnection(now: now ?? .now())  // only the group rule held it back
                 }
                 break
             }
@@ -144,17 +162,28 @@ final class PayloadDispatcher {
             self.queuedBytes -= next.data.readableBytes
             guard !next.session.isEnded else { continue }
             let connection = self.connections[index]
-            touched[ObjectIdentifier(connection)] = connection
+            if !connection.needsFlush {
+                connection.needsFlush = true
+                touched.append(connection)
+            }
             if let groupKey {
                 if used.contains(connection.serial) { self.doubledShards += 1 }
                 self.noteGroup(groupKey, on: connection)
             }
             connection.send(payload: next.header, data: next.data)
+            if connectionsVersion == self.connectionsVersion {
+                candidates[index].canCarry = connection.canSend
+                candidates[index].isWritable = connection.isWritable
+                candidates[index].bufferedBytes += WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes + next.data.readableBytes
+            }
             next.session.link.counters.values.payloadsSent += 1
             if !next.header.flags.contains(.parity) {  // parity is not stream bytes
                 next.session.payloadSent(end: next.header.offset + UInt64(next.data.readableBytes))
             }
         }
-        for connection in touched.values { connection.flush() }
+        for connection in touched {
+            connection.needsFlush = false
+            connection.flush()
+        }
     }
 }

@@ -50,6 +50,8 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private(set) var dup: DupMode
     /// The dispatcher's preference for this connection (lower first; see `DupMode.downstreamRank`).
     var dispatchRank = 0
+    /// The dispatcher wrote to this connection in its current drain and flushes it at the end.
+    var needsFlush = false
     /// The client nonce of this connection's hello: both ends know it, so the sync connection can
     /// name this connection (`ControlMessage.replace`).
     private(set) var clientNonce: HelloNonce?
