@@ -232,9 +232,11 @@ public final class TunnelClient: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let client = bound.value
                     let sends = client.configuration.dup.clientSends(on: kind)
+                    let budget = sends ? client.link.newConnectionBudget(using: &client.random) : (budget: 0, factor: 1)
                     let handler = TunnelConnectionHandler(
                         side: .dialer(kind, client.clientID),
-                        payloadBudget: sends ? client.configuration.connectionBudget(using: &client.random) : 0,
+                        payloadBudget: budget.budget,
+                        budgetFactor: budget.factor,
                         helloTimeout: client.configuration.helloTimeout,
                         delegate: client,
                         logger: client.logger,

@@ -32,6 +32,8 @@ final class TunnelLink {
     private(set) var lastDataConnectionBreak: NIODeadline?
     /// The last control messages of ended sessions, repeated on each new sync connection.
     private(set) var endedSessions: EndedSessionLog
+    /// The budget of this end's new data connections (`--budget auto` scales it to the link).
+    private(set) var budgetScaler: ConnectionBudgetScaler
 
     init(eventLoop: EventLoop, configuration: TunnelConfiguration, logger: Logger, isClient: Bool) {
         self.eventLoop = eventLoop
@@ -39,6 +41,7 @@ final class TunnelLink {
         self.logger = logger
         self.isClient = isClient
         self.dispatcher = PayloadDispatcher(eventLoop: eventLoop)
+        self.budgetScaler = configuration.makeBudgetScaler()
         // A dead sync connection is replaced (or the peer's sessions end) within the grace time
         // plus the keepalive's detection; what it lost must be repeated within that.
         self.endedSessions = EndedSessionLog(
@@ -145,6 +148,21 @@ final class TunnelLink {
 
     func dataConnectionRetired(_ connection: TunnelConnectionHandler) {
         self.dispatcher.remove(connection)
+        if let lifetime = connection.budgetSpentAfter,
+            self.budgetScaler.budgetSpent(factor: connection.budgetFactor, lifetime: lifetime)
+        {
+            self.logger.debug(
+                "data connections now carry \(self.budgetScaler.budget) payloads each way",
+                metadata: ["spentInMs": "\(lifetime.nanoseconds / 1_000_000)"]
+            )
+        }
+    }
+
+    /// A budget for a new data connection this end sends on, and the scaler's factor it was
+    /// drawn at (the connection reports it back when it has spent the budget).
+    func newConnectionBudget<G: RandomNumberGenerator>(using generator: inout G) -> (budget: Int, factor: Int) {
+        let budget = self.configuration.connectionBudget(baseBudget: self.budgetScaler.budget, using: &generator)
+        return (budget, self.budgetScaler.factor)
     }
 
     func dataConnectionClosed(_ connection: TunnelConnectionHandler) {

@@ -260,7 +260,12 @@ extension TunnelServer: TunnelConnectionDelegate {
         case .fling, .lasso:
             // The client's mode says whether this end may send on the connection at all, and
             // which kind downstream payloads prefer.
-            if !hello.dup.serverSends(on: hello.kind) { connection.assignBudget(0) }
+            if hello.dup.serverSends(on: hello.kind) {
+                let budget = link.newConnectionBudget(using: &self.random)
+                connection.assignBudget(budget.budget, factor: budget.factor)
+            } else {
+                connection.assignBudget(0)
+            }
             connection.dispatchRank = hello.dup.downstreamRank(of: hello.kind)
             link.dataConnectionReady(connection)
         }

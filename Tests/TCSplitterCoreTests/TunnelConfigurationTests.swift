@@ -308,4 +308,20 @@ import Testing
         configuration.payloadsPerConnection = 1
         #expect((0..<50).allSatisfy { _ in configuration.connectionBudget(using: &generator) == 1 })
     }
+
+    @Test("--budget auto (the default) scales from 64 payloads; an exact budget never scales")
+    func budgetScaling() {
+        var configuration = TunnelConfiguration(role: .client)
+        #expect(configuration.scalesBudget && configuration.payloadsPerConnection == 64)
+        var scaler = configuration.makeBudgetScaler()
+        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(5))
+        #expect(scaler.budget == 128)
+        var generator = SystemRandomNumberGenerator()
+        #expect((0..<50).allSatisfy { _ in (96...160).contains(configuration.connectionBudget(baseBudget: scaler.budget, using: &generator)) })
+        configuration.scalesBudget = false
+        configuration.payloadsPerConnection = 1
+        var exact = configuration.makeBudgetScaler()
+        exact.budgetSpent(factor: 1, lifetime: .zero)
+        #expect(exact.budget == 1)
+    }
 }

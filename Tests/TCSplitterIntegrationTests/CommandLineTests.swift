@@ -19,6 +19,8 @@ extension IntegrationTests {
             Case(arguments: ["client", "--tick", "-5"], flag: "--tick"),
             Case(arguments: ["client", "--rFling", "127.0.0.1:70000"], flag: "--rFling"),
             Case(arguments: ["client", "--stats", "often"], flag: "--stats"),
+            Case(arguments: ["client", "--rFling", "127.0.0.1:1", "--budget", "soon"], flag: "--budget"),
+            Case(arguments: ["client", "--rFling", "127.0.0.1:1", "--budget", "0"], flag: "--budget"),
             Case(arguments: ["client", "--grace-period", "-1"], flag: "--grace-period"),
             Case(arguments: ["client", "--metrics", "localhost"], flag: "--metrics"),
             Case(

@@ -39,14 +39,30 @@ extension IntegrationTests {
             try await self.transfer(sessions: 4, bytes: Size.mebibyte, flags: ["--budget", "1"])
         }
 
+        // One connection, so each carries the whole stream and spends a budget of 64 payloads
+        // (640 kB) in milliseconds even in a debug build: --budget auto must then double the
+        // budgets of both ends' later connections, and an exact --budget 64 must not.
+        @Test("--budget auto scales both ends' budgets on a fast link; an exact --budget does not", .timeLimit(.minutes(2)))
+        func budgetScalesOnFastLink() async throws {
+            let bytes = 32 * Size.mebibyte
+            let exact = try await self.transfer(sessions: 1, bytes: bytes, flags: Self.eventDriven + ["--conns", "1", "--budget", "64"])
+            let auto = try await self.transfer(sessions: 1, bytes: bytes, flags: Self.eventDriven + ["--conns", "1"])
+            // 32 MiB each way in 64-payload budgets of 10,000 bytes is 52 connections; with the
+            // budgets doubling (64, 128, ... 2048 payloads) seven carry it.
+            #expect(exact >= 50, "fling connections opened with --budget 64: \(exact)")
+            #expect(auto <= 20, "fling connections opened with --budget auto: \(auto)")
+        }
+
         /// Starts a tunnel with `flags` on both ends in front of an in-process echo service and
-        /// probes `sessions` concurrent sessions of `bytes` each.
+        /// probes `sessions` concurrent sessions of `bytes` each; returns the fling connections
+        /// the client opened, from its status report.
+        @discardableResult
         private func transfer(
             sessions: Int,
             bytes: Int,
             flags: [String],
             sourceLocation: SourceLocation = #_sourceLocation
-        ) async throws {
+        ) async throws -> Int {
             try await withEventLoopGroup { group in
                 try await withEchoService(group: group) { echoPort in
                     try await withProcesses(sourceLocation: sourceLocation) { scope in
@@ -72,6 +88,7 @@ extension IntegrationTests {
                                 sourceLocation: sourceLocation
                             )
                         }
+                        return try await StatusBlock.request(from: tunnel.client.process, number: 1).connectionsOpened("fling")
                     }
                 }
             }

@@ -77,8 +77,20 @@ public struct TunnelConfiguration: Hashable, Sendable {
     public var dup: DupMode = .fling
     /// What the local application speaks (`--protocol`).
     public var localProtocol: LocalProtocol = .tcp
-    /// Payloads one data connection carries each way before it is replaced (`--budget`).
+    /// Payloads one data connection carries each way before it is replaced (`--budget`); with
+    /// `scalesBudget`, the budget at factor 1.
     public var payloadsPerConnection: Int = 64
+    /// `--budget auto` (the default): each end scales the budget of its new connections to how fast
+    /// they are spent (`ConnectionBudgetScaler`); `--budget N` is exact.
+    public var scalesBudget: Bool = true
+
+    /// The budget scaler of one link: `--budget auto` scales, an exact `--budget N` never does.
+    public func makeBudgetScaler() -> ConnectionBudgetScaler {
+        ConnectionBudgetScaler(
+            baseBudget: self.payloadsPerConnection,
+            minimumLifetime: self.scalesBudget ? ConnectionBudgetScaler.defaultMinimumLifetime : .zero
+        )
+    }
     /// Bytes per session and direction buffered or in flight (`--window`).
     public var windowBytes: Int = 4 << 20
     /// Sessions open at once per end (`--max-sessions`).
@@ -126,11 +138,11 @@ public struct TunnelConfiguration: Hashable, Sendable {
         self.role = role
     }
 
-    /// The budget of one new data connection: `payloadsPerConnection` ± 25%, drawn at random, so
-    /// connections opened together do not all retire (and empty the pool) together. A budget of 1
-    /// (the original's behaviour) stays 1.
-    public func connectionBudget<G: RandomNumberGenerator>(using generator: inout G) -> Int {
-        let base = self.payloadsPerConnection
+    /// The budget of one new data connection: `baseBudget` (by default `payloadsPerConnection`)
+    /// ± 25%, drawn at random, so connections opened together do not all retire (and empty the
+    /// pool) together. A budget of 1 (the original's behaviour) stays 1.
+    public func connectionBudget<G: RandomNumberGenerator>(baseBudget: Int? = nil, using generator: inout G) -> Int {
+        let base = baseBudget ?? self.payloadsPerConnection
         let spread = base / 4
         guard spread > 0 else { return base }
         return base + Int.random(in: -spread...spread, using: &generator)

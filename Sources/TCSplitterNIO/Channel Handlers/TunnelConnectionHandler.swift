@@ -52,6 +52,14 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     var dispatchRank = 0
     /// The dispatcher wrote to this connection in its current drain and flushes it at the end.
     var needsFlush = false
+    /// The budget scaler's factor when this connection's budget was drawn.
+    private(set) var budgetFactor = 1
+    /// When this end had sent half its budget on the connection.
+    private var halfSpentAt: NIODeadline?
+    /// How long this end took to spend its whole budget, estimated as twice the time the second
+    /// half took (the first payloads may have been a trickle long before a transfer began); `nil`
+    /// while it has not spent it (or when the connection retired for another reason).
+    private(set) var budgetSpentAfter: TimeAmount?
     /// The client nonce of this connection's hello: both ends know it, so the sync connection can
     /// name this connection (`ControlMessage.replace`).
     private(set) var clientNonce: HelloNonce?
@@ -113,6 +121,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     init(
         side: Side,
         payloadBudget: Int,
+        budgetFactor: Int = 1,
         helloTimeout: TimeAmount,
         delegate: TunnelConnectionDelegate,
         logger: Logger,
@@ -124,6 +133,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         self.side = side
         self.dup = dup
         self.dataState = DataConnectionStateMachine(budget: payloadBudget)
+        self.budgetFactor = budgetFactor
         self.helloTimeout = helloTimeout
         self.delegate = delegate
         self.logger = logger
@@ -310,9 +320,12 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         }
     }
 
-    /// Sets this end's payload budget once the connection's kind is known (0: receive only).
-    func assignBudget(_ budget: Int) {
+    /// Sets this end's payload budget once the connection's kind is known (0: receive only),
+    /// drawn at the budget scaler's `factor`.
+    func assignBudget(_ budget: Int, factor: Int = 1) {
+        guard self.dataState.sentPayloads == 0 else { return }
         self.dataState.assignBudget(budget)
+        self.budgetFactor = factor
     }
 
     /// Writes one payload without flushing; the caller flushes after a batch.
@@ -333,8 +346,13 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             context.write(self.wrapOutboundOut(head), promise: nil)
             if data.readableBytes > 0 { context.write(self.wrapOutboundOut(data), promise: nil) }
         }
-        self.lastActivity = .now()
+        let now = NIODeadline.now()
+        self.lastActivity = now
         let action = self.dataState.payloadSent()
+        if self.dataState.sentPayloads == max(1, self.dataState.budget / 2) { self.halfSpentAt = now }
+        if self.dataState.sentPayloads == self.dataState.budget, let half = self.halfSpentAt {
+            self.budgetSpentAfter = (now - half) * 2
+        }
         if self.dataState.sentPayloads == self.replacementPoint { self.delegate?.connectionNearlySpent(self) }
         self.perform(action)
     }

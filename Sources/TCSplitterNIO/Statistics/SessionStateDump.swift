@@ -69,7 +69,7 @@ extension TunnelLink {
     var stateDescription: String {
         let senders = self.dispatcher.connections
         return
-            "link: sync=\(self.sync == nil ? "down" : "up") data connections=\(self.dataConnections.count) senders=\(senders.count) canSend=\(senders.filter(\.canSend).count) writable=\(senders.filter(\.isWritable).count) queued payloads=\(self.dispatcher.queuedPayloads) (\(self.dispatcher.queuedBytes) bytes) sessions=\(self.sessions.count) orphans=\(self.orphanPayloads)"
+            "link: sync=\(self.sync == nil ? "down" : "up") data connections=\(self.dataConnections.count) senders=\(senders.count) canSend=\(senders.filter(\.canSend).count) writable=\(senders.filter(\.isWritable).count) budget=\(self.budgetScaler.budget) queued payloads=\(self.dispatcher.queuedPayloads) (\(self.dispatcher.queuedBytes) bytes) sessions=\(self.sessions.count) orphans=\(self.orphanPayloads)"
     }
 
     /// Logs the link's connections and dispatcher, and a line per open session (`stateDescription`).

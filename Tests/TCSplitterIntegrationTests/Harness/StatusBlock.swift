@@ -24,6 +24,17 @@ struct StatusBlock {
         return number
     }
 
+    /// Connections of `kind` opened, from the `connections` line ("fling 4 open, 12 opened ...").
+    func connectionsOpened(_ kind: String) throws -> Int {
+        guard let line = self.lines["connections"],
+            let part = line.components(separatedBy: "; ").first(where: { $0.hasPrefix(kind + " ") }),
+            let opened = part.components(separatedBy: ", ").dropFirst().first?.split(separator: " ").first.flatMap({ Int($0) })
+        else {
+            throw HarnessError("no \(kind) connection count on the connections line: \(self.lines)")
+        }
+        return opened
+    }
+
     /// The first number on the `recovery` line: payloads resent.
     func resentPayloads() throws -> Int {
         guard let number = self.lines["recovery"]?.split(separator: " ").first.flatMap({ Int($0) }) else {

@@ -1,0 +1,72 @@
+import NIOCore
+import TCSplitterCore
+import Testing
+
+@Suite struct ConnectionBudgetScalerTests {
+    @Test("connections spent faster than the minimum lifetime double the budget, up to the maximum factor")
+    func fastLinkScalesUp() {
+        var scaler = ConnectionBudgetScaler(baseBudget: 64, minimumLifetime: .milliseconds(250), maximumFactor: 64)
+        #expect(scaler.budget == 64)
+        var generations = 0
+        while scaler.budgetSpent(factor: scaler.factor, lifetime: .milliseconds(4)) { generations += 1 }
+        #expect(generations == 6)
+        #expect(scaler.factor == 64 && scaler.budget == 4096)
+        let changed = scaler.budgetSpent(factor: 64, lifetime: .milliseconds(4))
+        #expect(!changed)
+    }
+
+    @Test("a pool retiring together steps the factor once, not once per connection")
+    func poolStepsOnce() {
+        var scaler = ConnectionBudgetScaler(baseBudget: 64)
+        for _ in 0..<4 { scaler.budgetSpent(factor: 1, lifetime: .milliseconds(3)) }
+        #expect(scaler.factor == 2)
+        for _ in 0..<16 { scaler.budgetSpent(factor: 2, lifetime: .milliseconds(2_000)) }
+        #expect(scaler.factor == 1)
+    }
+
+    @Test("lifetimes between the minimum and four times it leave the factor alone")
+    func hysteresis() {
+        var scaler = ConnectionBudgetScaler(baseBudget: 64, minimumLifetime: .milliseconds(250))
+        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(10))
+        scaler.budgetSpent(factor: 2, lifetime: .milliseconds(10))
+        #expect(scaler.factor == 4)
+        for lifetime in [250, 600, 1_000] {
+            let changed = scaler.budgetSpent(factor: 4, lifetime: .milliseconds(Int64(lifetime)))
+            #expect(!changed)
+        }
+        #expect(scaler.factor == 4)
+        let halved = scaler.budgetSpent(factor: 4, lifetime: .milliseconds(1_001))
+        #expect(halved)
+        #expect(scaler.factor == 2)
+    }
+
+    @Test("a slow or lossy link (connections lasting seconds) keeps the base budget")
+    func slowLinkStaysShort() {
+        var scaler = ConnectionBudgetScaler(baseBudget: 64)
+        for _ in 0..<100 { scaler.budgetSpent(factor: 1, lifetime: .milliseconds(800)) }
+        #expect(scaler.budget == 64)
+        scaler.budgetSpent(factor: 1, lifetime: .seconds(30))
+        #expect(scaler.factor == 1)
+    }
+
+    @Test("a stale report of an old connection does not undo a newer step")
+    func staleReports() {
+        var scaler = ConnectionBudgetScaler(baseBudget: 64)
+        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(1))
+        scaler.budgetSpent(factor: 2, lifetime: .milliseconds(1))
+        #expect(scaler.factor == 4)
+        // A slow connection of factor 8 would halve to 4: no change; of factor 1, to 1.
+        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(1))
+        #expect(scaler.factor == 4)
+        scaler.budgetSpent(factor: 1, lifetime: .seconds(2))
+        #expect(scaler.factor == 1)
+    }
+
+    @Test("a minimum lifetime of zero never scales")
+    func disabled() {
+        var scaler = ConnectionBudgetScaler(baseBudget: 1, minimumLifetime: .zero)
+        let changed = scaler.budgetSpent(factor: 1, lifetime: .zero)
+        #expect(!changed)
+        #expect(scaler.budget == 1)
+    }
+}
