@@ -17,7 +17,9 @@ final class PayloadDispatcher {
     private(set) var connections: [TunnelConnectionHandler] = []
     /// Changes whenever `connections` does, so a drain knows its candidates went stale.
     private var connectionsVersion = 0
-    private var choice = DispatcherChoice()
+    private var choice = DispatcherChoice(burstBytes: PayloadDispatcher.burstBytes)
+    /// Bytes one connection takes in a row within a drain (see `DispatcherChoice`).
+    static let burstBytes = 64 << 10
     private var draining = false
     /// The event loop, for the timer that ends a wait for a fresh connection.
     private let eventLoop: EventLoop
@@ -151,7 +153,8 @@ final class PayloadDispatcher {
             }
             let now = self.doublingWaitSince == nil ? nil : NIODeadline.now()
             let allowDoubling = self.doublingWaitSince.map { now! - $0 >= Self.doublingWait } ?? false
-            guard let index = self.choice.choose(candidates, allowDoubling: allowDoubling) else {
+            let frameBytes = WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes + next.data.readableBytes
+            guard let index = self.choice.choose(candidates, allowDoubling: allowDoubling, payloadBytes: frameBytes) else {
                 if groupKey != nil, candidates.contains(where: { $0.canCarry && $0.isWritable }) {
                     self.waitForFreshConnection(now: now ?? .now())  // only the group rule held it back
                 }
@@ -174,13 +177,14 @@ final class PayloadDispatcher {
             if connectionsVersion == self.connectionsVersion {
                 candidates[index].canCarry = connection.canSend
                 candidates[index].isWritable = connection.isWritable
-                candidates[index].bufferedBytes += WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes + next.data.readableBytes
+                candidates[index].bufferedBytes += frameBytes
             }
             next.session.link.counters.values.payloadsSent += 1
             if !next.header.flags.contains(.parity) {  // parity is not stream bytes
                 next.session.payloadSent(end: next.header.offset + UInt64(next.data.readableBytes))
             }
         }
+        self.choice.endBurst()
         for connection in touched {
             connection.needsFlush = false
             connection.flush()

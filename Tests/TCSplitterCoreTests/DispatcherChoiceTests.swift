@@ -95,4 +95,34 @@ import Testing
         let otherFling = Candidate(canCarry: true, isWritable: true, bufferedBytes: 10, rank: 1)
         #expect(dispatcher.choose([otherFling, fling, spent]) == 1)
     }
+
+    @Test("within a drain a chosen connection takes payloads in a row up to the burst, then the next one does")
+    func burstWithinDrain() {
+        var dispatcher = DispatcherChoice(burstBytes: 30_000)
+        let candidates = [Self.ready(), Self.ready(), Self.ready()]
+        let picks = (0..<7).map { _ in dispatcher.choose(candidates, payloadBytes: 10_000)! }
+        #expect(picks == [0, 0, 0, 1, 1, 1, 2])
+        // A new drain chooses anew (round-robin from where it stood).
+        dispatcher.endBurst()
+        #expect(dispatcher.choose(candidates, payloadBytes: 10_000) == 0)
+        // Without a burst every payload chooses anew.
+        var plain = DispatcherChoice()
+        #expect((0..<4).map { _ in plain.choose(candidates, payloadBytes: 10_000)! } == [0, 1, 2, 0])
+    }
+
+    @Test("a burst stops at a connection that became unwritable or spent, or carries the shard's group")
+    func burstYields() {
+        var dispatcher = DispatcherChoice(burstBytes: 1 << 20)
+        var candidates = [Self.ready(), Self.ready(500)]
+        #expect(dispatcher.choose(candidates, payloadBytes: 100) == 0)
+        candidates[0].isWritable = false
+        #expect(dispatcher.choose(candidates, payloadBytes: 100) == 1)
+        candidates[0].isWritable = true
+        candidates[1].canCarry = false
+        #expect(dispatcher.choose(candidates, payloadBytes: 100) == 0)
+        candidates[1].canCarry = true
+        #expect(dispatcher.choose(candidates, payloadBytes: 100) == 0)
+        candidates[0].carriesGroup = true
+        #expect(dispatcher.choose(candidates, payloadBytes: 100) == 1)
+    }
 }
