@@ -581,9 +581,12 @@ final class TunnelSession {
         return messages
     }
 
+    /// Runs `body` at `deadline` unless the session ended by then. The task holds the session
+    /// strongly (until it runs, or `end()` cancels it): a weak reference would move the session's
+    /// reference count to a side table, and every payload retains the session a few times.
     func schedule(at deadline: NIODeadline, _ body: @escaping (TunnelSession) -> Void) -> Scheduled<Void> {
-        self.link.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            guard let self, self.phase != .ended else { return }
+        self.link.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            guard self.phase != .ended else { return }
             body(self)
         }
     }
