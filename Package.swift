@@ -12,7 +12,9 @@ import PackageDescription
 ///   graceful shutdown (swift-service-lifecycle, swift-metrics, swift-prometheus, NIOHTTP1).
 /// - `tcsplitter`: the command line.
 /// The data path's targets skip the run-time exclusivity checks in release builds (about 5% of
-/// an end's CPU at 10,000-byte payloads); debug builds, which the tests use, keep them.
+/// an end's CPU at 10,000-byte payloads); debug builds, which the tests use, keep them. The flag
+/// is an unsafe one, so other packages cannot depend on these libraries by version: they are
+/// the `tcsplitter` executable's parts, not a published API.
 let dataPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(

@@ -38,7 +38,7 @@ must agree with the server where tcsplitter says so, e.g. frags, fec, key):
   TCS_FRAGS --frags payload:mtu   TCS_TICK --tick ms      TCS_TOCK --tock ms
   TCS_BUFFER --buffer ms:count    TCS_DUP --dup fling|lasso|both|none
   TCS_FEC --fec data:parity       TCS_RETRIES --retries on:skip
-  TCS_BUDGET --budget N|auto       TCS_KEY_FILE --key-file PATH
+  TCS_BUDGET --budget N|auto     TCS_KEY_FILE --key-file PATH
   TCS_LOG_LEVEL --log-level LEVEL TCS_LASSOES --lassoes N (client, dup lasso|both|none)
   TCS_GRACE_PERIOD --grace-period s (SIGTERM/SIGINT drain; the daemon loop
                    waits this + 5 s before SIGKILL)

@@ -145,6 +145,7 @@ final class PayloadDispatcher {
             if connectionsVersion != self.connectionsVersion {  // one was added or removed meanwhile
                 candidates = self.candidates()
                 connectionsVersion = self.connectionsVersion
+                self.choice.endBurst()  // its index is a position in the old list
             }
             let groupKey = next.header.dataShards > 0 ? GroupKey(session: next.header.sessionID, group: next.header.group) : nil
             let used = groupKey.flatMap { self.groupConnections[$0] } ?? []
@@ -160,11 +161,15 @@ final class PayloadDispatcher {
                 }
                 break
             }
+            let connection = self.connections[index]
+            guard connection.canSend else {  // changed without a word to the dispatcher: look again
+                candidates[index].canCarry = false
+                continue
+            }
             self.doublingWaitSince = nil
             self.queue.removeFirst()
             self.queuedBytes -= next.data.readableBytes
             guard !next.session.isEnded else { continue }
-            let connection = self.connections[index]
             if !connection.needsFlush {
                 connection.needsFlush = true
                 touched.append(connection)

@@ -148,13 +148,19 @@ final class TunnelLink {
 
     func dataConnectionRetired(_ connection: TunnelConnectionHandler) {
         self.dispatcher.remove(connection)
-        if let lifetime = connection.budgetSpentAfter,
-            self.budgetScaler.budgetSpent(factor: connection.budgetFactor, lifetime: lifetime)
+        if let lifetime = connection.budgetSpentAfter {
+            if self.budgetScaler.budgetSpent(factor: connection.budgetFactor, lifetime: lifetime) {
+                self.logger.debug(
+                    "data connections now carry \(self.budgetScaler.budget) payloads each way",
+                    metadata: ["spentInMs": "\(lifetime.nanoseconds / 1_000_000)"]
+                )
+            }
+        } else if connection.payloadBudget > 0, self.budgetScaler.minimumLifetime > .zero,
+            NIODeadline.now() - connection.lastActivity >= .nanoseconds(self.configuration.idleTimeout.nanoseconds / 2),
+            self.budgetScaler.connectionIdled()
         {
-            self.logger.debug(
-                "data connections now carry \(self.budgetScaler.budget) payloads each way",
-                metadata: ["spentInMs": "\(lifetime.nanoseconds / 1_000_000)"]
-            )
+            // Retired idle, by this end's timer or the peer's (its FIN after a quiet half timeout).
+            self.logger.debug("data connections went idle: back to \(self.budgetScaler.budget) payloads each way")
         }
     }
 

@@ -417,7 +417,7 @@ final class TunnelSession {
 
     func forward(_ release: SteadyRateBuffer.Release, now: NIODeadline) {
         if !release.buffers.isEmpty { self.writeToLocal(release.buffers) }
-        if let next = release.nextRelease {
+        if let next = release.nextRelease, self.phase != .ended {
             self.releaseTimer?.cancel()
             self.releaseTimer = self.schedule(at: next) { session in
                 session.releaseTimer = nil

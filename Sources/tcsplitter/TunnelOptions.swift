@@ -71,7 +71,7 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("udp-idle-timeout"), parsing: .unconditional, help: "Seconds (--protocol udp): a session with no datagram either way for this long ends.")
     var udpIdleTimeout = "60"
 
-    @Option(name: .customLong("budget"), parsing: .unconditional, help: "Payloads a data connection carries each way before it is closed and replaced. auto (the default): 64, doubled for new connections (up to 4096) while connections spend theirs within 250 ms of their first payload, halved back once they last over a second, so a fast link does not open hundreds of connections a second while a slow or lossy one keeps them short. A number is exact (1 = the original's one payload per connection).")
+    @Option(name: .customLong("budget"), parsing: .unconditional, help: "Payloads a data connection carries each way before it is closed and replaced, each connection's drawn within ±25% so a pool does not retire at once (1 stays 1: the original's one payload per connection). auto (the default): 64, doubled for new connections (up to 4096) while connections spend theirs within 250 ms (timed over the budget's second half), halved once they take over a second, back to 64 when the pool goes idle: a fast link does not open hundreds of connections a second, a slow or lossy one keeps them short. A number is never scaled.")
     var budget = "auto"
 
     @Option(name: .customLong("window"), parsing: .unconditional, help: "Bytes per session and direction buffered or in flight (e.g. 4MiB). A full window stops reading the local socket. Memory per session and end is at most 2 × window.")
@@ -237,13 +237,14 @@ struct TunnelOptions: ParsableArguments {
         configuration.udpIdleTimeout = .seconds(
             Int64(try FlagValue.integer(self.udpIdleTimeout, flag: "--udp-idle-timeout", in: 1...86_400, unit: " s"))
         )
-        if self.budget.lowercased() == "auto" {
+        let budget = self.budget.trimmingSpaces()
+        if budget.lowercased() == "auto" {
             configuration.scalesBudget = true
         } else {
-            guard Int(self.budget) != nil else {
+            guard Int(budget) != nil else {
                 throw ConfigurationError(flag: "--budget", "\"\(self.budget)\" is neither auto nor a whole number of payloads")
             }
-            configuration.payloadsPerConnection = try FlagValue.integer(self.budget, flag: "--budget", in: 1...1_000_000)
+            configuration.payloadsPerConnection = try FlagValue.integer(budget, flag: "--budget", in: 1...1_000_000)
             configuration.scalesBudget = false
         }
         configuration.windowBytes = try FlagValue.byteCount(self.window, flag: "--window", in: 2...(1 << 30))

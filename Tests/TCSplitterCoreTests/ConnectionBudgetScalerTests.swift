@@ -69,4 +69,15 @@ import Testing
         #expect(!changed)
         #expect(scaler.budget == 1)
     }
+
+    @Test("a sending connection retired idle puts the factor back to 1")
+    func idleResets() {
+        var scaler = ConnectionBudgetScaler(baseBudget: 64)
+        for factor in [1, 2, 4, 8] { scaler.budgetSpent(factor: factor, lifetime: .milliseconds(3)) }
+        #expect(scaler.budget == 1024)
+        let changed = scaler.connectionIdled()
+        #expect(changed && scaler.budget == 64)
+        let again = scaler.connectionIdled()
+        #expect(!again)
+    }
 }

@@ -323,5 +323,10 @@ import Testing
         var exact = configuration.makeBudgetScaler()
         exact.budgetSpent(factor: 1, lifetime: .zero)
         #expect(exact.budget == 1)
+        // A budget of 1 is the original's one payload per connection even if scaling is left on.
+        configuration.scalesBudget = true
+        var one = configuration.makeBudgetScaler()
+        one.budgetSpent(factor: 1, lifetime: .zero)
+        #expect(one.budget == 1)
     }
 }

@@ -47,10 +47,11 @@ extension IntegrationTests {
             let bytes = 32 * Size.mebibyte
             let exact = try await self.transfer(sessions: 1, bytes: bytes, flags: Self.eventDriven + ["--conns", "1", "--budget", "64"])
             let auto = try await self.transfer(sessions: 1, bytes: bytes, flags: Self.eventDriven + ["--conns", "1"])
-            // 32 MiB each way in 64-payload budgets of 10,000 bytes is 52 connections; with the
-            // budgets doubling (64, 128, ... 2048 payloads) seven carry it.
+            // 32 MiB each way in 64-payload budgets of 10,000 bytes is at least 52 connections;
+            // with the budgets doubling (64, 128, ... 2048 payloads) seven carry it. The bound
+            // leaves room for a loaded machine delaying some doublings.
             #expect(exact >= 50, "fling connections opened with --budget 64: \(exact)")
-            #expect(auto <= 20, "fling connections opened with --budget auto: \(auto)")
+            #expect(auto <= exact / 2, "fling connections opened with --budget auto: \(auto), with --budget 64: \(exact)")
         }
 
         /// Starts a tunnel with `flags` on both ends in front of an in-process echo service and

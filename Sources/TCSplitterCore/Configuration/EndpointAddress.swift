@@ -60,7 +60,8 @@ public struct EndpointAddress: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension String {
-    func trimmingSpaces() -> String {
+    /// The text without leading and trailing white space (flag values as typed).
+    public func trimmingSpaces() -> String {
         var text = Substring(self)
         while let first = text.first, first.isWhitespace { text.removeFirst() }
         while let last = text.last, last.isWhitespace { text.removeLast() }

@@ -84,11 +84,13 @@ public struct TunnelConfiguration: Hashable, Sendable {
     /// they are spent (`ConnectionBudgetScaler`); `--budget N` is exact.
     public var scalesBudget: Bool = true
 
-    /// The budget scaler of one link: `--budget auto` scales, an exact `--budget N` never does.
+    /// The budget scaler of one link: `--budget auto` scales, a `--budget N` never does, nor
+    /// does a budget of 1 (the original's one payload per connection) however it was set.
     public func makeBudgetScaler() -> ConnectionBudgetScaler {
-        ConnectionBudgetScaler(
+        let scales = self.scalesBudget && self.payloadsPerConnection > 1
+        return ConnectionBudgetScaler(
             baseBudget: self.payloadsPerConnection,
-            minimumLifetime: self.scalesBudget ? ConnectionBudgetScaler.defaultMinimumLifetime : .zero
+            minimumLifetime: scales ? ConnectionBudgetScaler.defaultMinimumLifetime : .zero
         )
     }
     /// Bytes per session and direction buffered or in flight (`--window`).

@@ -13,7 +13,9 @@ import NIOCore
 ///   half and doubles it, so a trickle before a transfer does not count) doubles the factor of the
 ///   connections opened after it (up to `maximumFactor`);
 /// - one that took more than four times `minimumLifetime` halves it (down to 1);
-/// - anything between leaves it.
+/// - anything between leaves it;
+/// - a sending connection retired idle (the traffic stopped before its budget was spent) puts
+///   the factor back to 1, so the connections after a transfer are short again.
 ///
 /// A report about a connection opened with an older factor moves the factor relative to that
 /// connection's, so the pool's connections, which retire together, step it once, not once each.
@@ -21,6 +23,7 @@ import NIOCore
 /// ```
 ///  factor 1 ──spent in < min──▶ 2 ──▶ 4 ── … ──▶ maximumFactor
 ///           ◀──spent in > 4 × min──
+///  any ──a sender retired idle──▶ 1
 /// ```
 public struct ConnectionBudgetScaler: Sendable {
     /// The budget at factor 1 (`--budget`'s base).
@@ -64,5 +67,13 @@ public struct ConnectionBudgetScaler: Sendable {
             self.factor = min(self.factor, max(1, connectionFactor / 2))
         }
         return self.factor != before
+    }
+
+    /// A connection this end sent on was retired for idleness before it spent its budget.
+    /// Returns whether the factor changed.
+    @discardableResult
+    public mutating func connectionIdled() -> Bool {
+        defer { self.factor = 1 }
+        return self.factor != 1
     }
 }

@@ -156,6 +156,9 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     /// The channel, once added.
     var channel: Channel? { self.context?.channel }
 
+    /// Payloads this end may send on the connection (0: it only receives).
+    var payloadBudget: Int { self.dataState.budget }
+
     /// Whether a payload may be written now (ready, budget left, not half-closed).
     var canSend: Bool { self.state == .active && self.dataState.canSend }
 
