@@ -155,7 +155,7 @@ final class TunnelLink {
                     metadata: ["spentInMs": "\(lifetime.nanoseconds / 1_000_000)"]
                 )
             }
-        } else if connection.payloadBudget > 0, self.budgetScaler.minimumLifetime > .zero,
+        } else if connection.payloadBudget > 0,
             NIODeadline.now() - connection.lastActivity >= .nanoseconds(self.configuration.idleTimeout.nanoseconds / 2),
             self.budgetScaler.connectionIdled()
         {

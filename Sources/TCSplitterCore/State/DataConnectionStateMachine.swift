@@ -54,10 +54,12 @@ public struct DataConnectionStateMachine: Sendable {
     }
 
     /// Sets this end's budget once the connection's kind is known (the server learns it from the
-    /// client's hello). Only before any payload was sent.
-    public mutating func assignBudget(_ budget: Int) {
-        guard self.sentPayloads == 0 else { return }
+    /// client's hello). Only before any payload was sent: returns whether it was taken.
+    @discardableResult
+    public mutating func assignBudget(_ budget: Int) -> Bool {
+        guard self.sentPayloads == 0 else { return false }
         self.budget = max(0, budget)
+        return true
     }
 
     /// The hello exchange completed.

@@ -326,9 +326,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     /// Sets this end's payload budget once the connection's kind is known (0: receive only),
     /// drawn at the budget scaler's `factor`.
     func assignBudget(_ budget: Int, factor: Int = 1) {
-        guard self.dataState.sentPayloads == 0 else { return }
-        self.dataState.assignBudget(budget)
-        self.budgetFactor = factor
+        if self.dataState.assignBudget(budget) { self.budgetFactor = factor }
     }
 
     /// Writes one payload without flushing; the caller flushes after a batch.
