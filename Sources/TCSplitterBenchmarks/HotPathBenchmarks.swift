@@ -132,7 +132,7 @@ enum HotPathBenchmarks {
             headerBytes += out.writePayloadFrameHeader(header, dataBytes: payloadBytes)
             header.offset &+= UInt64(payloadBytes)
         }
-        guard out.readableBytes == WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes else {
+        guard out.readableBytes == WireConstants.payloadFrameHeaderBytes else {
             throw CheckFailed(description: "encode: header is \(out.readableBytes) bytes")
         }
         Self.report("frame encode writePayloadFrameHeader, \(payloadBytes) B data", bytesPerCall: payloadBytes, best: headerBest, payloadBytes: payloadBytes)

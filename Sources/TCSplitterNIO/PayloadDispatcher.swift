@@ -152,12 +152,12 @@ final class PayloadDispatcher {
             for index in candidates.indices {
                 candidates[index].carriesGroup = !used.isEmpty && used.contains(self.connections[index].serial)
             }
-            let now = self.doublingWaitSince == nil ? nil : NIODeadline.now()
-            let allowDoubling = self.doublingWaitSince.map { now! - $0 >= Self.doublingWait } ?? false
-            let frameBytes = WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes + next.data.readableBytes
+            // The clock only matters while a shard waits for a fresh connection.
+            let allowDoubling = self.doublingWaitSince.map { NIODeadline.now() - $0 >= Self.doublingWait } ?? false
+            let frameBytes = WireConstants.payloadFrameHeaderBytes + next.data.readableBytes
             guard let index = self.choice.choose(candidates, allowDoubling: allowDoubling, payloadBytes: frameBytes) else {
                 if groupKey != nil, candidates.contains(where: { $0.canCarry && $0.isWritable }) {
-                    self.waitForFreshConnection(now: now ?? .now())  // only the group rule held it back
+                    self.waitForFreshConnection(now: .now())  // only the group rule held it back
                 }
                 break
             }

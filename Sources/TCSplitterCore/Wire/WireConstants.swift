@@ -8,6 +8,8 @@ public enum WireConstants {
     public static let frameHeaderBytes = 8
     /// sessionID(8) + offset(8) + group(4) + shardIndex(1) + dataShards(1) + parityShards(1) + flags(1).
     public static let payloadHeaderBytes = 24
+    /// Everything a payload frame carries besides its data: the frame and payload headers.
+    public static let payloadFrameHeaderBytes = frameHeaderBytes + payloadHeaderBytes
     /// Bytes of a hello nonce.
     public static let nonceBytes = 16
     /// The largest proof a client hello may carry (an HMAC-SHA256 is 32).

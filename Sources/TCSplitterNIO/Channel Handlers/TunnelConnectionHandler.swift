@@ -335,14 +335,14 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         if !header.flags.contains(.parity) { self.carried.append((header.sessionID, header.offset)) }
         if self.security.cipher != nil {
             var frame = context.channel.allocator.buffer(
-                capacity: WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes + data.readableBytes)
+                capacity: WireConstants.payloadFrameHeaderBytes + data.readableBytes)
             frame.writePayloadFrameHeader(header, dataBytes: data.readableBytes)
             var data = data
             frame.writeBuffer(&data)
             self.writeSealed(frame: frame, type: .payload, context: context)
         } else {
             var head = context.channel.allocator.buffer(
-                capacity: WireConstants.frameHeaderBytes + WireConstants.payloadHeaderBytes)
+                capacity: WireConstants.payloadFrameHeaderBytes)
             head.writePayloadFrameHeader(header, dataBytes: data.readableBytes)
             context.write(self.wrapOutboundOut(head), promise: nil)
             if data.readableBytes > 0 { context.write(self.wrapOutboundOut(data), promise: nil) }
