@@ -128,13 +128,20 @@ extension ByteBuffer {
     /// writes next (often as a separate buffer, so the data is never copied). Returns the bytes written.
     @discardableResult
     public mutating func writePayloadFrameHeader(_ header: PayloadHeader, dataBytes: Int) -> Int {
-        self.writeFrameHeader(type: .payload, bodyBytes: WireConstants.payloadHeaderBytes + dataBytes)
-            + self.writeInteger(header.sessionID.rawValue)
-            + self.writeInteger(header.offset)
-            + self.writeInteger(header.group)
-            + self.writeInteger(header.shardIndex)
-            + self.writeInteger(header.dataShards)
-            + self.writeInteger(header.parityShards)
-            + self.writeInteger(header.flags.rawValue)
+        // One capacity check and one store sequence for the envelope and the fixed fields: the
+        // sender writes this header for every payload.
+        self.writeMultipleIntegers(
+            WireConstants.magic,
+            WireConstants.version,
+            FrameType.payload.rawValue,
+            UInt32(WireConstants.payloadHeaderBytes + dataBytes),
+            header.sessionID.rawValue,
+            header.offset,
+            header.group,
+            header.shardIndex,
+            header.dataShards,
+            header.parityShards,
+            header.flags.rawValue
+        )
     }
 }
