@@ -64,7 +64,7 @@ enum TunnelBootstraps {
         try channel.pipeline.syncOperations.addHandlers([
             // The reader rejects an oversize frame from its header and holds at most one
             // partial frame.
-            FrameReader(limits: limits, security: handler.security),
+            FrameReader(limits: limits, security: handler.security, sink: handler),
             handler,
         ])
     }

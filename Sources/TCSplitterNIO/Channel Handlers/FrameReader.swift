@@ -13,18 +13,26 @@ import TCSplitterCore
 ///
 /// On a keyed tunnel every frame after the hellos is sealed (`FrameCipher`): its body is opened
 /// before it is parsed, and an unsealed or forged one fails the connection.
+///
+/// With a `sink` (the connection's `TunnelConnectionHandler`, next in the pipeline) frames are
+/// handed to it directly instead of through `fireChannelRead`, which boxes every frame in an
+/// `NIOAny` existential and casts it back out (one allocation and one dynamic cast per payload).
+/// Errors and events still travel down the pipeline.
 final class FrameReader: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = Frame
 
     private var assembler: FrameAssembler
     private let security: ConnectionSecurity
+    /// Where frames go when not down the pipeline.
+    private let sink: FrameSink?
     /// A decoding error was fired (or the cut frame reported): nothing more is read.
     private var failed = false
 
-    init(limits: FrameLimits, security: ConnectionSecurity = ConnectionSecurity(key: nil)) {
+    init(limits: FrameLimits, security: ConnectionSecurity = ConnectionSecurity(key: nil), sink: FrameSink? = nil) {
         self.assembler = FrameAssembler(limits: limits)
         self.security = security
+        self.sink = sink
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -38,7 +46,11 @@ final class FrameReader: ChannelInboundHandler {
                     throw FrameCipherError.authenticationFailed  // a frame before the keyed hello completed
                 }
                 let frame = try Frame(type: envelope.type, body: &envelope.body)
-                context.fireChannelRead(self.wrapInboundOut(frame))
+                if let sink = self.sink {
+                    sink.received(frame: frame)
+                } else {
+                    context.fireChannelRead(self.wrapInboundOut(frame))
+                }
                 guard !self.failed else { return }  // removed from the pipeline meanwhile
             }
         } catch {
@@ -72,4 +84,10 @@ final class FrameReader: ChannelInboundHandler {
         self.assembler = FrameAssembler(limits: self.assembler.limits)  // free what it held
         context.fireErrorCaught(error)
     }
+}
+
+/// Takes frames from a `FrameReader` without the pipeline's type-erased hop.
+protocol FrameSink: AnyObject {
+    /// A whole, opened and parsed frame arrived.
+    func received(frame: Frame)
 }

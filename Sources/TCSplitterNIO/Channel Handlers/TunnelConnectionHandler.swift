@@ -26,7 +26,7 @@ protocol TunnelConnectionDelegate: AnyObject {
 /// Thin: the connection's life is `DataConnectionStateMachine`; this handler performs its actions.
 /// A protocol error (bad hello, a frame of the wrong kind, a decoding error) closes only this
 /// connection and is logged at a limited rate.
-final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHandler, FrameSink {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
 
@@ -198,7 +198,11 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = self.unwrapInboundIn(data)
+        self.received(frame: self.unwrapInboundIn(data))
+    }
+
+    /// A frame from this connection's `FrameReader` (directly, or through `channelRead`).
+    func received(frame: Frame) {
         self.lastActivity = .now()
         switch self.state {
         case .closed:
