@@ -9,7 +9,8 @@ import TCSplitterCore
 ///   new buffer (a copy); one inside a read is a slice (no copy).
 /// - **reassembler** (``ReceiveStream``): receive payloads and report them consumed; in order
 ///   (the fast path), with every pair swapped (each second payload waits in the stash), and
-///   reversed in runs of 16 (a deep stash, as many connections racing give).
+///   reversed in runs of 16 (a deep stash, as many connections racing give), and one connection of
+///   four 64 payloads behind the rest (each late payload releases three stashed ones).
 /// - **frame codec**: `writePayloadFrameHeader` (the sender writes the 32 header bytes and the
 ///   data as a second buffer, so this is the whole per-payload encoding cost), the same plus
 ///   copying the data into one buffer (`writeFrame`), and `readFrame` over a buffer of 64
@@ -29,7 +30,7 @@ enum HotPathBenchmarks {
                 try Self.packer(payloadBytes: payloadBytes, seconds: minimumSeconds)
             }
             for payloadBytes in [10_000, 65_536] {
-                for order in [Order.inOrder, .pairsSwapped, .reversedRunsOf16] {
+                for order in [Order.inOrder, .pairsSwapped, .reversedRunsOf16, .lateStripe] {
                     try Self.reassembler(payloadBytes: payloadBytes, order: order, seconds: minimumSeconds)
                 }
             }
@@ -76,23 +77,27 @@ enum HotPathBenchmarks {
         case inOrder = "in order"
         case pairsSwapped = "pairs swapped"
         case reversedRunsOf16 = "reversed runs of 16"
+        case lateStripe = "1 of 4 stripes 64 late"
 
-        /// The order in which the 16 payloads of one call arrive.
+        /// The order in which the payloads of one call arrive (16, or 256 for the late stripe).
         var permutation: [Int] {
             switch self {
             case .inOrder: return Array(0..<16)
             case .pairsSwapped: return (0..<8).flatMap { [2 * $0 + 1, 2 * $0] }
             case .reversedRunsOf16: return Array((0..<16).reversed())
+            // Four connections, one of them 64 payloads behind the others: the other three's
+            // payloads wait in the stash (up to 192), and each late one releases the next three.
+            case .lateStripe: return (0..<256).filter { $0 % 4 != 0 } + (0..<256).filter { $0 % 4 == 0 }
             }
         }
     }
 
     static func reassembler(payloadBytes: Int, order: Order, seconds: Double) throws {
-        // One call delivers 16 payloads (in the given order) and consumes what came out.
-        let perCall = 16
+        // One call delivers 16 (or 256) payloads in the given order and consumes what came out.
+        let permutation = order.permutation
+        let perCall = permutation.count
         let source = Self.randomBuffer(perCall * payloadBytes)
         let slices = (0..<perCall).map { source.getSlice(at: $0 * payloadBytes, length: payloadBytes)! }
-        let permutation = order.permutation
         let now = NIODeadline.uptimeNanoseconds(0)
         var stream = ReceiveStream(windowBytes: 64 << 20, now: now)
         var base: UInt64 = 0

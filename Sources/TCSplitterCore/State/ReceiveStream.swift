@@ -1,3 +1,4 @@
+import HeapModule
 import NIOCore
 
 /// Why a payload or a message from the peer was refused; each closes the session with this error.
@@ -45,6 +46,10 @@ public struct ReceiveStream: Sendable {
     /// Payloads dropped because every byte had been received before.
     public private(set) var duplicatePayloads = 0
     private var stash: [UInt64: ByteBuffer] = [:]
+    /// The stash's keys, smallest first, so that finding whether any stashed piece starts before
+    /// the delivered offset costs O(log n), not a scan of the stash per payload. It may still hold
+    /// keys taken out of the stash; they are dropped when they reach the top.
+    private var stashKeys = Heap<UInt64>()
     private var skipped: [Range<UInt64>] = []
     /// Bytes given up on (opt-in skipping).
     public private(set) var skippedBytes: UInt64 = 0
@@ -228,20 +233,25 @@ public struct ReceiveStream: Sendable {
             self.duplicatePayloads += 1
             return
         }
-        self.stash[offset] = data
+        if self.stash.updateValue(data, forKey: offset) == nil { self.stashKeys.insert(offset) }
         self.stashedBytes += data.readableBytes - replaced
     }
 
     private mutating func drainStash(into ready: inout [ByteBuffer]) {
-        guard !self.stash.isEmpty else { return }
+        guard !self.stash.isEmpty else {
+            if !self.stashKeys.isEmpty { self.stashKeys = Heap() }
+            return
+        }
+        self.takeInOrder(into: &ready)
+        // Payloads are cut the same way every time, so normally every stashed piece starts after
+        // the delivered offset: the smallest live key tells, without looking at the others.
+        while let lowest = self.stashKeys.min, self.stash[lowest] == nil { self.stashKeys.removeMin() }
+        if self.stashKeys.count > 2 * self.stash.count + 64 { self.stashKeys = Heap(self.stash.keys) }  // stale keys
+        guard let lowest = self.stashKeys.min, lowest < self.deliveredOffset else { return }
+        // Pieces cut differently (a misbehaving or changed peer): trim what overlaps the delivered
+        // offset, drop what lies wholly before it, and index the stash again.
         while true {
-            if let next = self.stash.removeValue(forKey: self.deliveredOffset) {
-                self.stashedBytes -= next.readableBytes
-                self.deliveredOffset += UInt64(next.readableBytes)
-                if next.readableBytes > 0 { ready.append(next) }
-                continue
-            }
-            // A stashed piece that starts inside delivered bytes (different cut): trim and take it.
+            self.takeInOrder(into: &ready)
             guard
                 let overlap = self.stash.first(where: {
                     $0.key < self.deliveredOffset && $0.key + UInt64($0.value.readableBytes) > self.deliveredOffset
@@ -254,10 +264,19 @@ public struct ReceiveStream: Sendable {
             self.stash[self.deliveredOffset] = piece
             self.stashedBytes += piece.readableBytes
         }
-        // Drop stashed pieces wholly before the delivered offset.
         for (key, value) in self.stash where key + UInt64(value.readableBytes) <= self.deliveredOffset {
             self.stash.removeValue(forKey: key)
             self.stashedBytes -= value.readableBytes
+        }
+        self.stashKeys = Heap(self.stash.keys)
+    }
+
+    /// Hands out the stashed pieces that continue the delivered bytes exactly.
+    private mutating func takeInOrder(into ready: inout [ByteBuffer]) {
+        while let next = self.stash.removeValue(forKey: self.deliveredOffset) {
+            self.stashedBytes -= next.readableBytes
+            self.deliveredOffset += UInt64(next.readableBytes)
+            if next.readableBytes > 0 { ready.append(next) }
         }
     }
 }
