@@ -42,6 +42,31 @@ import Testing
         #expect(stream.takePayloads(includeTail: true).isEmpty)
     }
 
+    @Test("with largeCutBytes, complete payloads are whole multiples of the payload size; the tail still waits")
+    func largeCuts() throws {
+        var stream = SendStream(payloadBytes: 10, windowBytes: 1000)
+        stream.largeCutBytes = 35
+        stream.append(.stream(offset: 0, count: 95))
+        let cut = stream.takePayloads(includeTail: false)
+        // 30 + 30 + 30: multiples of 10 up to 35; the last 5 bytes are short of one payload.
+        #expect(cut.map(\.offset) == [0, 30, 60])
+        #expect(cut.map(\.data) == [.stream(offset: 0, count: 30), .stream(offset: 30, count: 30), .stream(offset: 60, count: 30)])
+        #expect(stream.pendingBytes == 5)
+        stream.append(.stream(offset: 95, count: 17))
+        // 22 pending: one cut of 20 (two payloads' worth), 2 bytes wait.
+        #expect(stream.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 90, count: 20)])
+        #expect(stream.takePayloads(includeTail: true) == [OutboundPayload(offset: 110, data: .stream(offset: 110, count: 2), isEndOfStream: false)])
+
+        // The window still bounds every cut, and 0 means single payloads again.
+        var windowed = SendStream(payloadBytes: 10, windowBytes: 45)
+        windowed.largeCutBytes = 100
+        windowed.append(.stream(offset: 0, count: 60))
+        #expect(windowed.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 0, count: 40)])
+        _ = try windowed.acknowledge(upTo: 40)
+        windowed.largeCutBytes = 0
+        #expect(windowed.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 40, count: 10), .stream(offset: 50, count: 10)])
+    }
+
     @Test("small reads are joined into full payloads")
     func joiningReads() {
         var stream = SendStream(payloadBytes: 10, windowBytes: 1000)

@@ -257,12 +257,17 @@ import Testing
                 == "--conns: 0 is out of range 1...1024")
     }
 
-    @Test("the decoder limits follow the payload size, capped at the wire maximum")
+    @Test("the decoder limits follow the payload size (at least the large-cut size without FEC), capped at the wire maximum")
     func frameLimits() {
         var configuration = Self.client
         configuration.payloadBytes = 1400
+        #expect(configuration.frameLimits == FrameLimits(maxPayloadBytes: 65536))
+        configuration.fecDataShards = 4
+        configuration.fecParityShards = 1
         #expect(configuration.frameLimits == FrameLimits(maxPayloadBytes: 1400))
         #expect(configuration.frameLimits.maxBodyBytes(for: .payload) == 24 + 1400 + 32)
+        configuration.payloadBytes = 2 << 20
+        #expect(configuration.frameLimits == FrameLimits(maxPayloadBytes: 1 << 20))
     }
 
     @Test("roles and modes print and parse by their flag names")
@@ -307,6 +312,34 @@ import Testing
         #expect(Set(budgets).count > 10)
         configuration.payloadsPerConnection = 1
         #expect((0..<50).allSatisfy { _ in configuration.connectionBudget(using: &generator) == 1 })
+    }
+
+    @Test("large payloads are cut only on a fast path, and never where payload sizes matter or were chosen")
+    func largeCutGate() {
+        let defaults = TunnelConfiguration(role: .client)
+        #expect(defaults.largeCutBytes(budgetFactor: 1) == 0)
+        #expect(defaults.largeCutBytes(budgetFactor: TunnelConfiguration.largePayloadMinimumFactor - 1) == 0)
+        #expect(defaults.largeCutBytes(budgetFactor: TunnelConfiguration.largePayloadMinimumFactor) == 65536)
+        #expect(defaults.largeCutBytes(budgetFactor: 64) == 65536)
+        // The receiving side accepts them unless FEC fixes the shard size.
+        #expect(defaults.frameLimits.maxPayloadBytes == 65536)
+        let excluded: [(String, (inout TunnelConfiguration) -> Void)] = [
+            ("fec", { $0.fecDataShards = 4; $0.fecParityShards = 1 }),
+            ("retries", { $0.retries = true }),
+            ("udp", { $0.localProtocol = .udp }),
+            ("exact budget", { $0.scalesBudget = false }),
+            ("budget 1", { $0.payloadsPerConnection = 1 }),
+            ("64 KiB payloads", { $0.payloadBytes = 65536 }),
+        ]
+        for (name, change) in excluded {
+            var configuration = TunnelConfiguration(role: .client)
+            change(&configuration)
+            #expect(configuration.largeCutBytes(budgetFactor: 64) == 0, "\(name)")
+        }
+        var fec = TunnelConfiguration(role: .server)
+        fec.fecDataShards = 4
+        fec.fecParityShards = 1
+        #expect(fec.frameLimits.maxPayloadBytes == 10000)
     }
 
     @Test("--budget auto (the default) scales from 64 payloads; an exact budget never scales")

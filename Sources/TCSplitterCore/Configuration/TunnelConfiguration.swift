@@ -150,8 +150,32 @@ public struct TunnelConfiguration: Hashable, Sendable {
         return base + Int.random(in: -spread...spread, using: &generator)
     }
 
-    /// The decoder limits this configuration implies.
-    public var frameLimits: FrameLimits { FrameLimits(maxPayloadBytes: self.payloadBytes) }
+    /// The decoder limits this configuration implies: payloads of up to `--frags` bytes, or up to
+    /// `largePayloadBytes` without FEC (the peer may cut large payloads, `largeCutBytes`).
+    public var frameLimits: FrameLimits {
+        FrameLimits(maxPayloadBytes: self.fecDataShards > 0 ? self.payloadBytes : max(self.payloadBytes, Self.largePayloadBytes))
+    }
+
+    /// The largest payload a sender cuts on a fast path (`largeCutBytes(budgetFactor:)`).
+    public static let largePayloadBytes = 65536
+    /// The `--budget auto` factor from which the path counts as fast: connections spent 4 × 64
+    /// payloads within 250 ms each (at 10,000-byte payloads, over 5 MB/s per connection).
+    public static let largePayloadMinimumFactor = 4
+
+    /// What `SendStream.largeCutBytes` should be while the link's budget scaler is at
+    /// `budgetFactor`: `largePayloadBytes` on a fast path, 0 (payloads of `--frags` bytes)
+    /// otherwise, and always 0 where payload sizes matter or were chosen: with FEC (shards of one
+    /// size), retries (resent by payload), UDP (datagram chunks resynchronise at payload starts),
+    /// an exact `--budget` (as with `--mode stealth` and `bulk`), or payloads already that large.
+    /// On a slow or lossy path (no budget doubling) payloads stay small: a large one waits longer
+    /// for its last segment, and the stream behind it with it.
+    public func largeCutBytes(budgetFactor: Int) -> Int {
+        guard self.scalesBudget, self.payloadsPerConnection > 1, self.fecDataShards == 0, !self.retries,
+            self.localProtocol == .tcp, self.payloadBytes < Self.largePayloadBytes,
+            budgetFactor >= Self.largePayloadMinimumFactor
+        else { return 0 }
+        return Self.largePayloadBytes
+    }
 
     /// Checks every rule, naming the flag of the first one broken.
     public func validate() throws(ConfigurationError) {

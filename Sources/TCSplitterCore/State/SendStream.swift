@@ -36,8 +36,14 @@ public enum SendStreamError: Error, Hashable, Sendable {
 ///        |<------------------------------ windowBytes ------------------------>|
 /// ```
 public struct SendStream: Sendable {
-    /// The largest payload cut, in bytes.
+    /// The payload size (`--frags`): complete payloads are this long, a flushed tail shorter.
     public let payloadBytes: Int
+    /// When above `payloadBytes`, complete payloads are cut in whole multiples of `payloadBytes`
+    /// up to this many bytes (fewer, larger payloads: each costs both ends the same whatever its
+    /// size, so a fast path moves more bytes per CPU second). Boundaries stay multiples of
+    /// `payloadBytes` apart and the tail rule is unchanged: bytes short of one payload still wait
+    /// for the tock. 0 (or anything up to `payloadBytes`) cuts single payloads.
+    public var largeCutBytes = 0
     /// The most bytes buffered or unacknowledged at once.
     public let windowBytes: Int
     /// Offset of the next byte to cut into a payload.
@@ -102,8 +108,11 @@ public struct SendStream: Sendable {
         while self.pendingBytes > 0 {
             // Never past the peer's window: a read may overshoot the allowance, the wire may not.
             let windowLeft = Int(self.ackedOffset + UInt64(self.windowBytes) - self.packedOffset)
-            let length = min(self.payloadBytes, self.pendingBytes, windowLeft)
-            guard length > 0, length == self.payloadBytes || length == self.pendingBytes && flushTail else {
+            var length = min(self.payloadBytes, self.pendingBytes, windowLeft)
+            if self.largeCutBytes > self.payloadBytes && length == self.payloadBytes {
+                length = min(self.largeCutBytes, self.pendingBytes, windowLeft) / self.payloadBytes * self.payloadBytes
+            }
+            guard length > 0, length >= self.payloadBytes || length == self.pendingBytes && flushTail else {
                 break
             }
             let data = self.cut(length)
