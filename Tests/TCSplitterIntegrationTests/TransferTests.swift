@@ -41,29 +41,47 @@ extension IntegrationTests {
 
         // One connection, so each carries the whole stream and spends a budget of 64 payloads
         // (640 kB) in milliseconds even in a debug build: --budget auto must then double the
-        // budgets of both ends' later connections, and an exact --budget 64 must not.
-        @Test("--budget auto scales both ends' budgets on a fast link; an exact --budget does not", .timeLimit(.minutes(2)))
+        // budgets of both ends' later connections, and an exact --budget 64 must not. Once
+        // doubled twice, the path counts as fast and payloads are cut up to 64 KiB.
+        @Test("--budget auto scales both ends' budgets and payloads on a fast link; an exact --budget does neither", .timeLimit(.minutes(2)))
         func budgetScalesOnFastLink() async throws {
             let bytes = 32 * Size.mebibyte
             let exact = try await self.transfer(sessions: 1, bytes: bytes, flags: Self.eventDriven + ["--conns", "1", "--budget", "64"])
             let auto = try await self.transfer(sessions: 1, bytes: bytes, flags: Self.eventDriven + ["--conns", "1"])
             // 32 MiB each way in 64-payload budgets of 10,000 bytes is at least 52 connections;
-            // with the budgets doubling (64, 128, ... 2048 payloads) seven carry it. The bound
-            // leaves room for a loaded machine delaying some doublings.
-            #expect(exact >= 50, "fling connections opened with --budget 64: \(exact)")
-            #expect(auto <= exact / 2, "fling connections opened with --budget auto: \(auto), with --budget 64: \(exact)")
+            // with the budgets doubling (64, 128, ... 2048 payloads) and the payloads growing,
+            // a handful carry it. The bound leaves room for a loaded machine delaying some doublings.
+            #expect(exact.connections >= 50, "fling connections opened with --budget 64: \(exact.connections)")
+            #expect(
+                auto.connections <= exact.connections / 2,
+                "fling connections opened with --budget auto: \(auto.connections), with --budget 64: \(exact.connections)")
+            // Payloads of --frags (10,000 bytes) with an exact budget; with auto, once doubled
+            // twice (after about 2 MB), multiples of 10,000 up to 60,000 bytes as the reads allow
+            // (1,019 payloads, 33 kB on average, in a debug build on an idle machine).
+            #expect(exact.bytesSent == bytes && exact.payloadsSent >= bytes / 10_000, "--budget 64: \(exact)")
+            #expect(
+                auto.bytesSent == bytes && auto.payloadsSent <= exact.payloadsSent / 2,
+                "--budget auto: \(auto); --budget 64: \(exact)")
+        }
+
+        /// What the client's status report said after a transfer.
+        struct ClientFigures: CustomStringConvertible {
+            var connections: Int
+            var payloadsSent: Int
+            var bytesSent: Int
+            var description: String { "\(self.bytesSent) bytes in \(self.payloadsSent) payloads on \(self.connections) fling connections" }
         }
 
         /// Starts a tunnel with `flags` on both ends in front of an in-process echo service and
         /// probes `sessions` concurrent sessions of `bytes` each; returns the fling connections
-        /// the client opened, from its status report.
+        /// the client opened and the payloads and bytes it sent, from its status report.
         @discardableResult
         private func transfer(
             sessions: Int,
             bytes: Int,
             flags: [String],
             sourceLocation: SourceLocation = #_sourceLocation
-        ) async throws -> Int {
+        ) async throws -> ClientFigures {
             try await withEventLoopGroup { group in
                 try await withEchoService(group: group) { echoPort in
                     try await withProcesses(sourceLocation: sourceLocation) { scope in
@@ -89,7 +107,12 @@ extension IntegrationTests {
                                 sourceLocation: sourceLocation
                             )
                         }
-                        return try await StatusBlock.request(from: tunnel.client.process, number: 1).connectionsOpened("fling")
+                        let status = try await StatusBlock.request(from: tunnel.client.process, number: 1)
+                        return ClientFigures(
+                            connections: try status.connectionsOpened("fling"),
+                            payloadsSent: try status.payloads("sent"),
+                            bytesSent: try status.bytes("sent")
+                        )
                     }
                 }
             }
