@@ -58,6 +58,13 @@ final class OutputCollector: Sendable {
         try await self.wait(timeout: timeout) { Self.completeLine(containing: needle, in: $0) }
     }
 
+    /// The first complete line containing any of `needles`, as soon as one is collected.
+    func line(containingAnyOf needles: [String], timeout: Duration) async throws -> String {
+        try await self.wait(timeout: timeout) { text in
+            needles.lazy.compactMap { Self.completeLine(containing: $0, in: text) }.first
+        }
+    }
+
     /// How many complete lines contain `needle`.
     func count(of needle: String) -> Int {
         Self.completeLines(of: self.text).filter { $0.contains(needle) }.count
