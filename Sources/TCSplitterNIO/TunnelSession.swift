@@ -352,7 +352,7 @@ final class TunnelSession {
     // MARK: Sending
 
     func pack(includeTail: Bool, now: NIODeadline) {
-        self.send.largeCutBytes = self.configuration.largeCutBytes(budgetFactor: self.link.budgetScaler.factor)
+        self.send.largeCutBytes = self.configuration.largeCutBytes(onFastPath: self.link.budgetScaler.isFastPath)
         var payloads = self.send.takePayloads(includeTail: includeTail)
         switch self.scheduler.packed(tailBytes: self.send.pendingBytes, now: now) {
         case .flushNow:

@@ -80,4 +80,26 @@ import Testing
         let again = scaler.connectionIdled()
         #expect(!again)
     }
+
+    @Test("the path counts as fast from factor 4 until the factor is back at 1, not at the first halving")
+    func fastPathHysteresis() {
+        var scaler = ConnectionBudgetScaler(baseBudget: 64)
+        #expect(!scaler.isFastPath)
+        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(3))
+        #expect(scaler.factor == 2 && !scaler.isFastPath)
+        scaler.budgetSpent(factor: 2, lifetime: .milliseconds(3))
+        #expect(scaler.factor == 4 && scaler.isFastPath)
+        // Larger payloads make the next budget last over a second: halved, still fast.
+        scaler.budgetSpent(factor: 4, lifetime: .seconds(2))
+        #expect(scaler.factor == 2 && scaler.isFastPath)
+        scaler.budgetSpent(factor: 2, lifetime: .seconds(2))
+        #expect(scaler.factor == 1 && !scaler.isFastPath)
+        for factor in [1, 2] { scaler.budgetSpent(factor: factor, lifetime: .milliseconds(3)) }
+        #expect(scaler.isFastPath)
+        scaler.connectionIdled()
+        #expect(!scaler.isFastPath)
+        var never = ConnectionBudgetScaler(baseBudget: 64, minimumLifetime: .zero)
+        never.budgetSpent(factor: 1, lifetime: .zero)
+        #expect(!never.isFastPath)
+    }
 }

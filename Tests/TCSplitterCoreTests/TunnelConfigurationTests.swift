@@ -317,10 +317,8 @@ import Testing
     @Test("large payloads are cut only on a fast path, and never where payload sizes matter or were chosen")
     func largeCutGate() {
         let defaults = TunnelConfiguration(role: .client)
-        #expect(defaults.largeCutBytes(budgetFactor: 1) == 0)
-        #expect(defaults.largeCutBytes(budgetFactor: TunnelConfiguration.largePayloadMinimumFactor - 1) == 0)
-        #expect(defaults.largeCutBytes(budgetFactor: TunnelConfiguration.largePayloadMinimumFactor) == 65536)
-        #expect(defaults.largeCutBytes(budgetFactor: 64) == 65536)
+        #expect(defaults.largeCutBytes(onFastPath: false) == 0)
+        #expect(defaults.largeCutBytes(onFastPath: true) == 65536)
         // The receiving side accepts them unless FEC fixes the shard size.
         #expect(defaults.frameLimits.maxPayloadBytes == 65536)
         let excluded: [(String, (inout TunnelConfiguration) -> Void)] = [
@@ -334,7 +332,7 @@ import Testing
         for (name, change) in excluded {
             var configuration = TunnelConfiguration(role: .client)
             change(&configuration)
-            #expect(configuration.largeCutBytes(budgetFactor: 64) == 0, "\(name)")
+            #expect(configuration.largeCutBytes(onFastPath: true) == 0, "\(name)")
         }
         var fec = TunnelConfiguration(role: .server)
         fec.fecDataShards = 4

@@ -156,23 +156,19 @@ public struct TunnelConfiguration: Hashable, Sendable {
         FrameLimits(maxPayloadBytes: self.fecDataShards > 0 ? self.payloadBytes : max(self.payloadBytes, Self.largePayloadBytes))
     }
 
-    /// The largest payload a sender cuts on a fast path (`largeCutBytes(budgetFactor:)`).
+    /// The largest payload a sender cuts on a fast path (`largeCutBytes(onFastPath:)`).
     public static let largePayloadBytes = 65536
-    /// The `--budget auto` factor from which the path counts as fast: connections spent 4 × 64
-    /// payloads within 250 ms each (at 10,000-byte payloads, over 5 MB/s per connection).
-    public static let largePayloadMinimumFactor = 4
 
-    /// What `SendStream.largeCutBytes` should be while the link's budget scaler is at
-    /// `budgetFactor`: `largePayloadBytes` on a fast path, 0 (payloads of `--frags` bytes)
-    /// otherwise, and always 0 where payload sizes matter or were chosen: with FEC (shards of one
-    /// size), retries (resent by payload), UDP (datagram chunks resynchronise at payload starts),
-    /// an exact `--budget` (as with `--mode stealth` and `bulk`), or payloads already that large.
-    /// On a slow or lossy path (no budget doubling) payloads stay small: a large one waits longer
-    /// for its last segment, and the stream behind it with it.
-    public func largeCutBytes(budgetFactor: Int) -> Int {
+    /// What `SendStream.largeCutBytes` should be: `largePayloadBytes` while the link's budget
+    /// scaler calls the path fast (`ConnectionBudgetScaler.isFastPath`), 0 (payloads of `--frags`
+    /// bytes) otherwise, and always 0 where payload sizes matter or were chosen: with FEC (shards
+    /// of one size), retries (resent by payload), UDP (datagram chunks resynchronise at payload
+    /// starts), an exact `--budget` (as with `--mode stealth` and `bulk`), or payloads already that
+    /// large. On a slow or lossy path (no budget doubling) payloads stay small: a large one waits
+    /// longer for its last segment, and the stream behind it with it.
+    public func largeCutBytes(onFastPath: Bool) -> Int {
         guard self.scalesBudget, self.payloadsPerConnection > 1, self.fecDataShards == 0, !self.retries,
-            self.localProtocol == .tcp, self.payloadBytes < Self.largePayloadBytes,
-            budgetFactor >= Self.largePayloadMinimumFactor
+            self.localProtocol == .tcp, self.payloadBytes < Self.largePayloadBytes, onFastPath
         else { return 0 }
         return Self.largePayloadBytes
     }
