@@ -42,20 +42,21 @@ import Testing
         #expect(stream.takePayloads(includeTail: true).isEmpty)
     }
 
-    @Test("with largeCutBytes, complete payloads are whole multiples of the payload size; the tail still waits")
+    @Test("with largeCutBytes, complete payloads are whole multiples of the payload size within one read; the tail still waits")
     func largeCuts() throws {
         var stream = SendStream(payloadBytes: 10, windowBytes: 1000)
         stream.largeCutBytes = 35
         stream.append(.stream(offset: 0, count: 95))
         let cut = stream.takePayloads(includeTail: false)
-        // 30 + 30 + 30: multiples of 10 up to 35; the last 5 bytes are short of one payload.
+        // 30 + 30 + 30: multiples of 10 up to 35, slices of the one read; 5 bytes are short of a payload.
         #expect(cut.map(\.offset) == [0, 30, 60])
         #expect(cut.map(\.data) == [.stream(offset: 0, count: 30), .stream(offset: 30, count: 30), .stream(offset: 60, count: 30)])
         #expect(stream.pendingBytes == 5)
-        stream.append(.stream(offset: 95, count: 17))
-        // 22 pending: one cut of 20 (two payloads' worth), 2 bytes wait.
-        #expect(stream.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 90, count: 20)])
-        #expect(stream.takePayloads(includeTail: true) == [OutboundPayload(offset: 110, data: .stream(offset: 110, count: 2), isEndOfStream: false)])
+        stream.append(.stream(offset: 95, count: 27))
+        // The 5 left of the first read make one payload with 5 of the second (gathered); then the
+        // second read's next 20 go as one cut; 2 bytes wait.
+        #expect(stream.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 90, count: 10), .stream(offset: 100, count: 20)])
+        #expect(stream.takePayloads(includeTail: true) == [OutboundPayload(offset: 120, data: .stream(offset: 120, count: 2), isEndOfStream: false)])
 
         // The window still bounds every cut, and 0 means single payloads again.
         var windowed = SendStream(payloadBytes: 10, windowBytes: 45)

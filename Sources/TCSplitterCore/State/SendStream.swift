@@ -39,10 +39,10 @@ public struct SendStream: Sendable {
     /// The payload size (`--frags`): complete payloads are this long, a flushed tail shorter.
     public let payloadBytes: Int
     /// When above `payloadBytes`, complete payloads are cut in whole multiples of `payloadBytes`
-    /// up to this many bytes (fewer, larger payloads: each costs both ends the same whatever its
-    /// size, so a fast path moves more bytes per CPU second). Boundaries stay multiples of
-    /// `payloadBytes` apart and the tail rule is unchanged: bytes short of one payload still wait
-    /// for the tock. 0 (or anything up to `payloadBytes`) cuts single payloads.
+    /// up to this many bytes, within one read buffer (fewer, larger payloads: each costs both ends
+    /// the same whatever its size, so a fast path moves more bytes per CPU second). Boundaries stay
+    /// multiples of `payloadBytes` apart and the tail rule is unchanged: bytes short of one payload
+    /// still wait for the tock. 0 (or anything up to `payloadBytes`) cuts single payloads.
     public var largeCutBytes = 0
     /// The most bytes buffered or unacknowledged at once.
     public let windowBytes: Int
@@ -110,7 +110,12 @@ public struct SendStream: Sendable {
             let windowLeft = Int(self.ackedOffset + UInt64(self.windowBytes) - self.packedOffset)
             var length = min(self.payloadBytes, self.pendingBytes, windowLeft)
             if self.largeCutBytes > self.payloadBytes && length == self.payloadBytes {
-                length = min(self.largeCutBytes, self.pendingBytes, windowLeft) / self.payloadBytes * self.payloadBytes
+                // Within the first read buffer, so the cut stays a slice: a large cut across two
+                // would gather (copy) almost every byte. A head shorter than one payload gives one
+                // payload, gathered as before.
+                let headBytes = self.chunks[self.chunksHead].readableBytes
+                let large = min(self.largeCutBytes, self.pendingBytes, windowLeft, headBytes)
+                length = max(length, large / self.payloadBytes * self.payloadBytes)
             }
             guard length > 0, length >= self.payloadBytes || length == self.pendingBytes && flushTail else {
                 break
