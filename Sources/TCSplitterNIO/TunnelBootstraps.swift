@@ -63,7 +63,8 @@ enum TunnelBootstraps {
         if let congestionControl, let logger { CongestionControl.apply(congestionControl, to: channel, logger: logger) }
         try channel.pipeline.syncOperations.addHandlers([
             // The reader rejects an oversize frame from its header and holds at most one
-            // partial frame.
+            // partial frame. It hands frames to the handler directly (its sink): nothing may be
+            // added between the two.
             FrameReader(limits: limits, security: handler.security, sink: handler),
             handler,
         ])

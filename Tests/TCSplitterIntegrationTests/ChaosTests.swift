@@ -164,15 +164,15 @@ extension IntegrationTests {
                                 Issue.record("the probe ended cleanly after \(result.receivedBytes) bytes; exact: \(result.isExact)")
                             }
                             // The end that gave up logs the missing range; the other logs the reset
-                            // when it hears of it, which can be just after the probe saw its
-                            // connection reset: wait for each end's line.
+                            // when it hears of it (which can be just after the probe saw its
+                            // connection reset), or the range too if it gave up at the same time:
+                            // wait for one of the two on each end.
                             let outcomes = ["did not arrive within 2000 ms", "session reset by the peer"]
                             for end in [client, server] {
-                                _ = try await end.standardError.line(containingAnyOf: outcomes, timeout: .seconds(10))
+                                _ = try await end.standardError.line(containingAnyOf: outcomes, timeout: .seconds(5))
                             }
                             let logs = client.standardError.text + server.standardError.text
                             #expect(logs.contains("did not arrive within 2000 ms"), "\(scope.diagnostics)")
-                            #expect(logs.contains("session reset by the peer"), "\(scope.diagnostics)")
                         }
                     }
                 }

@@ -48,6 +48,25 @@ import Testing
         }
     }
 
+    /// Collects what a `FrameReader` hands its sink.
+    final class Recorder: FrameSink {
+        var frames: [Frame] = []
+        func received(frame: Frame) { self.frames.append(frame) }
+    }
+
+    @Test("with a sink, every frame goes to it and none down the pipeline")
+    func sink() throws {
+        let recorder = Recorder()
+        let channel = EmbeddedChannel(handler: FrameReader(limits: Self.limits, sink: recorder))
+        var bytes = Self.allBytes
+        while bytes.readableBytes > 0 {
+            try channel.writeInbound(bytes.readSlice(length: min(13, bytes.readableBytes))!)
+        }
+        #expect(recorder.frames == Self.frames)
+        #expect(try channel.readInbound(as: Frame.self) == nil)
+        #expect(try channel.finish().isClean)
+    }
+
     @Test("bytes left when the peer ends the connection are a cut frame, never a short payload")
     func cutFrame() throws {
         let channel = EmbeddedChannel(handler: FrameReader(limits: Self.limits))

@@ -47,8 +47,8 @@ public struct ReceiveStream: Sendable {
     public private(set) var duplicatePayloads = 0
     private var stash: [UInt64: ByteBuffer] = [:]
     /// The stash's keys, smallest first, so that finding whether any stashed piece starts before
-    /// the delivered offset costs O(log n), not a scan of the stash per payload. It may still hold
-    /// keys taken out of the stash; they are dropped when they reach the top.
+    /// the delivered offset costs O(log n), not a scan of the stash per payload. Keys taken out of
+    /// the stash stay until the next check drops them from the top.
     private var stashKeys = Heap<UInt64>()
     private var skipped: [Range<UInt64>] = []
     /// Bytes given up on (opt-in skipping).
@@ -246,8 +246,12 @@ public struct ReceiveStream: Sendable {
         // Payloads are cut the same way every time, so normally every stashed piece starts after
         // the delivered offset: the smallest live key tells, without looking at the others.
         while let lowest = self.stashKeys.min, self.stash[lowest] == nil { self.stashKeys.removeMin() }
-        if self.stashKeys.count > 2 * self.stash.count + 64 { self.stashKeys = Heap(self.stash.keys) }  // stale keys
-        guard let lowest = self.stashKeys.min, lowest < self.deliveredOffset else { return }
+        guard let lowest = self.stashKeys.min, lowest < self.deliveredOffset else {
+            // Every key taken in order lay below the delivered offset, so below every live key:
+            // all were dropped, and the heap is the size of the stash.
+            assert(self.stashKeys.count == self.stash.count, "stale stash keys above live ones")
+            return
+        }
         // Pieces cut differently (a misbehaving or changed peer): trim what overlaps the delivered
         // offset, drop what lies wholly before it, and index the stash again.
         while true {

@@ -58,7 +58,8 @@ final class OutputCollector: Sendable {
         try await self.wait(timeout: timeout) { Self.completeLine(containing: needle, in: $0) }
     }
 
-    /// The first complete line containing any of `needles`, as soon as one is collected.
+    /// A complete line containing one of `needles` (the first needle, in order, that has one), as
+    /// soon as one is collected.
     func line(containingAnyOf needles: [String], timeout: Duration) async throws -> String {
         try await self.wait(timeout: timeout) { text in
             needles.lazy.compactMap { Self.completeLine(containing: $0, in: text) }.first
