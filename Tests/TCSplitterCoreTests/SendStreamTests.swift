@@ -42,30 +42,35 @@ import Testing
         #expect(stream.takePayloads(includeTail: true).isEmpty)
     }
 
-    @Test("with largeCutBytes, complete payloads are whole multiples of the payload size within one read; the tail still waits")
+    @Test("with largeCutBytes, a payload takes the rest of a read up to that size; less than a payload is gathered or waits")
     func largeCuts() throws {
         var stream = SendStream(payloadBytes: 10, windowBytes: 1000)
         stream.largeCutBytes = 35
         stream.append(.stream(offset: 0, count: 95))
-        let cut = stream.takePayloads(includeTail: false)
-        // 30 + 30 + 30: multiples of 10 up to 35, slices of the one read; 5 bytes are short of a payload.
-        #expect(cut.map(\.offset) == [0, 30, 60])
-        #expect(cut.map(\.data) == [.stream(offset: 0, count: 30), .stream(offset: 30, count: 30), .stream(offset: 60, count: 30)])
-        #expect(stream.pendingBytes == 5)
         stream.append(.stream(offset: 95, count: 27))
-        // The 5 left of the first read make one payload with 5 of the second (gathered); then the
-        // second read's next 20 go as one cut; 2 bytes wait.
-        #expect(stream.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 90, count: 10), .stream(offset: 100, count: 20)])
-        #expect(stream.takePayloads(includeTail: true) == [OutboundPayload(offset: 120, data: .stream(offset: 120, count: 2), isEndOfStream: false)])
+        stream.append(.stream(offset: 122, count: 4))
+        let cut = stream.takePayloads(includeTail: false)
+        // The first read: 35 + 35 + 25, slices of it. The second read: 27, a slice. The third
+        // holds 4 bytes, short of a payload: they wait for the tock.
+        #expect(cut.map(\.data) == [
+            .stream(offset: 0, count: 35), .stream(offset: 35, count: 35), .stream(offset: 70, count: 25),
+            .stream(offset: 95, count: 27),
+        ])
+        #expect(cut.map(\.offset) == [0, 35, 70, 95])
+        #expect(stream.pendingBytes == 4)
+        // A head shorter than a payload makes one payload of --frags size from two reads.
+        stream.append(.stream(offset: 126, count: 30))
+        #expect(stream.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 122, count: 10), .stream(offset: 132, count: 24)])
+        #expect(stream.pendingBytes == 0)
 
-        // The window still bounds every cut, and 0 means single payloads again.
+        // The window still bounds every cut, and 0 means payloads of --frags size again.
         var windowed = SendStream(payloadBytes: 10, windowBytes: 45)
         windowed.largeCutBytes = 100
         windowed.append(.stream(offset: 0, count: 60))
-        #expect(windowed.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 0, count: 40)])
+        #expect(windowed.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 0, count: 45)])
         _ = try windowed.acknowledge(upTo: 40)
         windowed.largeCutBytes = 0
-        #expect(windowed.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 40, count: 10), .stream(offset: 50, count: 10)])
+        #expect(windowed.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 45, count: 10)])
     }
 
     @Test("small reads are joined into full payloads")

@@ -38,11 +38,11 @@ public enum SendStreamError: Error, Hashable, Sendable {
 public struct SendStream: Sendable {
     /// The payload size (`--frags`): complete payloads are this long, a flushed tail shorter.
     public let payloadBytes: Int
-    /// When above `payloadBytes`, complete payloads are cut in whole multiples of `payloadBytes`
-    /// up to this many bytes, within one read buffer (fewer, larger payloads: each costs both ends
-    /// the same whatever its size, so a fast path moves more bytes per CPU second). Boundaries stay
-    /// multiples of `payloadBytes` apart and the tail rule is unchanged: bytes short of one payload
-    /// still wait for the tock. 0 (or anything up to `payloadBytes`) cuts single payloads.
+    /// When above `payloadBytes`, a complete payload takes the rest of the first read buffer, up
+    /// to this many bytes, whenever that rest holds at least `payloadBytes` (fewer, larger
+    /// payloads, each a slice of one read: a payload costs both ends the same whatever its size,
+    /// so a fast path moves more bytes per CPU second). Bytes short of one payload still wait for
+    /// the tock. 0 (or anything up to `payloadBytes`) cuts payloads of `payloadBytes`.
     public var largeCutBytes = 0
     /// The most bytes buffered or unacknowledged at once.
     public let windowBytes: Int
@@ -110,12 +110,12 @@ public struct SendStream: Sendable {
             let windowLeft = Int(self.ackedOffset + UInt64(self.windowBytes) - self.packedOffset)
             var length = min(self.payloadBytes, self.pendingBytes, windowLeft)
             if self.largeCutBytes > self.payloadBytes && length == self.payloadBytes {
-                // Within the first read buffer, so the cut stays a slice: a large cut across two
-                // would gather (copy) almost every byte. A head shorter than one payload gives one
-                // payload, gathered as before.
+                // The rest of the first read buffer, up to `largeCutBytes`, as one slice: with the
+                // 64 KiB reads of a busy socket every read becomes one payload and nothing is
+                // copied (a cut across two reads would gather almost every byte). A head shorter
+                // than one payload gives one payload gathered from two reads, as without.
                 let headBytes = self.chunks[self.chunksHead].readableBytes
-                let large = min(self.largeCutBytes, self.pendingBytes, windowLeft, headBytes)
-                length = max(length, large / self.payloadBytes * self.payloadBytes)
+                if headBytes >= self.payloadBytes { length = min(self.largeCutBytes, headBytes, windowLeft) }
             }
             guard length > 0, length >= self.payloadBytes || length == self.pendingBytes && flushTail else {
                 break
