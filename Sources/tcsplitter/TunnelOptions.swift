@@ -41,7 +41,7 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("lassoes"), parsing: .unconditional, help: "Client: lasso connections kept pre-dialed for downstream data in dup lasso, both and none (0-1024; 0 = as many as --conns). Refused in dup fling.")
     var lassoes = "0"
 
-    @Option(name: .customLong("frags"), parsing: .unconditional, help: "payload:mtu in bytes. payload = stream bytes per payload (1-1048576, same on both ends); mtu is accepted and unused. On a fast path (--budget auto doubled twice: connections spend their budgets within 250 ms) the sender cuts complete payloads as whole multiples of it up to 64 KiB, fewer payloads for the same bytes; not with --fec, --retries, --protocol udp or a number for --budget.")
+    @Option(name: .customLong("frags"), parsing: .unconditional, help: "payload:mtu in bytes. payload = stream bytes per payload (1-1048576, same on both ends); mtu is accepted and unused. On a fast path (--budget auto doubled twice: connections spend their budgets within 250 ms; until it is back at its base) a payload takes the rest of a local read, up to 64 KiB, when that holds a full payload: fewer payloads for the same bytes; not with --fec, --retries, --protocol udp or a number for --budget.")
     var frags = "10000:1250"
 
     @Option(name: .customLong("tick"), parsing: .unconditional, help: "ms: when a read drains the local socket having found less than a payload (a trickle, e.g. keystrokes), wait this long before reading again so small writes merge into one payload; bulk flows are read at once, so the tick bounds latency, never throughput. 0 = read as soon as data arrives.")
