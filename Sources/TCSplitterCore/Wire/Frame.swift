@@ -158,10 +158,7 @@ extension ByteBuffer {
     /// Writes the envelope of a frame whose body is `bodyBytes` long. Returns the bytes written.
     @discardableResult
     public mutating func writeFrameHeader(type: FrameType, bodyBytes: Int) -> Int {
-        self.writeInteger(WireConstants.magic)
-            + self.writeInteger(WireConstants.version)
-            + self.writeInteger(type.rawValue)
-            + self.writeInteger(UInt32(bodyBytes))
+        self.writeMultipleIntegers(WireConstants.magic, WireConstants.version, type.rawValue, UInt32(bodyBytes))
     }
 
     /// Writes a whole frame. Returns the bytes written.

@@ -128,20 +128,17 @@ extension ByteBuffer {
     /// writes next (often as a separate buffer, so the data is never copied). Returns the bytes written.
     @discardableResult
     public mutating func writePayloadFrameHeader(_ header: PayloadHeader, dataBytes: Int) -> Int {
-        // One capacity check and one store sequence for the envelope and the fixed fields: the
+        // One capacity check each for the envelope and the fixed fields, not one per field: the
         // sender writes this header for every payload.
-        self.writeMultipleIntegers(
-            WireConstants.magic,
-            WireConstants.version,
-            FrameType.payload.rawValue,
-            UInt32(WireConstants.payloadHeaderBytes + dataBytes),
-            header.sessionID.rawValue,
-            header.offset,
-            header.group,
-            header.shardIndex,
-            header.dataShards,
-            header.parityShards,
-            header.flags.rawValue
-        )
+        self.writeFrameHeader(type: .payload, bodyBytes: WireConstants.payloadHeaderBytes + dataBytes)
+            + self.writeMultipleIntegers(
+                header.sessionID.rawValue,
+                header.offset,
+                header.group,
+                header.shardIndex,
+                header.dataShards,
+                header.parityShards,
+                header.flags.rawValue
+            )
     }
 }
