@@ -84,13 +84,15 @@ public struct TunnelConfiguration: Hashable, Sendable {
     /// they are spent (`ConnectionBudgetScaler`); `--budget N` is exact.
     public var scalesBudget: Bool = true
 
-    /// The budget scaler of one link: `--budget auto` scales, a `--budget N` never does, nor
-    /// does a budget of 1 (the original's one payload per connection) however it was set.
+    /// Whether budgets scale: with `--budget auto`, never with a `--budget N`, nor with a budget
+    /// of 1 (the original's one payload per connection) however it was set.
+    public var budgetScales: Bool { self.scalesBudget && self.payloadsPerConnection > 1 }
+
+    /// The budget scaler of one link (`budgetScales`).
     public func makeBudgetScaler() -> ConnectionBudgetScaler {
-        let scales = self.scalesBudget && self.payloadsPerConnection > 1
-        return ConnectionBudgetScaler(
+        ConnectionBudgetScaler(
             baseBudget: self.payloadsPerConnection,
-            minimumLifetime: scales ? ConnectionBudgetScaler.defaultMinimumLifetime : .zero
+            minimumLifetime: self.budgetScales ? ConnectionBudgetScaler.defaultMinimumLifetime : .zero
         )
     }
     /// Bytes per session and direction buffered or in flight (`--window`).
@@ -167,7 +169,7 @@ public struct TunnelConfiguration: Hashable, Sendable {
     /// large. On a slow or lossy path (no budget doubling) payloads stay small: a large one waits
     /// longer for its last segment, and the stream behind it with it.
     public func largeCutBytes(onFastPath: Bool) -> Int {
-        guard self.scalesBudget, self.payloadsPerConnection > 1, self.fecDataShards == 0, !self.retries,
+        guard self.budgetScales, self.fecDataShards == 0, !self.retries,
             self.localProtocol == .tcp, self.payloadBytes < Self.largePayloadBytes, onFastPath
         else { return 0 }
         return Self.largePayloadBytes
