@@ -186,7 +186,11 @@ final class PayloadDispatcher {
             }
             next.session.link.counters.values.payloadsSent += 1
             if !next.header.flags.contains(.parity) {  // parity is not stream bytes
-                next.session.payloadSent(end: next.header.offset + UInt64(next.data.readableBytes))
+                next.session.payloadSent(
+                    offset: next.header.offset,
+                    end: next.header.offset + UInt64(next.data.readableBytes),
+                    carrier: connection.serial
+                )
             }
         }
         self.choice.endBurst()

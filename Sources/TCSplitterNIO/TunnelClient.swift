@@ -22,7 +22,13 @@ public final class TunnelClient: @unchecked Sendable {
     /// The pre-dialed data connections by kind: fling always, lasso in the modes that use them.
     private(set) var pools: [ConnectionKind: ConnectionPool] = [:]
     private var syncDialing = false
+    /// Sync dials that failed (or whose connection closed before its hello completed) since the
+    /// last sync connection: while above zero and no sync is up, local connections are reset at
+    /// once instead of waiting for a server that cannot be reached.
     private var syncFailures = 0
+    /// The server declared settings that differ from this end's (`--frags`, `--fec`,
+    /// `--protocol`): the pools stop dialing until a sync connection is accepted.
+    private var settingsRefused = false
     private var housekeepingTask: RepeatingLoopTask?
     private var stopped = false
     fileprivate var random = SystemRandomNumberGenerator()
@@ -151,6 +157,15 @@ public final class TunnelClient: @unchecked Sendable {
             channel.close(promise: nil)
             return
         }
+        guard self.link.sync != nil || self.syncFailures == 0 else {
+            let reason =
+                self.settingsRefused
+                ? "the server's settings differ from this end's (see the error above)"
+                : "the server's sync address \(self.configuration.remoteSync.map { "\($0)" } ?? "?") cannot be reached"
+            self.badInput.log(self.logger, "resetting local connection: \(reason)")
+            channel.closeWithReset()
+            return
+        }
         let id = SessionID.random()
         let session = TunnelSession(id: id, link: self.link, configuration: self.configuration, logger: self.logger, now: .now())
         session.destination = destination
@@ -182,10 +197,19 @@ public final class TunnelClient: @unchecked Sendable {
             self.syncDialing = false
             if case .failure(let error) = result {
                 self.syncFailures += 1
-                let message = "cannot reach the server's sync address \(remote): \(error); retrying"
-                if self.syncFailures == 1 { self.logger.warning("\(message)") } else { self.logger.debug("\(message)") }
+                let message =
+                    "cannot reach the server's sync address \(remote): \(error); retrying, and resetting local connections until it answers"
+                if self.syncFailures == 1 { self.logger.error("\(message)") } else { self.logger.debug("\(message)") }
+                self.failSessionsWaitingForSync()
                 self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.syncFailures)) { self.dialSync() }
             }
+        }
+    }
+
+    /// The server cannot be reached: sessions still waiting to open are reset at once.
+    private func failSessionsWaitingForSync() {
+        for session in Array(self.link.sessions.values) where session.phase == .opening {
+            session.localChannelFailed("the server cannot be reached")
         }
     }
 
@@ -196,7 +220,8 @@ public final class TunnelClient: @unchecked Sendable {
     }
 
     private func replenish(_ kind: ConnectionKind) {
-        guard !self.stopped, let remote = kind == .lasso ? self.configuration.lassoTarget : self.configuration.remoteFling,
+        guard !self.stopped, !self.settingsRefused,
+            let remote = kind == .lasso ? self.configuration.lassoTarget : self.configuration.remoteFling,
             let dials = self.pools[kind]?.dialsToStart(), dials > 0
         else { return }
         for _ in 0..<dials {
@@ -227,6 +252,8 @@ public final class TunnelClient: @unchecked Sendable {
     private func dial(kind: ConnectionKind, to remote: EndpointAddress) -> EventLoopFuture<TunnelConnectionHandler> {
         let bound = NIOLoopBound(self, eventLoop: self.eventLoop)
         let limits = self.configuration.frameLimits
+        let agreement = self.configuration.agreement
+        let tuning = self.configuration.tuning
         return TunnelBootstraps.tunnelDialer(on: self.eventLoop, configuration: self.configuration)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -242,7 +269,9 @@ public final class TunnelClient: @unchecked Sendable {
                         logger: client.logger,
                         badInput: client.badInput,
                         security: ConnectionSecurity(key: client.key),
-                        dup: client.configuration.dup
+                        dup: client.configuration.dup,
+                        agreement: agreement,
+                        tuning: tuning
                     )
                     try TunnelBootstraps.addTunnelHandlers(
                         to: channel, handler: handler, limits: limits,
@@ -279,6 +308,10 @@ extension TunnelClient: TunnelConnectionDelegate {
         switch connection.kind {
         case .sync:
             self.syncFailures = 0
+            if self.settingsRefused {
+                self.settingsRefused = false
+                self.replenishPools()
+            }
             self.logger.info("connected to the server", metadata: ["sync": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"])
             self.link.attachSync(connection)
         default:
@@ -319,13 +352,29 @@ extension TunnelClient: TunnelConnectionDelegate {
 
     func connectionClosed(_ connection: TunnelConnectionHandler) {
         if connection.kind == .sync {
+            let wasUp = self.link.sync === connection
             self.link.syncClosed(connection)
-            if !self.stopped {
+            guard !self.stopped else { return }
+            if wasUp {
                 self.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { self.dialSync() }
+            } else {
+                // Closed before its hello completed (settings refused, wrong key, not a tunnel
+                // server): a failed dial, retried with backoff.
+                self.syncFailures += 1
+                self.failSessionsWaitingForSync()
+                self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.syncFailures)) { self.dialSync() }
             }
             return
         }
         self.link.dataConnectionClosed(connection)
         self.poolMemberGone(connection)
+    }
+
+    func connection(_ connection: TunnelConnectionHandler, disagrees mismatches: [TunnelAgreement.Mismatch]) {
+        let first = !self.settingsRefused
+        self.settingsRefused = true
+        let message =
+            "the server's settings differ from this end's, so it cannot be used: \(mismatches.map(\.description).joined(separator: "; ")) (these flags must be the same on both ends)"
+        if first { self.logger.error("\(message)") } else { self.logger.debug("\(message)") }
     }
 }

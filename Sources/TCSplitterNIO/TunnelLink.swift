@@ -13,6 +13,8 @@ final class TunnelLink {
     private(set) var sessions: [SessionID: TunnelSession] = [:]
     private(set) var sync: TunnelConnectionHandler?
     private(set) var dataConnections: [ObjectIdentifier: TunnelConnectionHandler] = [:]
+    /// The same connections by serial, the name a sent payload keeps of its carrier.
+    private var liveCarriers: [UInt64: TunnelConnectionHandler] = [:]
     private(set) var lastSyncFrame: NIODeadline = .now()
     private var pendingControl: [ControlMessage] = []
     private let isClient: Bool
@@ -142,6 +144,7 @@ final class TunnelLink {
 
     func dataConnectionReady(_ connection: TunnelConnectionHandler) {
         self.dataConnections[ObjectIdentifier(connection)] = connection
+        self.liveCarriers[connection.serial] = connection
         if let kind = connection.kind { self.counters.values.connectionsOpened[kind, default: 0] += 1 }
         if connection.canSend { self.dispatcher.add(connection) }
     }
@@ -174,6 +177,7 @@ final class TunnelLink {
     func dataConnectionClosed(_ connection: TunnelConnectionHandler) {
         self.dispatcher.remove(connection)
         self.dataConnections.removeValue(forKey: ObjectIdentifier(connection))
+        self.liveCarriers.removeValue(forKey: connection.serial)
         guard !connection.closedCleanly else { return }
         self.lastDataConnectionBreak = .now()
         self.logger.debug(
@@ -183,10 +187,27 @@ final class TunnelLink {
         guard !connection.carried.isEmpty else { return }
         // It died mid-stream: what it carried may be lost. Sessions with retries resend what is
         // still unacknowledged now, rather than waiting for the receiver to ask.
-        var offsets: [SessionID: [UInt64]] = [:]
-        for (session, offset) in connection.carried { offsets[session, default: []].append(offset) }
-        for (id, list) in offsets { self.sessions[id]?.connectionLost(carrying: list) }
+        let sessions = Set(connection.carried.map(\.0))
+        for id in sessions { self.sessions[id]?.connectionLost(carrier: connection.serial) }
     }
+
+    /// Whether a payload last carried by connection `serial` may be resent on the receiver's
+    /// request: yes when that connection is gone; when it is live, only if it is stuck (bytes
+    /// unacknowledged by the peer's TCP and no acknowledgement for `stuckAfter`), and then the
+    /// connection is closed, which resends everything it carried (`connectionLost`).
+    func mayResend(carriedBy serial: UInt64) -> Bool {
+        guard let connection = self.liveCarriers[serial] else { return true }
+        if connection.isStuck(after: self.stuckAfter) {
+            self.logger.info(
+                "closing a stuck data connection: its peer acknowledged nothing for \(self.stuckAfter.milliseconds) ms")
+            connection.close()
+        }
+        return false
+    }
+
+    /// How long a data connection with bytes in flight may go without an acknowledgement from
+    /// the peer's TCP before a resend request counts it as stuck.
+    var stuckAfter: TimeAmount { max(.seconds(1), self.roundTrip.retryTimeout * 4) }
 
     func received(payload: PayloadFrame) {
         self.counters.values.payloadsReceived += 1

@@ -87,6 +87,7 @@ public final class TunnelServer: @unchecked Sendable {
     private func makeListener() -> ServerBootstrap {
         let bound = NIOLoopBound(self, eventLoop: self.eventLoop)
         let limits = self.configuration.frameLimits
+        let agreement = self.configuration.agreement
         return TunnelBootstraps.tunnelListener(on: self.eventLoop, configuration: self.configuration)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -107,7 +108,8 @@ public final class TunnelServer: @unchecked Sendable {
                         delegate: server,
                         logger: server.logger,
                         badInput: server.badInput,
-                        security: ConnectionSecurity(key: server.key)
+                        security: ConnectionSecurity(key: server.key),
+                        agreement: agreement
                     )
                     try TunnelBootstraps.addTunnelHandlers(
                         to: channel, handler: handler, limits: limits,
@@ -129,13 +131,16 @@ public final class TunnelServer: @unchecked Sendable {
 
     // MARK: Links
 
-    private func link(for client: ClientID) -> TunnelLink {
+    /// The link of `client`, made on its first hello: its sessions follow the tuning the client
+    /// declared there (clocks, buffer, budget, retries, window), so a user tunes one end.
+    private func link(for client: ClientID, tuning: ClientTuning?) -> TunnelLink {
         if let link = self.links[client] { return link }
         var logger = self.logger
         logger[metadataKey: "client"] = "\(client)"
+        let configuration = tuning.map { self.configuration.following($0) } ?? self.configuration
         let link = TunnelLink(
             eventLoop: self.eventLoop,
-            configuration: self.configuration,
+            configuration: configuration,
             logger: logger,
             isClient: false
         )
@@ -177,10 +182,14 @@ public final class TunnelServer: @unchecked Sendable {
             }
             target = EndpointAddress(host: destination.host, port: Int(destination.port))
         } else {
-            guard let forward = self.configuration.forward else { return }
+            guard let forward = self.configuration.forward else {
+                link.sendControl(
+                    .openFailed(id, reason: "this server has no --forward: it serves only transparent clients (--allow)"))
+                return
+            }
             target = forward
         }
-        let session = TunnelSession(id: id, link: link, configuration: self.configuration, logger: link.logger, now: .now())
+        let session = TunnelSession(id: id, link: link, configuration: link.configuration, logger: link.logger, now: .now())
         link.add(session)
         self.sessionCount += 1
         if self.configuration.localProtocol == .udp {
@@ -244,7 +253,7 @@ extension TunnelServer: TunnelConnectionDelegate {
             connection.close()
             return
         }
-        let link = self.link(for: hello.clientID)
+        let link = self.link(for: hello.clientID, tuning: hello.tuning)
         if hello.kind != .sync && link.dataConnections.count >= self.configuration.maxConnectionsPerClient {
             self.badInput.log(
                 link.logger,
@@ -325,5 +334,13 @@ extension TunnelServer: TunnelConnectionDelegate {
         } else {
             link.dataConnectionClosed(connection)
         }
+    }
+
+    func connection(_ connection: TunnelConnectionHandler, disagrees mismatches: [TunnelAgreement.Mismatch]) {
+        self.badInput.log(
+            self.logger,
+            "refusing a client whose settings differ from this end's: \(mismatches.map(\.description).joined(separator: "; ")) (these flags must be the same on both ends)",
+            metadata: ["peer": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"]
+        )
     }
 }

@@ -5,23 +5,30 @@ import TCSplitterCore
 /// Retries for one session: resending what the peer asks for or what a dead connection
 /// carried, and asking for (or, opt-in, skipping) what is missing.
 extension TunnelSession {
-    /// A data connection that carried payloads at these offsets died mid-stream: with retries,
-    /// resend those still unacknowledged at once (the receiver drops duplicates by offset).
-    func connectionLost(carrying offsets: [UInt64]) {
-        guard self.phase != .ended, self.retransmit != nil else { return }
-        let acked = self.send.ackedOffset
-        let ranges = offsets.filter { $0 >= acked }.sorted().map { $0..<($0 + 1) }
-        guard !ranges.isEmpty else { return }
-        self.resend(ranges)
+    /// Data connection `carrier` died mid-stream: with retries, resend at once what it carried
+    /// that is still unacknowledged (the receiver drops duplicates by offset).
+    func connectionLost(carrier: UInt64) {
+        guard self.phase != .ended, var retransmit = self.retransmit else { return }
+        let payloads = retransmit.payloads(carriedBy: carrier)
+        self.retransmit = retransmit
+        self.resend(payloads, reason: "connection lost")
     }
 
-    func resend(_ ranges: [Range<UInt64>]) {
+    /// The peer asks for these ranges again. Only payloads whose connection is gone or stuck are
+    /// resent (`TunnelLink.mayResend`): one still moving on a live connection is slow, not lost,
+    /// and sending it twice would spend the link's capacity on duplicates.
+    func resendRequested(_ ranges: [Range<UInt64>]) {
         guard var retransmit = self.retransmit else { return }
-        let payloads = retransmit.payloads(overlapping: ranges)
+        let link = self.link
+        let payloads = retransmit.payloads(overlapping: ranges) { link.mayResend(carriedBy: $0) }
         self.retransmit = retransmit
+        self.resend(payloads, reason: "requested \(ranges)")
+    }
+
+    private func resend(_ payloads: [OutboundPayload], reason: String) {
         guard !payloads.isEmpty else { return }
         self.link.counters.values.payloadsResent += payloads.count
-        self.logger.debug("resending", metadata: ["ranges": "\(ranges)", "payloads": "\(payloads.count)"])
+        self.logger.debug("resending", metadata: ["why": "\(reason)", "payloads": "\(payloads.count)"])
         for payload in payloads.reversed() {
             var header = PayloadHeader(sessionID: self.id, offset: payload.offset)
             if payload.isEndOfStream { header.flags.insert(.endOfStream) }
@@ -56,7 +63,7 @@ extension TunnelSession {
                     continue
                 }
                 let ready = self.receive.skip(upTo: range.upperBound, now: now)
-                if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, now: now), now: now) }
+                if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now) }
                 self.receiveMaybeComplete(now: now)
             }
         }

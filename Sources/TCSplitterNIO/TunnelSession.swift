@@ -69,6 +69,9 @@ final class TunnelSession {
     var resetSent: String?
     /// A read was asked for before the local channel was active; `localChannelActive` does it.
     var readWhenActive = false
+    /// The end offset of the latest `push` payload received and not yet delivered in order: once
+    /// delivery reaches it, the forwarder releases at once (the sender's lone burst).
+    var pushPendingUpTo: UInt64?
     /// Notices the session standing still with work outstanding, to log where it waits.
     var stallWatch: StallWatch<SessionProgressMark>
 
@@ -82,7 +85,8 @@ final class TunnelSession {
         self.scheduler = TickTockScheduler(
             tickInterval: configuration.tickInterval,
             tockInterval: configuration.tockInterval,
-            bulkBytes: configuration.payloadBytes
+            bulkBytes: configuration.payloadBytes,
+            adaptive: configuration.adaptiveClocks
         )
         self.receive = ReceiveStream(windowBytes: configuration.windowBytes, now: now)
         self.forwarder = SteadyRateBuffer(
@@ -189,6 +193,7 @@ final class TunnelSession {
                 drained: self.lastReadDrained,
                 bytesRead: bytesRead,
                 allowance: self.send.readAllowance,
+                inFlightBytes: self.send.unacknowledgedBytes,
                 now: now
             )
         )
@@ -252,6 +257,10 @@ final class TunnelSession {
         }
         let rebuild = payload.header.dataShards > 0 ? self.fecCollector?.data(payload.header, payload.data) : nil
         defer { if let rebuild { self.rebuild(rebuild, now: now) } }
+        if payload.header.flags.contains(.push) {
+            let end = payload.header.offset + UInt64(payload.data.readableBytes)
+            self.pushPendingUpTo = max(self.pushPendingUpTo ?? 0, end)
+        }
         do {
             let ready = try self.receive.receive(
                 offset: payload.header.offset,
@@ -259,7 +268,7 @@ final class TunnelSession {
                 isEndOfStream: payload.header.flags.contains(.endOfStream),
                 now: now
             )
-            if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, now: now), now: now) }
+            if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now) }
             self.receiveMaybeComplete(now: now)
         } catch {
             self.abort("peer broke the stream: \(error)", notifyPeer: true)
@@ -286,7 +295,14 @@ final class TunnelSession {
                 self.retransmit?.acknowledge(upTo: received)
                 if !selective.isEmpty { self.retransmit?.acknowledgeSelectively(selective) }
                 if try self.send.acknowledge(upTo: received) {
+                    // With nothing left in flight a waiting tail goes now (`pack` sees the empty
+                    // flight), and so does a read waiting for the tick.
                     if self.send.pendingBytes > 0 { self.pack(includeTail: false, now: now) }
+                    if self.send.unacknowledgedBytes == 0 {
+                        let waits = self.scheduler.flightEmptied(allowance: self.send.readAllowance)
+                        if waits.read != .none { self.tickTimer?.cancel() }
+                        self.perform(waits.read)
+                    }
                     self.perform(self.scheduler.windowOpened(allowance: self.send.readAllowance))
                 }
                 self.checkProgress()
@@ -294,7 +310,7 @@ final class TunnelSession {
                 self.logger.info("session reset by the peer: \(reason)", metadata: self.endMetadata)
                 self.end(notifyPeer: false, abortive: true)
             case .resend(_, let ranges):
-                self.resend(ranges)
+                self.resendRequested(ranges)
             case .open, .openTo, .ping, .pong, .replace:
                 break
             }
@@ -303,9 +319,17 @@ final class TunnelSession {
         }
     }
 
-    /// A payload of this session was written to a data connection.
-    func payloadSent(end: UInt64) {
+    /// A payload of this session was written to data connection `carrier` (its serial).
+    func payloadSent(offset: UInt64, end: UInt64, carrier: UInt64) {
         self.sentOffset = max(self.sentOffset, end)
+        self.retransmit?.sent(offset: offset, on: carrier)
+    }
+
+    /// Whether a `push` payload's bytes are now all delivered in order (and forgets it if so).
+    func takePush() -> Bool {
+        guard let end = self.pushPendingUpTo, self.receive.deliveredOffset >= end else { return false }
+        self.pushPendingUpTo = nil
+        return true
     }
 
     /// Called periodically: retries, stalls and probes. `retryTimeout` follows the round trip.
@@ -353,9 +377,14 @@ final class TunnelSession {
 
     func pack(includeTail: Bool, now: NIODeadline) {
         self.send.largeCutBytes = self.configuration.largeCutBytes(onFastPath: self.link.budgetScaler.isFastPath)
+        // Sent before this burst and not acknowledged: with adaptive clocks a burst behind an
+        // empty flight goes whole, and its last payload carries `push`.
+        let inFlight = self.send.unacknowledgedBytes
         var payloads = self.send.takePayloads(includeTail: includeTail)
-        switch self.scheduler.packed(tailBytes: self.send.pendingBytes, now: now) {
+        switch self.scheduler.packed(tailBytes: self.send.pendingBytes, inFlightBytes: inFlight, now: now) {
         case .flushNow:
+            self.tockTimer?.cancel()
+            self.tockTimer = nil
             payloads += self.send.takePayloads(includeTail: true)
         case .flushAt(let deadline):
             self.tockTimer?.cancel()
@@ -366,9 +395,11 @@ final class TunnelSession {
         case .none:
             break
         }
-        for payload in payloads {
+        let push = self.scheduler.sendsWhole(inFlightBytes: inFlight) && self.send.pendingBytes == 0
+        for (index, payload) in payloads.enumerated() {
             var header = PayloadHeader(sessionID: self.id, offset: payload.offset)
             if payload.isEndOfStream { header.flags.insert(.endOfStream) }
+            if push && index == payloads.count - 1 { header.flags.insert(.push) }
             self.retransmit?.keep(payload)
             var closed: FECGroupAssembler.ClosedGroup? = nil
             if self.fecAssembler != nil {

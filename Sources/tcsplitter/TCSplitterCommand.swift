@@ -14,15 +14,18 @@ struct TCSplitterCommand: AsyncParsableCommand {
             of --conns fling connections, each replaced after --budget payloads, plus one sync \
             connection for control. All connections are dialed by the client.
 
-            The role follows from the addresses set: --rFling (+ --rSync) makes a client, \
-            --lFling + --lSync (+ --forward) a server. `tcsplitter client ...` and \
+            The role follows from the addresses set: --rFling (+ --rSync, by default the --rFling \
+            host's port 10902) makes a client, --lFling + --lSync + --forward a server. `tcsplitter client ...` and \
             `tcsplitter server ...` say it explicitly.
 
             Memory: each session holds at most 2 x --window bytes per end (sending + receiving), \
             so at most --max-sessions x 2 x --window in all.
 
-            Times are milliseconds; 0 for --tick, --tock and --buffer means event-driven (lowest \
-            latency). Example (one machine):
+            Times are milliseconds. The defaults serve every kind of traffic: the clocks (--tick, \
+            --tock, --buffer) make bytes wait only while waiting can merge them (--clocks), and \
+            lost payloads are resent (--retries). The client's tuning travels in its hello and the \
+            server follows it; --frags, --fec, --protocol and --key must match on both ends. \
+            Example (one machine):
               tcsplitter server --lFling 127.0.0.1:10900 --lSync 127.0.0.1:10902 --forward 127.0.0.1:22
               tcsplitter client --listen 127.0.0.1:6000 --rFling 127.0.0.1:10900 --rSync 127.0.0.1:10902
               ssh -p 6000 localhost
@@ -52,6 +55,8 @@ struct TCSplitterCommand: AsyncParsableCommand {
                   echo                    A TCP echo service, for demos and checks.
                   probe                   Send random bytes through an echo path and verify them (SHA-256).
                   chaos-proxy             Relay TCP, resetting a share of connections (fault injection).
+                  udp-echo                A UDP echo service, for demos and checks.
+                  udp-probe               Send datagrams through a UDP echo path and verify them.
 
                   See 'tcsplitter help <subcommand>' for a subcommand's own flags.
                 """

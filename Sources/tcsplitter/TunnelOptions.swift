@@ -8,8 +8,8 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("listen"), help: "Client: where local applications connect (host:port).")
     var listen = "127.0.0.1:6000"
 
-    @Option(name: .customLong("forward"), help: "Server: the service each session is forwarded to (host:port).")
-    var forward = "127.0.0.1:6003"
+    @Option(name: .customLong("forward"), help: "Server: the service each session is forwarded to (host:port). Required, unless the server only serves transparent clients (--allow).")
+    var forward: String?
 
     @Option(name: .customLong("rFling"), help: "Client: the server's fling (data) address. Setting it makes this end a client.")
     var rFling = "0"
@@ -17,8 +17,8 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("lFling"), help: "Server: address to accept fling (data) connections on. Setting it makes this end a server.")
     var lFling = "0"
 
-    @Option(name: .customLong("rSync"), help: "Client: the server's sync (control) address.")
-    var rSync = "127.0.0.1:5998"
+    @Option(name: .customLong("rSync"), help: "Client: the server's sync (control) address. Default: the --rFling host, port \(TunnelConfiguration.defaultSyncPort) (the scripts' sync port).")
+    var rSync: String?
 
     @Option(name: .customLong("lSync"), help: "Server: address to accept sync (control) connections on.")
     var lSync = "0"
@@ -44,14 +44,17 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("frags"), parsing: .unconditional, help: "payload:mtu in bytes. payload = stream bytes per payload (1-1048576, same on both ends); mtu is accepted and unused. On a fast path (--budget auto doubled twice: connections spend their budgets within 250 ms; until it is back at its base) a payload takes the rest of a local read, up to 64 KiB, when that holds a full payload: fewer payloads for the same bytes; not with --fec, --retries, --protocol udp or a number for --budget.")
     var frags = "10000:1250"
 
-    @Option(name: .customLong("tick"), parsing: .unconditional, help: "ms: when a read drains the local socket having found less than a payload (a trickle, e.g. keystrokes), wait this long before reading again so small writes merge into one payload; bulk flows are read at once, so the tick bounds latency, never throughput. 0 = read as soon as data arrives.")
+    @Option(name: .customLong("tick"), parsing: .unconditional, help: "ms: when a read drains the local socket having found less than a payload (a trickle, e.g. keystrokes) while earlier bytes are still unacknowledged, wait at most this long before reading again so small writes merge into one payload; bulk flows are read at once, so the tick bounds latency, never throughput. 0 = read as soon as data arrives.")
     var tick = "50"
 
-    @Option(name: .customLong("tock"), parsing: .unconditional, help: "ms: a partial payload waits at most this long for more bytes; complete payloads go at once. 0 = send at once.")
+    @Option(name: .customLong("tock"), parsing: .unconditional, help: "ms: a partial payload waits at most this long for more bytes while earlier bytes are unacknowledged (with nothing in flight it goes at once); complete payloads go at once. 0 = send at once.")
     var tock = "250"
 
-    @Option(name: .customLong("buffer"), parsing: .unconditional, help: "ms:count, the playout buffer: hold count payloads, then release every ms at the arrival rate, catching up when behind. 0 = release at once.")
+    @Option(name: .customLong("buffer"), parsing: .unconditional, help: "ms:count, the playout buffer: hold count payloads, then release every ms at the arrival rate, catching up when behind. Without a count only a trickle of partial payloads is paced; a lone burst (sent with nothing else in flight) and a full payload's worth go at once. 0 = release at once.")
     var buffer = "250:0"
+
+    @Option(name: .customLong("clocks"), help: ArgumentHelp("adaptive: --tick, --tock and --buffer make bytes wait only when waiting can merge them with others (Nagle's rule: a request alone on an idle session goes at once; a trickle behind unacknowledged bytes is merged). fixed: the original's clocks, always (set by --mode stealth). The client's choice travels in its hello; the server follows it.", valueName: "adaptive|fixed"))
+    var clocks = "adaptive"
 
     @Option(name: .customLong("after"), parsing: .unconditional, help: "ms: dial one fling connection at start and the rest of the pool after this delay.")
     var after = "0"
@@ -59,8 +62,8 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("fec"), parsing: .unconditional, help: "data:parity Reed-Solomon (Intel ISA-L) shards per group: every data payloads get parity payloads on other connections, and any data of data+parity rebuild the group. 0 = off. Use --conns of at least 2 x (data + parity). Same on both ends.")
     var fec = "0:0"
 
-    @Option(name: .customLong("retries"), parsing: .unconditional, help: "on:skip. on 1: the sender keeps unacknowledged payloads and resends what the receiver asks for again (after a timeout that follows the round trip). skip N: give up on missing bytes after N requests and go on without them (corrupts a byte stream; each skip is logged with its range); -1 never: the session waits up to --stall-timeout, then ends with an error.")
-    var retries = "0:-1"
+    @Option(name: .customLong("retries"), parsing: .unconditional, help: "on:skip. on 1 (the default for --protocol tcp; udp defaults to 0:-1): the sender keeps unacknowledged payloads, resends at once what a connection that died carried, and resends what the receiver asks for only when its connection is gone or stuck (a payload still queued on a live connection is slow, not lost), so a reset connection never costs a session. 0 = off: a lost payload ends its session after --stall-timeout. skip N: give up on missing bytes after N requests and go on without them (corrupts a byte stream; each skip is logged with its range); -1 never.")
+    var retries: String?
 
     @Option(name: .customLong("dup"), help: "Client: which connections carry which direction (the server follows each client's choice). All connections are dialed by the client. fling: --conns fling connections carry both directions (general use, bulk upload). lasso: fling connections carry upstream; --lassoes lasso connections, held open by the server, carry downstream as soon as there is some, fling connections only as a fallback (interactive ssh, live video: downstream never waits behind upstream). both: downstream on whichever fling or lasso connection is ready first (bulk download: both pools carry it). none: simplex, each connection one direction only (fling up, lasso down), closing after its --budget (metered links that treat one-way flows best).")
     var dup = "fling"
@@ -177,6 +180,7 @@ struct TunnelOptions: ParsableArguments {
             case "--congestion": options.congestion = value
             case "--dup": options.dup = value
             case "--fec": options.fec = value
+            case "--clocks": options.clocks = value
             default: break
             }
         }
@@ -187,10 +191,16 @@ struct TunnelOptions: ParsableArguments {
     func parsedValues(role: Role) throws(ConfigurationError) -> TunnelConfiguration {
         var configuration = TunnelConfiguration(role: role)
         configuration.listen = try EndpointAddress.parse(self.listen, flag: "--listen")
-        configuration.forward = try EndpointAddress.parse(self.forward, flag: "--forward")
+        configuration.forward = try self.forward.flatMap { value throws(ConfigurationError) in
+            try EndpointAddress.parse(value, flag: "--forward")
+        }
         configuration.remoteFling = try EndpointAddress.parse(self.rFling, flag: "--rFling")
         configuration.localFling = try EndpointAddress.parse(self.lFling, flag: "--lFling")
-        configuration.remoteSync = try EndpointAddress.parse(self.rSync, flag: "--rSync")
+        if let rSync = self.rSync {
+            configuration.remoteSync = try EndpointAddress.parse(rSync, flag: "--rSync")
+        } else if let fling = configuration.remoteFling {
+            configuration.remoteSync = EndpointAddress(host: fling.host, port: TunnelConfiguration.defaultSyncPort)
+        }
         configuration.localSync = try EndpointAddress.parse(self.lSync, flag: "--lSync")
         configuration.remoteLasso = try EndpointAddress.parse(self.rLasso, flag: "--rLasso")
         configuration.localLasso = try EndpointAddress.parse(self.lLasso, flag: "--lLasso")
@@ -218,11 +228,11 @@ struct TunnelOptions: ParsableArguments {
         )
         configuration.fecDataShards = fec.0
         configuration.fecParityShards = fec.1
-        let retries = try FlagValue.pair(
-            self.retries, flag: "--retries", shape: "on:skip", first: 0...1, second: -1...1_000_000, defaultSecond: -1
-        )
-        configuration.retries = retries.0 == 1
-        configuration.retrySkip = retries.1
+        switch self.clocks.lowercased() {
+        case "adaptive": configuration.adaptiveClocks = true
+        case "fixed": configuration.adaptiveClocks = false
+        default: throw ConfigurationError(flag: "--clocks", "\"\(self.clocks)\" is not adaptive or fixed")
+        }
         guard let dup = DupMode(rawValue: self.dup.lowercased()) else {
             throw ConfigurationError(flag: "--dup", "\"\(self.dup)\" is not one of fling, lasso, both, none")
         }
@@ -234,6 +244,13 @@ struct TunnelOptions: ParsableArguments {
             throw ConfigurationError(flag: "--protocol", "\"\(self.localProtocol)\" is not tcp or udp")
         }
         configuration.localProtocol = localProtocol
+        // Reliable by default for a byte stream; a datagram flow keeps going past a loss.
+        let retries = try FlagValue.pair(
+            self.retries ?? (localProtocol == .tcp ? "1:-1" : "0:-1"), flag: "--retries", shape: "on:skip",
+            first: 0...1, second: -1...1_000_000, defaultSecond: -1
+        )
+        configuration.retries = retries.0 == 1
+        configuration.retrySkip = retries.1
         configuration.udpIdleTimeout = .seconds(
             Int64(try FlagValue.integer(self.udpIdleTimeout, flag: "--udp-idle-timeout", in: 1...86_400, unit: " s"))
         )

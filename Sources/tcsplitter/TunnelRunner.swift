@@ -146,7 +146,7 @@ enum TunnelRunner {
                 readyFields: "role=server fling=\(addresses.fling.ipAddressWithPort) sync=\(addresses.sync.ipAddressWithPort)"
                     + (addresses.lasso.map { " lasso=\($0.ipAddressWithPort)" } ?? "")
             )
-            logger.info("server ready", metadata: ["fling": "\(addresses.fling)", "sync": "\(addresses.sync)", "forward": "\(configuration.forward!)"])
+            logger.info("server ready", metadata: ["fling": "\(addresses.fling)", "sync": "\(addresses.sync)", "forward": "\(configuration.forward.map { "\($0)" } ?? "none (transparent clients only)")"])
         }
         if let address = settings.metricsAddress {
             let registry = PrometheusCollectorRegistry()

@@ -34,7 +34,7 @@ import Testing
 
     @Test("open is the session id alone")
     func openLayout() {
-        let bytes: [UInt8] = [0x54, 0x43, 0x01, 0x20, 0x00, 0x00, 0x00, 0x08] + Self.idBytes
+        let bytes: [UInt8] = [0x54, 0x43, 0x02, 0x20, 0x00, 0x00, 0x00, 0x08] + Self.idBytes
         #expect(encoded(.control(.open(Self.id))) == bytes)
         #expect(decodeWhole(bytes) == .control(.open(Self.id)))
     }
@@ -42,7 +42,7 @@ import Testing
     @Test("progress is session, received offset, sent offset, then a counted list of held ranges")
     func progressLayout() {
         let bytes: [UInt8] =
-            [0x54, 0x43, 0x01, 0x24, 0x00, 0x00, 0x00, 0x19] + Self.idBytes
+            [0x54, 0x43, 0x02, 0x24, 0x00, 0x00, 0x00, 0x19] + Self.idBytes
             + [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00]  // received 4096
             + [0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00]  // sent 2^32
             + [0x00]  // no selective ranges
@@ -50,7 +50,7 @@ import Testing
         #expect(encoded(.control(message)) == bytes)
         #expect(decodeWhole(bytes) == .control(message))
         let withRanges: [UInt8] =
-            [0x54, 0x43, 0x01, 0x24, 0x00, 0x00, 0x00, 0x29] + Self.idBytes + be(UInt64(10)) + be(UInt64(30)) + [0x01]
+            [0x54, 0x43, 0x02, 0x24, 0x00, 0x00, 0x00, 0x29] + Self.idBytes + be(UInt64(10)) + be(UInt64(30)) + [0x01]
             + be(UInt64(20)) + be(UInt64(25))
         let selective = ControlMessage.progress(Self.id, receivedOffset: 10, sentOffset: 30, selective: [20..<25])
         #expect(encoded(.control(selective)) == withRanges)
@@ -60,7 +60,7 @@ import Testing
     @Test("resend is session, then a counted list of ascending non-empty ranges; others are refused")
     func resendLayout() {
         let bytes: [UInt8] =
-            [0x54, 0x43, 0x01, 0x28, 0x00, 0x00, 0x00, 0x29] + Self.idBytes + [0x02]
+            [0x54, 0x43, 0x02, 0x28, 0x00, 0x00, 0x00, 0x29] + Self.idBytes + [0x02]
             + be(UInt64(0)) + be(UInt64(100)) + be(UInt64(200)) + be(UInt64(300))
         let message = ControlMessage.resend(Self.id, ranges: [0..<100, 200..<300])
         #expect(encoded(.control(message)) == bytes)
@@ -77,7 +77,7 @@ import Testing
     @Test("reset is session, a u16 reason length, the UTF-8 reason")
     func resetLayout() {
         let bytes: [UInt8] =
-            [0x54, 0x43, 0x01, 0x25, 0x00, 0x00, 0x00, 0x0D] + Self.idBytes + [0x00, 0x03] + [0x6E, 0xC3, 0xB6]
+            [0x54, 0x43, 0x02, 0x25, 0x00, 0x00, 0x00, 0x0D] + Self.idBytes + [0x00, 0x03] + [0x6E, 0xC3, 0xB6]
         let message = ControlMessage.reset(Self.id, reason: "nö")
         #expect(encoded(.control(message)) == bytes)
         #expect(decodeWhole(bytes) == .control(message))
@@ -213,7 +213,7 @@ import Testing
     func spentLayout() {
         let message = ControlMessage.replace(HelloNonce(high: 0x0102_0304_0506_0708, low: 0x1112_1314_1516_1718))
         let bytes: [UInt8] =
-            [0x54, 0x43, 0x01, 0x29, 0x00, 0x00, 0x00, 0x10]
+            [0x54, 0x43, 0x02, 0x29, 0x00, 0x00, 0x00, 0x10]
             + [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18]
         #expect(encoded(.control(message)) == bytes)
         #expect(decodeWhole(bytes) == .control(message))

@@ -6,11 +6,11 @@ import Testing
 @Suite struct FrameTests {
     /// A ping with token 0x0102030405060708, written out by hand.
     static let pingBytes: [UInt8] = [
-        0x54, 0x43, 0x01, 0x26, 0x00, 0x00, 0x00, 0x08,
+        0x54, 0x43, 0x02, 0x26, 0x00, 0x00, 0x00, 0x08,
         0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
     ]
 
-    @Test("the envelope is magic TC, version 1, the type byte and a big-endian u32 body length")
+    @Test("the envelope is magic TC, version 2, the type byte and a big-endian u32 body length")
     func envelopeLayout() {
         #expect(encoded(.control(.ping(0x0102_0304_0506_0708))) == Self.pingBytes)
         #expect(decodeWhole(Self.pingBytes) == .control(.ping(0x0102_0304_0506_0708)))
@@ -21,7 +21,7 @@ import Testing
         var buffer = ByteBuffer()
         let written = buffer.writeFrameHeader(type: .progress, bodyBytes: 0x0102_0304)
         #expect(written == WireConstants.frameHeaderBytes)
-        #expect(buffer.bytes == [0x54, 0x43, 0x01, 0x24, 0x01, 0x02, 0x03, 0x04])
+        #expect(buffer.bytes == [0x54, 0x43, 0x02, 0x24, 0x01, 0x02, 0x03, 0x04])
     }
 
     @Test("writeFrame returns exactly the number of bytes it appended")
@@ -35,7 +35,7 @@ import Testing
     @Test("the wire constants match the diagrams")
     func constants() {
         #expect(WireConstants.magic == 0x5443)
-        #expect(WireConstants.version == 1)
+        #expect(WireConstants.version == 2)
         #expect(WireConstants.frameHeaderBytes == 8)
         #expect(WireConstants.payloadHeaderBytes == 24)
     }
@@ -121,7 +121,7 @@ import Testing
 
     @Test("another version is rejected with the version it names")
     func unsupportedVersion() {
-        #expect(decodeError(envelope(type: 0x26, body: be(UInt64(1)), version: 2)) == .unsupportedVersion(2))
+        #expect(decodeError(envelope(type: 0x26, body: be(UInt64(1)), version: 1)) == .unsupportedVersion(1))
         #expect(decodeError(envelope(type: 0x26, body: be(UInt64(1)), version: 0)) == .unsupportedVersion(0))
     }
 
@@ -134,12 +134,12 @@ import Testing
 
     @Test("an oversize control length is rejected from the header alone, before any body byte")
     func oversizeControlRejectedEarly() {
-        let header: [UInt8] = [0x54, 0x43, 0x01, 0x26] + be(UInt32(1025))
+        let header: [UInt8] = [0x54, 0x43, 0x02, 0x26] + be(UInt32(1025))
         #expect(decodeError(header) == .bodyTooLarge(type: 0x26, length: 1025, limit: 1024))
-        let huge: [UInt8] = [0x54, 0x43, 0x01, 0x20, 0xFF, 0xFF, 0xFF, 0xFF]
+        let huge: [UInt8] = [0x54, 0x43, 0x02, 0x20, 0xFF, 0xFF, 0xFF, 0xFF]
         #expect(decodeError(huge) == .bodyTooLarge(type: 0x20, length: UInt32.max, limit: 1024))
         // The largest allowed length is not rejected: it waits for its body.
-        let largest: [UInt8] = [0x54, 0x43, 0x01, 0x25] + be(UInt32(1024))
+        let largest: [UInt8] = [0x54, 0x43, 0x02, 0x25] + be(UInt32(1024))
         #expect(decode(largest) == DecodeOutcome(result: .success(nil), unread: 8))
     }
 
@@ -149,9 +149,9 @@ import Testing
         #expect(limits.maxBodyBytes(for: .payload) == 24 + 1000 + 32)
         #expect(limits.maxBodyBytes(for: .ping) == WireConstants.maxControlBodyBytes)
         #expect(limits.maxBodyBytes(for: .serverHello) == WireConstants.maxControlBodyBytes)
-        let over: [UInt8] = [0x54, 0x43, 0x01, 0x10] + be(UInt32(1057))
+        let over: [UInt8] = [0x54, 0x43, 0x02, 0x10] + be(UInt32(1057))
         #expect(decodeError(over, maxPayloadBytes: 1000) == .bodyTooLarge(type: 0x10, length: 1057, limit: 1056))
-        let atLimit: [UInt8] = [0x54, 0x43, 0x01, 0x10] + be(UInt32(1056))
+        let atLimit: [UInt8] = [0x54, 0x43, 0x02, 0x10] + be(UInt32(1056))
         #expect(decode(atLimit, maxPayloadBytes: 1000) == DecodeOutcome(result: .success(nil), unread: 8))
     }
 
@@ -167,8 +167,11 @@ import Testing
         #expect(decodeError(envelope(type: 0x26, body: body)) == .malformedBody(type: 0x26, length: 9))
         let open = be(UInt64(7)) + be(UInt64(0))
         #expect(decodeError(envelope(type: 0x20, body: open)) == .malformedBody(type: 0x20, length: 16))
+        // One byte past a server hello's flags starts an agreement too short to read.
         let hello = be(UInt64(1)) + be(UInt64(2)) + [0x00, 0x00]
-        #expect(decodeError(envelope(type: 0x01, body: hello)) == .malformedBody(type: 0x01, length: 18))
+        #expect(decodeError(envelope(type: 0x01, body: hello)) == .malformedBody(type: 0x01, length: 1))
+        let agreement: [UInt8] = [0, 0, 0x27, 0x10, 0, 0, 0]
+        #expect(decodeError(envelope(type: 0x01, body: hello.dropLast() + agreement + [0xEE])) == .malformedBody(type: 0x01, length: 25))
     }
 
     @Test("a body shorter than its fields is malformed")

@@ -12,7 +12,7 @@ import Testing
     @Test("a server hello is the 16-byte nonce then one flags byte")
     func serverHelloLayout() {
         let withProof = Frame.serverHello(ServerHello(nonce: Self.nonce, requiresProof: true))
-        let bytes: [UInt8] = [0x54, 0x43, 0x01, 0x01, 0x00, 0x00, 0x00, 0x11] + Self.nonceBytes + [0x01]
+        let bytes: [UInt8] = [0x54, 0x43, 0x02, 0x01, 0x00, 0x00, 0x00, 0x11] + Self.nonceBytes + [0x01]
         #expect(encoded(withProof) == bytes)
         #expect(decodeWhole(bytes) == withProof)
 
@@ -47,7 +47,7 @@ import Testing
         )
         let body: [UInt8] =
             [0x02, 0x02] + [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08] + Self.nonceBytes + [0x02, 0xDE, 0xAD]
-        let bytes: [UInt8] = [0x54, 0x43, 0x01, 0x02, 0x00, 0x00, 0x00, 0x1D] + body
+        let bytes: [UInt8] = [0x54, 0x43, 0x02, 0x02, 0x00, 0x00, 0x00, 0x1D] + body
         #expect(body.count == 0x1D)
         #expect(encoded(.clientHello(hello)) == bytes)
         #expect(decodeWhole(bytes) == .clientHello(hello))
@@ -113,10 +113,14 @@ import Testing
         )
     }
 
-    @Test("bytes after the proof are malformed")
+    @Test("bytes after the proof that are not a whole tuning and agreement are malformed")
     func clientHelloTrailing() {
         let body = [0x01, 0x00] + be(UInt64(1)) + Self.nonceBytes + [1, 0xAA, 0xBB]
-        #expect(decodeError(envelope(type: 0x02, body: body)) == .malformedBody(type: 0x02, length: body.count))
+        #expect(decodeError(envelope(type: 0x02, body: body)) == .malformedBody(type: 0x02, length: 1))
+        let declared = [UInt8](repeating: 0, count: 29) + [0, 0, 0x27, 0x10, 0, 0, 0]
+        let whole = [0x01, 0x00] + be(UInt64(1)) + Self.nonceBytes + [0] + declared
+        #expect(decodeWhole(envelope(type: 0x02, body: whole)) != nil)
+        #expect(decodeError(envelope(type: 0x02, body: whole + [0xEE])) == .malformedBody(type: 0x02, length: whole.count + 1))
     }
 
     @Test("random nonces and client ids differ from draw to draw")

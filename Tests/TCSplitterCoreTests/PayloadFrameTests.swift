@@ -21,7 +21,7 @@ import Testing
     @Test("the header is session, offset, group, shard index, data shards, parity shards, flags, all big-endian")
     func rawLayout() {
         let bytes: [UInt8] = [
-            0x54, 0x43, 0x01, 0x10, 0x00, 0x00, 0x00, 0x1B,  // envelope: payload, body 24 + 3
+            0x54, 0x43, 0x02, 0x10, 0x00, 0x00, 0x00, 0x1B,  // envelope: payload, body 24 + 3
             0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,  // session id
             0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,  // offset
             0x21, 0x22, 0x23, 0x24,  // FEC group
@@ -49,15 +49,16 @@ import Testing
         let written = buffer.writePayloadFrameHeader(header, dataBytes: 1000)
         #expect(written == 8 + 24)
         #expect(
-            buffer.bytes == [0x54, 0x43, 0x01, 0x10] + be(UInt32(1024))
+            buffer.bytes == [0x54, 0x43, 0x02, 0x10] + be(UInt32(1024))
                 + Self.body(session: 2, offset: 3, flags: 0x01, data: []))
     }
 
-    @Test("flag bits: end of stream is bit 0, parity bit 1")
+    @Test("flag bits: end of stream is bit 0, parity bit 1, push bit 2")
     func flagBits() {
         #expect(PayloadFlags.endOfStream.rawValue == 0x01)
         #expect(PayloadFlags.parity.rawValue == 0x02)
-        #expect(PayloadFlags.known.rawValue == 0x03)
+        #expect(PayloadFlags.push.rawValue == 0x04)
+        #expect(PayloadFlags.known.rawValue == 0x07)
         let frame = decodeWhole(envelope(type: 0x10, body: Self.body(flags: 0x01)))
         guard case .payload(let payload) = frame else {
             Issue.record("expected a payload, got \(String(describing: frame))")
@@ -66,7 +67,7 @@ import Testing
         #expect(payload.header.flags == .endOfStream)
     }
 
-    @Test("unknown flag bits are rejected", arguments: [0x04, 0x08, 0x80, 0xFF] as [UInt8])
+    @Test("unknown flag bits are rejected", arguments: [0x08, 0x10, 0x80, 0xFF] as [UInt8])
     func unknownFlags(flags: UInt8) {
         #expect(decodeError(envelope(type: 0x10, body: Self.body(flags: flags))) == .invalidField("payload.flags"))
     }

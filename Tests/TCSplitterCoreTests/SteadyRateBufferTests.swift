@@ -205,7 +205,7 @@ import Testing
     @Test("with no jitter target, high water releases everything held")
     func highWaterNoTarget() {
         var buffer = SteadyRateBuffer(
-            releaseInterval: .seconds(1), prefillPayloads: 0, payloadBytes: 1000, highWaterBytes: 4000, now: at(0))
+            releaseInterval: .seconds(1), prefillPayloads: 0, payloadBytes: 10_000, highWaterBytes: 4000, now: at(0))
         #expect(buffer.enqueue([.stream(offset: 0, count: 3999)], now: at(0)).buffers.isEmpty)
         let release = buffer.enqueue([.stream(offset: 3999, count: 1)], now: at(0))
         #expect(joined(release.buffers) == ByteBuffer.stream(offset: 0, count: 4000).bytes)

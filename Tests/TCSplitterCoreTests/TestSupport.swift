@@ -41,7 +41,7 @@ func be<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
 }
 
 /// A frame envelope written by hand: magic "TC", version 1, `type`, the body's length, the body.
-func envelope(type: UInt8, body: [UInt8], version: UInt8 = 1) -> [UInt8] {
+func envelope(type: UInt8, body: [UInt8], version: UInt8 = WireConstants.version) -> [UInt8] {
     [0x54, 0x43, version, type] + be(UInt32(body.count)) + body
 }
 

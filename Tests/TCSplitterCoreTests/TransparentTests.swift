@@ -11,7 +11,7 @@ import Testing
     func openToIPv4() {
         let destination = SessionDestination(addressBytes: [198, 18, 20, 2], port: 7001)!
         let message = ControlMessage.openTo(Self.id, destination)
-        let bytes: [UInt8] = [0x54, 0x43, 0x01, 0x2A, 0x00, 0x00, 0x00, 0x0F] + Self.idBytes + [4, 198, 18, 20, 2, 0x1B, 0x59]
+        let bytes: [UInt8] = [0x54, 0x43, 0x02, 0x2A, 0x00, 0x00, 0x00, 0x0F] + Self.idBytes + [4, 198, 18, 20, 2, 0x1B, 0x59]
         #expect(encoded(.control(message)) == bytes)
         #expect(decodeWhole(bytes) == .control(message))
         #expect(message.sessionID == Self.id)
@@ -94,6 +94,7 @@ import Testing
         var server = TunnelConfiguration(role: .server)
         server.localFling = EndpointAddress(host: "", port: 1)
         server.localSync = EndpointAddress(host: "", port: 2)
+        server.forward = EndpointAddress(host: "127.0.0.1", port: 3)
         #expect(!server.admits(Self.destination("198.18.20.2", 7001)))
         server.allowRules = [try AllowRule.parse("198.18.20.2/32:7001")]
         #expect(server.admits(Self.destination("198.18.20.2", 7001)))
@@ -103,6 +104,7 @@ import Testing
 
         var client = TunnelConfiguration(role: .client)
         client.remoteFling = EndpointAddress(host: "h", port: 1)
+        client.remoteSync = EndpointAddress(host: "h", port: 2)
         client.transparent = true
         try client.validate()
         client.allowRules = server.allowRules

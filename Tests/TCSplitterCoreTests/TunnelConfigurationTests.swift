@@ -8,6 +8,7 @@ import Testing
     static var client: TunnelConfiguration {
         var configuration = TunnelConfiguration(role: .client)
         configuration.remoteFling = EndpointAddress(host: "203.0.113.1", port: 6002)
+        configuration.remoteSync = EndpointAddress(host: "203.0.113.1", port: 5998)
         return configuration
     }
 
@@ -16,6 +17,7 @@ import Testing
         var configuration = TunnelConfiguration(role: .server)
         configuration.localFling = EndpointAddress(host: "", port: 6002)
         configuration.localSync = EndpointAddress(host: "", port: 5998)
+        configuration.forward = EndpointAddress(host: "127.0.0.1", port: 6003)
         return configuration
     }
 
@@ -29,12 +31,12 @@ import Testing
         }
     }
 
-    @Test("the defaults are the original's")
+    @Test("the defaults are the original's, but no address is guessed: --forward and --rSync come from the command line")
     func defaults() {
         let configuration = TunnelConfiguration(role: .client)
         #expect(configuration.listen == EndpointAddress(host: "127.0.0.1", port: 6000))
-        #expect(configuration.forward == EndpointAddress(host: "127.0.0.1", port: 6003))
-        #expect(configuration.remoteSync == EndpointAddress(host: "127.0.0.1", port: 5998))
+        #expect(configuration.forward == nil)
+        #expect(configuration.remoteSync == nil)
         #expect(configuration.connections == 4)
         #expect(configuration.payloadBytes == 10000)
         #expect(configuration.mtuBytes == 1250)
@@ -86,6 +88,9 @@ import Testing
         var noForward = Self.server
         noForward.forward = nil
         #expect(Self.failingFlag(noForward) == "--forward")
+        // A server for transparent clients only needs no --forward.
+        noForward.allowRules = [try! AllowRule.parse("198.18.20.0/24:7000")]
+        #expect(Self.failingFlag(noForward) == nil)
         var forwardZero = Self.server
         forwardZero.forward = EndpointAddress(host: "127.0.0.1", port: 0)
         #expect(Self.failingFlag(forwardZero) == "--forward")
@@ -283,6 +288,7 @@ import Testing
         var configuration = TunnelConfiguration(role: .server)
         configuration.localFling = EndpointAddress(host: "127.0.0.1", port: 1)
         configuration.localSync = EndpointAddress(host: "127.0.0.1", port: 2)
+        configuration.forward = EndpointAddress(host: "127.0.0.1", port: 3)
         configuration.retries = true
         configuration.retrySkip = 3
         try configuration.validate()
@@ -294,6 +300,7 @@ import Testing
         var configuration = TunnelConfiguration(role: .server)
         configuration.localFling = EndpointAddress(host: "127.0.0.1", port: 1)
         configuration.localSync = EndpointAddress(host: "127.0.0.1", port: 2)
+        configuration.forward = EndpointAddress(host: "127.0.0.1", port: 3)
         configuration.fecDataShards = 10
         configuration.fecParityShards = 3
         try configuration.validate()
@@ -319,11 +326,12 @@ import Testing
         let defaults = TunnelConfiguration(role: .client)
         #expect(defaults.largeCutBytes(onFastPath: false) == 0)
         #expect(defaults.largeCutBytes(onFastPath: true) == 65536)
+        // Retries (on by default) resend whole payloads of any size: no reason to keep them small.
+        #expect(defaults.retries)
         // The receiving side accepts them unless FEC fixes the shard size.
         #expect(defaults.frameLimits.maxPayloadBytes == 65536)
         let excluded: [(String, (inout TunnelConfiguration) -> Void)] = [
             ("fec", { $0.fecDataShards = 4; $0.fecParityShards = 1 }),
-            ("retries", { $0.retries = true }),
             ("udp", { $0.localProtocol = .udp }),
             ("exact budget", { $0.scalesBudget = false }),
             ("budget 1", { $0.payloadsPerConnection = 1 }),

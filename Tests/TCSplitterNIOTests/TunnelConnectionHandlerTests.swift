@@ -14,6 +14,7 @@ final class RecordingDelegate: TunnelConnectionDelegate {
     var retired = 0
     var closed = 0
     var nearlySpent = 0
+    var mismatches: [[TunnelAgreement.Mismatch]] = []
 
     func connectionReady(_ connection: TunnelConnectionHandler, hello: ClientHello?) { self.ready.append(hello) }
     func connection(_ connection: TunnelConnectionHandler, received payload: PayloadFrame) { self.payloads.append(payload) }
@@ -22,6 +23,9 @@ final class RecordingDelegate: TunnelConnectionDelegate {
     func connectionRetired(_ connection: TunnelConnectionHandler) { self.retired += 1 }
     func connectionClosed(_ connection: TunnelConnectionHandler) { self.closed += 1 }
     func connectionNearlySpent(_ connection: TunnelConnectionHandler) { self.nearlySpent += 1 }
+    func connection(_ connection: TunnelConnectionHandler, disagrees mismatches: [TunnelAgreement.Mismatch]) {
+        self.mismatches.append(mismatches)
+    }
 }
 
 /// The hello exchange, frame routing and protocol errors of one tunnel connection, on an
@@ -34,9 +38,10 @@ final class RecordingDelegate: TunnelConnectionDelegate {
         return logger
     }
 
-    static func makeChannel(side: TunnelConnectionHandler.Side, budget: Int = 4, dup: DupMode = .fling)
-        throws -> (EmbeddedChannel, TunnelConnectionHandler, RecordingDelegate)
-    {
+    static func makeChannel(
+        side: TunnelConnectionHandler.Side, budget: Int = 4, dup: DupMode = .fling,
+        agreement: TunnelAgreement? = nil, tuning: ClientTuning? = nil
+    ) throws -> (EmbeddedChannel, TunnelConnectionHandler, RecordingDelegate) {
         let delegate = RecordingDelegate()
         let handler = TunnelConnectionHandler(
             side: side,
@@ -45,7 +50,9 @@ final class RecordingDelegate: TunnelConnectionDelegate {
             delegate: delegate,
             logger: Self.logger,
             badInput: RateLimitedLog(),
-            dup: dup
+            dup: dup,
+            agreement: agreement,
+            tuning: tuning
         )
         let channel = EmbeddedChannel()
         try TunnelBootstraps.addTunnelHandlers(to: channel, handler: handler, limits: Self.limits)
@@ -217,5 +224,47 @@ final class RecordingDelegate: TunnelConnectionDelegate {
         #expect(!fling.isActive)
         #expect(flingDelegate.payloads.isEmpty)
         _ = try? lasso.finish()
+    }
+
+    static let agreement = TunnelAgreement(payloadBytes: 10000, fecDataShards: 0, fecParityShards: 0, localProtocol: .tcp)
+
+    @Test("a server whose --frags and --fec differ is refused by the client, naming both flags and both values")
+    func clientRefusesDifferentServer() throws {
+        let (channel, handler, delegate) = try Self.makeChannel(
+            side: .dialer(.sync, ClientID(rawValue: 7)), agreement: Self.agreement)
+        var theirs = Self.agreement
+        theirs.payloadBytes = 65536
+        theirs.fecDataShards = 10
+        theirs.fecParityShards = 3
+        let hello = ServerHello(nonce: HelloNonce(high: 1, low: 2), requiresProof: false, agreement: theirs)
+        try channel.writeInbound(Self.bytes(.serverHello(hello)))
+        #expect(delegate.ready.isEmpty)
+        #expect(!handler.canSend)
+        let reported = try #require(delegate.mismatches.first)
+        #expect(reported.map(\.description) == ["--frags: this end 10000, the peer 65536", "--fec: this end 0:0, the peer 10:3"])
+        #expect(!channel.isActive)
+    }
+
+    @Test("a client that declares another --protocol is refused by the server; a matching one is served with its tuning")
+    func serverChecksDeclaredSettings() throws {
+        let tuning = TunnelConfiguration(role: .client).tuning
+        var udp = Self.agreement
+        udp.localProtocol = .udp
+        for (theirs, refused) in [(udp, true), (Self.agreement, false)] {
+            let (channel, _, delegate) = try Self.makeChannel(side: .acceptor, agreement: Self.agreement)
+            _ = try channel.readOutbound(as: ByteBuffer.self)  // the server hello
+            let hello = ClientHello(
+                kind: .sync, clientID: ClientID(rawValue: 9), nonce: HelloNonce(high: 3, low: 4), tuning: tuning,
+                agreement: theirs)
+            try channel.writeInbound(Self.bytes(.clientHello(hello)))
+            if refused {
+                #expect(delegate.mismatches.first?.map(\.flag) == ["--protocol"])
+                #expect(delegate.ready.isEmpty)
+                #expect(!channel.isActive)
+            } else {
+                #expect(delegate.mismatches.isEmpty)
+                #expect(delegate.ready.first??.tuning == tuning)
+            }
+        }
     }
 }

@@ -2,7 +2,8 @@
 /// who would rather not tune eight flags. A flag given explicitly on the command line overrides
 /// the preset's value. Give both ends the same mode (frags and fec must agree).
 public enum ModePreset: String, Hashable, Sendable, CaseIterable {
-    /// The original's short-lived behaviour: one payload per connection, the original clocks.
+    /// The original's short-lived behaviour: one payload per connection, the original clocks
+    /// (fixed: every partial payload waits for the tock, whatever is in flight).
     case stealth
     /// Throughput on clean or per-flow-capped links: event-driven, long-lived connections, large
     /// payloads and window.
@@ -20,7 +21,10 @@ public enum ModePreset: String, Hashable, Sendable, CaseIterable {
     public var flags: [(flag: String, value: String)] {
         switch self {
         case .stealth:
-            return [("--budget", "1"), ("--tick", "50"), ("--tock", "250"), ("--buffer", "250:0"), ("--frags", "10000:1250")]
+            return [
+                ("--budget", "1"), ("--tick", "50"), ("--tock", "250"), ("--buffer", "250:0"), ("--clocks", "fixed"),
+                ("--frags", "10000:1250"),
+            ]
         case .bulk:
             return [
                 ("--tick", "0"), ("--tock", "0"), ("--buffer", "0"), ("--budget", "1024"), ("--window", "16MiB"),

@@ -10,14 +10,18 @@ public struct TunnelConfiguration: Hashable, Sendable {
     public var role: Role
     /// Client: where local applications connect (`--listen`).
     public var listen: EndpointAddress? = EndpointAddress(host: "127.0.0.1", port: 6000)
-    /// Server: the service each session is forwarded to (`--forward`).
-    public var forward: EndpointAddress? = EndpointAddress(host: "127.0.0.1", port: 6003)
+    /// Server: the service each session is forwarded to (`--forward`); required unless the server
+    /// only serves transparent clients (`--allow`).
+    public var forward: EndpointAddress? = nil
     /// Client: the server's data-connection address (`--rFling`).
     public var remoteFling: EndpointAddress? = nil
     /// Server: where data connections are accepted (`--lFling`).
     public var localFling: EndpointAddress? = nil
-    /// Client: the server's sync address (`--rSync`).
-    public var remoteSync: EndpointAddress? = EndpointAddress(host: "127.0.0.1", port: 5998)
+    /// Client: the server's sync address (`--rSync`; the command line defaults it to the
+    /// `--rFling` host with port `defaultSyncPort`).
+    public var remoteSync: EndpointAddress? = nil
+    /// The sync port `--rSync` defaults to (the scripts' `TCS_SYNC_PORT`).
+    public static let defaultSyncPort = 10902
     /// Server: where sync connections are accepted (`--lSync`).
     public var localSync: EndpointAddress? = nil
     /// Client: the server's lasso address (`--rLasso`).
@@ -48,6 +52,10 @@ public struct TunnelConfiguration: Hashable, Sendable {
     public var tickInterval: TimeAmount = .milliseconds(50)
     /// How long a partial payload waits for more bytes (`--tock`); zero: sent at once.
     public var tockInterval: TimeAmount = .milliseconds(250)
+    /// `--clocks adaptive` (the default): tick, tock and a prefill-less buffer wait only while the
+    /// session has bytes in flight, so a request alone goes at once (Nagle's rule; see
+    /// `TickTockScheduler`). `fixed` (`--mode stealth`): the original's clocks, always.
+    public var adaptiveClocks: Bool = true
     /// The forwarder's release interval (`--buffer` first half); zero: at once.
     public var bufferInterval: TimeAmount = .milliseconds(250)
     /// Payloads the forwarder holds before its first release (`--buffer` second half).
@@ -58,8 +66,9 @@ public struct TunnelConfiguration: Hashable, Sendable {
     public var fecDataShards: Int = 0
     /// FEC parity shards per group (`--fec` second half).
     public var fecParityShards: Int = 0
-    /// Whether lost payloads are resent (`--retries` first half).
-    public var retries: Bool = false
+    /// Whether lost payloads are resent (`--retries` first half; on by default for TCP, so a
+    /// reset connection never costs a session).
+    public var retries: Bool = true
     /// Misses after which the receiver skips lost bytes; -1 never (`--retries` second half).
     public var retrySkip: Int = -1
     /// Client: read each local connection's original destination (REDIRECT / TPROXY) and have the
@@ -164,12 +173,12 @@ public struct TunnelConfiguration: Hashable, Sendable {
     /// What `SendStream.largeCutBytes` should be: `largePayloadBytes` while the link's budget
     /// scaler calls the path fast (`ConnectionBudgetScaler.isFastPath`), 0 (payloads of `--frags`
     /// bytes) otherwise, and always 0 where payload sizes matter or were chosen: with FEC (shards
-    /// of one size), retries (resent by payload), UDP (datagram chunks resynchronise at payload
+    /// of one size), UDP (datagram chunks resynchronise at payload
     /// starts), an exact `--budget` (as with `--mode stealth` and `bulk`), or payloads already that
-    /// large. On a slow or lossy path (no budget doubling) payloads stay small: a large one waits
+    /// large (retries resend whole payloads of any size). On a slow or lossy path (no budget doubling) payloads stay small: a large one waits
     /// longer for its last segment, and the stream behind it with it.
     public func largeCutBytes(onFastPath: Bool) -> Int {
-        guard self.budgetScales, self.fecDataShards == 0, !self.retries,
+        guard self.budgetScales, self.fecDataShards == 0,
             self.localProtocol == .tcp, self.payloadBytes < Self.largePayloadBytes, onFastPath
         else { return 0 }
         return Self.largePayloadBytes
@@ -211,10 +220,14 @@ public struct TunnelConfiguration: Hashable, Sendable {
             guard self.localSync != nil else {
                 throw ConfigurationError(flag: "--lSync", "the server needs an address to accept sync connections on")
             }
-            guard let forward = self.forward else {
-                throw ConfigurationError(flag: "--forward", "the server needs the address of the service to forward to")
+            if let forward = self.forward {
+                guard forward.port != 0 else { throw ConfigurationError(flag: "--forward", "port 0 cannot be dialed") }
+            } else if self.allowRules.isEmpty {
+                throw ConfigurationError(
+                    flag: "--forward",
+                    "the server needs the address of the service to forward sessions to (host:port), or --allow rules for transparent clients"
+                )
             }
-            guard forward.port != 0 else { throw ConfigurationError(flag: "--forward", "port 0 cannot be dialed") }
             if self.transparent {
                 throw ConfigurationError(flag: "--transparent", "is for the client end (the server takes --allow)")
             }

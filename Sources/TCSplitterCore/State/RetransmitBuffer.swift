@@ -7,12 +7,20 @@ import NIOCore
 /// Cumulative acknowledgements drop payloads from the front; selective ones (the receiver's
 /// out-of-order ranges) drop the data of payloads the receiver already holds, so they are not
 /// resent and their memory is freed early.
+///
+/// Each payload remembers the connection that carried it (`sent(offset:on:)`). A payload still on
+/// a live connection is not lost, only slow: TCP delivers or resets it. So a receiver's request
+/// resends only payloads whose connection is gone or stuck (`payloads(overlapping:resendable:)`),
+/// and a connection that died resends what it carried (`payloads(carriedBy:)`): nothing queued
+/// in a slow connection's send buffer is sent twice.
 public struct RetransmitBuffer: Sendable {
     private struct Entry: Sendable {
         var offset: UInt64
         var length: Int
         var data: ByteBuffer?
         var isEndOfStream: Bool
+        /// The data connection (by serial) that last carried it; 0 while it waits for one.
+        var carrier: UInt64 = 0
         var end: UInt64 { self.offset + UInt64(self.length) }
     }
 
@@ -75,17 +83,53 @@ public struct RetransmitBuffer: Sendable {
         }
     }
 
+    /// A held payload (by its offset) was written to the data connection `carrier`.
+    public mutating func sent(offset: UInt64, on carrier: UInt64) {
+        let index = self.firstIndex(endingAfter: offset)
+        guard index < self.entries.count, self.entries[index].offset == offset else { return }
+        self.entries[index].carrier = carrier
+    }
+
+    /// The held payloads that connection `carrier` carried last, in order (it died).
+    public mutating func payloads(carriedBy carrier: UInt64) -> [OutboundPayload] {
+        var out: [OutboundPayload] = []
+        for index in self.head..<self.entries.count where self.entries[index].carrier == carrier {
+            guard let data = self.entries[index].data else { continue }
+            let entry = self.entries[index]
+            out.append(OutboundPayload(offset: entry.offset, data: data, isEndOfStream: entry.isEndOfStream))
+            self.entries[index].carrier = 0
+        }
+        self.resentPayloads += out.count
+        return out
+    }
+
+    /// The held payloads overlapping `ranges`, in order, each once, whose carrier `resendable`
+    /// accepts (a receiver's request: the connection is gone or stuck). A payload waiting for a
+    /// connection (carrier 0) is never taken: it is on its way.
+    public mutating func payloads(overlapping ranges: [Range<UInt64>], resendable: (UInt64) -> Bool)
+        -> [OutboundPayload]
+    {
+        self.take(overlapping: ranges) { $0 != 0 && resendable($0) }
+    }
+
     /// The held payloads overlapping `ranges`, in order, each once.
     public mutating func payloads(overlapping ranges: [Range<UInt64>]) -> [OutboundPayload] {
+        self.take(overlapping: ranges) { _ in true }
+    }
+
+    private mutating func take(overlapping ranges: [Range<UInt64>], where taking: (UInt64) -> Bool)
+        -> [OutboundPayload]
+    {
         var out: [OutboundPayload] = []
         var lastTaken: UInt64? = nil
         for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where !range.isEmpty {
             var index = self.firstIndex(endingAfter: range.lowerBound)
             while index < self.entries.count, self.entries[index].offset < range.upperBound {
                 let entry = self.entries[index]
-                if let data = entry.data, lastTaken.map({ entry.offset > $0 }) ?? true {
+                if let data = entry.data, lastTaken.map({ entry.offset > $0 }) ?? true, taking(entry.carrier) {
                     out.append(OutboundPayload(offset: entry.offset, data: data, isEndOfStream: entry.isEndOfStream))
                     lastTaken = entry.offset
+                    self.entries[index].carrier = 0
                 }
                 index += 1
             }

@@ -11,6 +11,10 @@ import NIOCore
 ///   window) beyond the target, or twice `highWaterBytes` in all, the excess over the target is
 ///   released at once; the end of the stream and a pause in arrivals of two intervals release
 ///   everything.
+/// - Without a prefill (`count` 0, the default) the buffer holds only what waiting can merge: a
+///   `push` arrival (the sender's lone burst, sent with nothing else in flight: a request, a
+///   response, a keystroke) and a full payload's worth of bytes (a bulk flow) are released at
+///   once; only a trickle of partial payloads is paced by the clock.
 ///
 /// ```
 /// arrivals ──▶ [ prefill: count payloads ] ──every ms──▶ rate × ms (+ excess) ──▶ local socket
@@ -30,6 +34,8 @@ public struct SteadyRateBuffer: Sendable {
     public let targetBytes: Int
     /// Held bytes at which the excess is released without waiting for the clock.
     public let highWaterBytes: Int
+    /// One payload: without a prefill, this much held is a bulk flow, released at once.
+    public let payloadBytes: Int
 
     private var queue: [ByteBuffer] = []
     private var queueHead = 0
@@ -53,6 +59,7 @@ public struct SteadyRateBuffer: Sendable {
     ) {
         self.releaseInterval = max(.zero, releaseInterval)
         self.targetBytes = max(0, prefillPayloads) * max(1, payloadBytes)
+        self.payloadBytes = max(1, payloadBytes)
         self.highWaterBytes = max(1, highWaterBytes)
         self.prefilled = self.targetBytes == 0
         self.lastArrival = now
@@ -61,8 +68,9 @@ public struct SteadyRateBuffer: Sendable {
     /// Whether nothing is held.
     public var isEmpty: Bool { self.queuedBytes == 0 }
 
-    /// Takes in-order bytes from the reassembler.
-    public mutating func enqueue(_ buffers: [ByteBuffer], now: NIODeadline) -> Release {
+    /// Takes in-order bytes from the reassembler. `push`: they end a burst the sender sent with
+    /// nothing else in flight, released at once unless the buffer holds a prefill.
+    public mutating func enqueue(_ buffers: [ByteBuffer], push: Bool = false, now: NIODeadline) -> Release {
         for buffer in buffers where buffer.readableBytes > 0 {
             self.queue.append(buffer)
             self.queuedBytes += buffer.readableBytes
@@ -70,6 +78,9 @@ public struct SteadyRateBuffer: Sendable {
         }
         self.lastArrival = now
         if self.releaseInterval == .zero || self.endOfInput {
+            return Release(buffers: self.take(self.queuedBytes), nextRelease: nil)
+        }
+        if self.targetBytes == 0 && (push || self.queuedBytes >= self.payloadBytes) {
             return Release(buffers: self.take(self.queuedBytes), nextRelease: nil)
         }
         if !self.prefilled && self.queuedBytes >= self.targetBytes { self.prefilled = true }

@@ -10,6 +10,19 @@ import NIOCore
 /// - tock: complete payloads are sent as soon as they are cut; a partial tail waits at most
 ///   `tockInterval` for more bytes, then goes out. A tock of zero sends the tail at once.
 /// - window: with no read allowance, reading stops until an acknowledgement opens the window.
+///
+/// Adaptive clocks (the default; `--clocks fixed` and `--mode stealth` turn them off) wait only
+/// when waiting can merge bytes with others, as Nagle's algorithm does: while none of the
+/// session's bytes are unacknowledged, a burst goes at once, tail included, and the next read is
+/// asked for at once; while some are (a trickle behind bytes in flight), the tail waits at most a
+/// tock and the next read at most a tick, and an acknowledgement that empties the flight ends both
+/// waits (`flightEmptied`).
+///
+/// ```
+///  flight empty ──burst──▶ send all now (push) ──▶ flight busy ──more bytes──▶ wait ≤ tick/tock
+///       ▲                                                                        │
+///       └─────────────────────── acknowledgement empties the flight ◀────────────┘
+/// ```
 public struct TickTockScheduler: Sendable {
     /// What to do about reading the local socket.
     public enum ReadAction: Hashable, Sendable {
@@ -35,6 +48,8 @@ public struct TickTockScheduler: Sendable {
     public let tickInterval: TimeAmount
     /// The tail clock; zero means event-driven.
     public let tockInterval: TimeAmount
+    /// Whether the clocks wait only while bytes are in flight (Nagle), or always (the original's).
+    public let adaptive: Bool
 
     private var readOutstanding = false
     private var tickArmedFor: NIODeadline? = nil
@@ -45,10 +60,12 @@ public struct TickTockScheduler: Sendable {
     public let bulkBytes: Int
 
     /// A scheduler with the given clocks; `bulkBytes` is normally the payload size.
-    public init(tickInterval: TimeAmount, tockInterval: TimeAmount, bulkBytes: Int = .max) {
+    /// `adaptive` makes the clocks wait only while bytes are in flight (see the type's notes).
+    public init(tickInterval: TimeAmount, tockInterval: TimeAmount, bulkBytes: Int = .max, adaptive: Bool = false) {
         self.tickInterval = max(.zero, tickInterval)
         self.tockInterval = max(.zero, tockInterval)
         self.bulkBytes = max(1, bulkBytes)
+        self.adaptive = adaptive
     }
 
     /// The session may start reading (it opened). `allowance` is the send window's read allowance.
@@ -57,11 +74,14 @@ public struct TickTockScheduler: Sendable {
     }
 
     /// A read cycle ended. `drained` is whether the last read left the socket empty; `bytesRead`
-    /// is what the cycle read (a cycle reading at least `bulkBytes` is a bulk flow: no tick wait).
+    /// is what the cycle read (a cycle reading at least `bulkBytes` is a bulk flow: no tick wait);
+    /// `inFlightBytes` is what the session has sent and not had acknowledged (adaptive clocks
+    /// wait for a tick only while that is above zero).
     public mutating func readCycleEnded(
         drained: Bool,
         bytesRead: Int = 0,
         allowance: Int,
+        inFlightBytes: Int = 1,
         now: NIODeadline
     ) -> ReadAction {
         self.readOutstanding = false
@@ -69,7 +89,8 @@ public struct TickTockScheduler: Sendable {
             self.waitingForWindow = true
             return .none
         }
-        if drained && self.tickInterval > .zero && bytesRead < self.bulkBytes {
+        let trickling = !self.adaptive || inFlightBytes > 0
+        if drained && self.tickInterval > .zero && bytesRead < self.bulkBytes && trickling {
             return self.armTick(now + self.tickInterval)
         }
         return self.requestRead(allowance: allowance)
@@ -87,13 +108,23 @@ public struct TickTockScheduler: Sendable {
         return self.requestRead(allowance: allowance)
     }
 
+    /// Whether a burst packed now goes out whole, tail included, with nothing to wait for:
+    /// with adaptive clocks, when `inFlightBytes` (sent before this burst and not acknowledged)
+    /// is zero. The session marks the burst's last payload `push`, so the peer's forwarder
+    /// releases it at once too.
+    public func sendsWhole(inFlightBytes: Int) -> Bool {
+        self.adaptive && inFlightBytes == 0
+    }
+
     /// Complete payloads were cut; `tailBytes` remain. Tells whether and when to send the tail.
-    public mutating func packed(tailBytes: Int, now: NIODeadline) -> TailAction {
+    /// `inFlightBytes` is what was sent before this burst and is not acknowledged: with adaptive
+    /// clocks a tail behind nothing in flight goes at once.
+    public mutating func packed(tailBytes: Int, inFlightBytes: Int = 1, now: NIODeadline) -> TailAction {
         guard tailBytes > 0 else {
             self.tockArmedFor = nil
             return .none
         }
-        guard self.tockInterval > .zero else {
+        guard self.tockInterval > .zero, !self.sendsWhole(inFlightBytes: inFlightBytes) else {
             self.tockArmedFor = nil
             return .flushNow
         }
@@ -108,6 +139,23 @@ public struct TickTockScheduler: Sendable {
         guard self.tockArmedFor != nil else { return .none }
         self.tockArmedFor = nil
         return .flushNow
+    }
+
+    /// An acknowledgement left nothing in flight: with adaptive clocks, a waiting tail goes now
+    /// and a read waiting for the tick is asked for now (nothing is left to merge with).
+    public mutating func flightEmptied(allowance: Int) -> (tail: TailAction, read: ReadAction) {
+        guard self.adaptive else { return (.none, .none) }
+        var tail = TailAction.none
+        if self.tockArmedFor != nil {
+            self.tockArmedFor = nil
+            tail = .flushNow
+        }
+        var read = ReadAction.none
+        if self.tickArmedFor != nil {
+            self.tickArmedFor = nil
+            read = self.requestRead(allowance: allowance)
+        }
+        return (tail, read)
     }
 
     /// The scheduler's waits, for a diagnostic dump: `read` (a read is outstanding), `tick`

@@ -62,24 +62,28 @@ public struct ClientID: Hashable, Sendable, CustomStringConvertible {
 /// The server's greeting, sent as soon as it accepts a connection.
 ///
 /// ```
-/// +-------------------------------------------------------+-------+
-/// |                  server nonce (16 bytes)              | flags |
-/// +-------------------------------------------------------+-------+
+/// +-------------------------------------------------------+-------+----------------------+
+/// |                  server nonce (16 bytes)              | flags | agreement (7 bytes)  |
+/// +-------------------------------------------------------+-------+----------------------+
 /// flags: bit 0 = the server requires a key proof
+/// agreement: optional, `TunnelAgreement` (the settings both ends must share)
 /// ```
 public struct ServerHello: Hashable, Sendable {
     /// Fresh per connection; a client's proof covers it, so a recorded hello cannot be replayed.
     public var nonce: HelloNonce
     /// Whether the server requires a key proof.
     public var requiresProof: Bool
+    /// The server's settings that the client's must match (checked by the client at connect time).
+    public var agreement: TunnelAgreement?
 
     /// A greeting with the given nonce.
-    public init(nonce: HelloNonce, requiresProof: Bool) {
+    public init(nonce: HelloNonce, requiresProof: Bool, agreement: TunnelAgreement? = nil) {
         self.nonce = nonce
         self.requiresProof = requiresProof
+        self.agreement = agreement
     }
 
-    var bodyBytes: Int { WireConstants.nonceBytes + 1 }
+    var bodyBytes: Int { WireConstants.nonceBytes + 1 + (self.agreement == nil ? 0 : TunnelAgreement.encodedBytes) }
 
     init(body: inout ByteBuffer) throws(FrameDecodingError) {
         guard let high = body.readInteger(as: UInt64.self), let low = body.readInteger(as: UInt64.self),
@@ -88,11 +92,13 @@ public struct ServerHello: Hashable, Sendable {
         guard flags & ~1 == 0 else { throw .invalidField("serverHello.flags") }
         self.nonce = HelloNonce(high: high, low: low)
         self.requiresProof = flags & 1 == 1
+        self.agreement =
+            body.readableBytes > 0 ? try TunnelAgreement(body: &body, type: FrameType.serverHello.rawValue) : nil
     }
 
     func writeBody(into buffer: inout ByteBuffer) -> Int {
         buffer.writeInteger(self.nonce.high) + buffer.writeInteger(self.nonce.low)
-            + buffer.writeInteger(UInt8(self.requiresProof ? 1 : 0))
+            + buffer.writeInteger(UInt8(self.requiresProof ? 1 : 0)) + (self.agreement?.write(into: &buffer) ?? 0)
     }
 }
 
@@ -104,8 +110,11 @@ public struct ServerHello: Hashable, Sendable {
 /// +-------+-------+-------+-----------------------+-----------------------+
 /// | proof length  |  proof (proof length bytes, at most 64)  ...          |
 /// +---------------+-------------------------------------------------------+
+/// |  tuning (29 bytes, `ClientTuning`)  |  agreement (7, `TunnelAgreement`) |
+/// +-------------------------------------+-----------------------------------+
 /// kind: 1 sync, 2 fling, 3 lasso
 /// dup:  0 fling, 1 lasso, 2 both, 3 none (the client's --dup: which connections carry which direction)
+/// tuning and agreement: optional, together (the proof covers the tuning's bytes)
 /// ```
 public struct ClientHello: Hashable, Sendable {
     /// What this connection is for.
@@ -118,17 +127,39 @@ public struct ClientHello: Hashable, Sendable {
     public var nonce: HelloNonce
     /// Proof of the pre-shared key over both nonces; empty without a key.
     public var proof: [UInt8]
+    /// The client's tuning, which the server's sessions for this client follow.
+    public var tuning: ClientTuning?
+    /// The client's settings that the server's must match.
+    public var agreement: TunnelAgreement?
 
     /// A hello with every field given.
-    public init(kind: ConnectionKind, dup: DupMode = .fling, clientID: ClientID, nonce: HelloNonce, proof: [UInt8] = []) {
+    public init(
+        kind: ConnectionKind, dup: DupMode = .fling, clientID: ClientID, nonce: HelloNonce, proof: [UInt8] = [],
+        tuning: ClientTuning? = nil, agreement: TunnelAgreement? = nil
+    ) {
         self.kind = kind
         self.dup = dup
         self.clientID = clientID
         self.nonce = nonce
         self.proof = proof
+        self.tuning = tuning
+        self.agreement = agreement
     }
 
-    var bodyBytes: Int { 1 + 1 + 8 + WireConstants.nonceBytes + 1 + self.proof.count }
+    /// The tuning and agreement bytes as sent (empty without them), which the key proof covers.
+    public var declaredBytes: [UInt8] {
+        guard let tuning = self.tuning, let agreement = self.agreement else { return [] }
+        var buffer = ByteBuffer()
+        tuning.write(into: &buffer)
+        agreement.write(into: &buffer)
+        return buffer.readBytes(length: buffer.readableBytes) ?? []
+    }
+
+    private var declaredByteCount: Int {
+        self.tuning == nil || self.agreement == nil ? 0 : ClientTuning.encodedBytes + TunnelAgreement.encodedBytes
+    }
+
+    var bodyBytes: Int { 1 + 1 + 8 + WireConstants.nonceBytes + 1 + self.proof.count + self.declaredByteCount }
 
     init(body: inout ByteBuffer) throws(FrameDecodingError) {
         let type = FrameType.clientHello.rawValue
@@ -148,12 +179,21 @@ public struct ClientHello: Hashable, Sendable {
         self.clientID = ClientID(rawValue: client)
         self.nonce = HelloNonce(high: high, low: low)
         self.proof = proof
+        if body.readableBytes > 0 {
+            self.tuning = try ClientTuning(body: &body, type: type)
+            self.agreement = try TunnelAgreement(body: &body, type: type)
+        }
     }
 
     func writeBody(into buffer: inout ByteBuffer) -> Int {
-        buffer.writeInteger(self.kind.rawValue) + buffer.writeInteger(self.dup.wireValue)
+        var written =
+            buffer.writeInteger(self.kind.rawValue) + buffer.writeInteger(self.dup.wireValue)
             + buffer.writeInteger(self.clientID.rawValue)
             + buffer.writeInteger(self.nonce.high) + buffer.writeInteger(self.nonce.low)
             + buffer.writeInteger(UInt8(self.proof.count)) + buffer.writeBytes(self.proof)
+        if let tuning = self.tuning, let agreement = self.agreement {
+            written += tuning.write(into: &buffer) + agreement.write(into: &buffer)
+        }
+        return written
     }
 }

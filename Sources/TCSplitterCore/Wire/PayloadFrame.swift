@@ -12,8 +12,12 @@ public struct PayloadFlags: OptionSet, Hashable, Sendable {
     /// The data is a Reed-Solomon parity shard, not stream bytes.
     public static let parity = PayloadFlags(rawValue: 1 << 1)
 
+    /// The last payload of a burst the sender sent with nothing else in flight (adaptive clocks):
+    /// the receiver's forwarder releases it at once instead of pacing it (like TCP's PSH).
+    public static let push = PayloadFlags(rawValue: 1 << 2)
+
     /// Every flag this version defines; others are rejected.
-    public static let known: PayloadFlags = [.endOfStream, .parity]
+    public static let known: PayloadFlags = [.endOfStream, .parity, .push]
 }
 
 /// The fixed fields in front of a payload's data.

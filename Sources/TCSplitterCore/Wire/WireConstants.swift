@@ -1,9 +1,9 @@
-/// Sizes and limits of wire format v1, in one place (as smux's `frame.go` and wireguard-go's `constants.go`).
+/// Sizes and limits of wire format v2 (v2: hellos declare the client's tuning and the settings both ends share; payloads may carry `push`), in one place (as smux's `frame.go` and wireguard-go's `constants.go`).
 public enum WireConstants {
     /// The two bytes every frame starts with: ASCII "TC".
     public static let magic: UInt16 = 0x5443
     /// The only version this build speaks.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     /// magic(2) + version(1) + type(1) + bodyLength(4).
     public static let frameHeaderBytes = 8
     /// sessionID(8) + offset(8) + group(4) + shardIndex(1) + dataShards(1) + parityShards(1) + flags(1).

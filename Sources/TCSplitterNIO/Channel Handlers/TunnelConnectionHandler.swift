@@ -19,6 +19,9 @@ protocol TunnelConnectionDelegate: AnyObject {
     func connectionRetired(_ connection: TunnelConnectionHandler)
     /// The connection closed.
     func connectionClosed(_ connection: TunnelConnectionHandler)
+    /// The peer's hello declared settings that must match this end's and do not: the connection
+    /// is closed (the end reports it once, naming each flag and both values).
+    func connection(_ connection: TunnelConnectionHandler, disagrees mismatches: [TunnelAgreement.Mismatch])
 }
 
 /// One tunnel connection (sync, fling or lasso) on either end: the hello exchange, then frames.
@@ -117,6 +120,10 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     /// The keying shared with this connection's decoder.
     let security: ConnectionSecurity
     private var serverNonce: HelloNonce?
+    /// What this end declares in its hello: the settings both ends must share and, on the client,
+    /// its tuning (`nil` in tests that speak only the bare hello).
+    private let agreement: TunnelAgreement?
+    private let tuning: ClientTuning?
 
     init(
         side: Side,
@@ -127,9 +134,13 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         logger: Logger,
         badInput: RateLimitedLog,
         security: ConnectionSecurity = ConnectionSecurity(key: nil),
-        dup: DupMode = .fling
+        dup: DupMode = .fling,
+        agreement: TunnelAgreement? = nil,
+        tuning: ClientTuning? = nil
     ) {
         self.security = security
+        self.agreement = agreement
+        self.tuning = tuning
         self.side = side
         self.dup = dup
         self.dataState = DataConnectionStateMachine(budget: payloadBudget)
@@ -189,7 +200,8 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         if case .acceptor = self.side {
             let nonce = HelloNonce.random()
             self.serverNonce = nonce
-            self.write(frame: .serverHello(ServerHello(nonce: nonce, requiresProof: self.security.key != nil)), flush: true)
+            let hello = ServerHello(nonce: nonce, requiresProof: self.security.key != nil, agreement: self.agreement)
+            self.write(frame: .serverHello(hello), flush: true)
         }
         self.helloTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.helloTimeout) {
             guard self.state == .awaitingHello else { return }
@@ -228,14 +240,19 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private func receiveHello(_ frame: Frame) {
         switch (self.side, frame) {
         case (.dialer(let kind, let client), .serverHello(let hello)):
+            if let mine = self.agreement, let theirs = hello.agreement, self.disagrees(mine.mismatches(with: theirs)) {
+                return
+            }
             let nonce = HelloNonce.random()
             self.clientNonce = nonce
+            var answer = ClientHello(
+                kind: kind, dup: self.dup, clientID: client, nonce: nonce, tuning: self.tuning, agreement: self.agreement)
             guard let key = self.security.key else {
                 guard !hello.requiresProof else {
                     self.protocolError("the server requires a key (--key); none is configured")
                     return
                 }
-                self.write(frame: .clientHello(ClientHello(kind: kind, dup: self.dup, clientID: client, nonce: nonce)), flush: true)
+                self.write(frame: .clientHello(answer), flush: true)
                 self.becomeReady(hello: nil)
                 return
             }
@@ -243,10 +260,10 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                 self.protocolError("the server uses no key but this end does: refusing it (is it the right server?)")
                 return
             }
-            let proof = key.proof(serverNonce: hello.nonce, clientNonce: nonce, kind: kind, dup: self.dup, clientID: client)
-            self.write(
-                frame: .clientHello(ClientHello(kind: kind, dup: self.dup, clientID: client, nonce: nonce, proof: proof)),
-                flush: true)
+            answer.proof = key.proof(
+                serverNonce: hello.nonce, clientNonce: nonce, kind: kind, dup: self.dup, clientID: client,
+                declared: answer.declaredBytes)
+            self.write(frame: .clientHello(answer), flush: true)
             self.security.cipher = key.cipher(serverNonce: hello.nonce, clientNonce: nonce, isClient: true)
             self.becomeReady(hello: nil)
         case (.acceptor, .clientHello(let hello)):
@@ -258,13 +275,17 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                         clientNonce: hello.nonce,
                         kind: hello.kind,
                         dup: hello.dup,
-                        clientID: hello.clientID
+                        clientID: hello.clientID,
+                        declared: hello.declaredBytes
                     )
                 else {
                     self.protocolError("a hello without a valid key proof (a wrong --key, or a replayed hello)")
                     return
                 }
                 self.security.cipher = key.cipher(serverNonce: serverNonce, clientNonce: hello.nonce, isClient: false)
+            }
+            if let mine = self.agreement, let theirs = hello.agreement, self.disagrees(mine.mismatches(with: theirs)) {
+                return
             }
             self.kind = hello.kind
             self.dup = hello.dup
@@ -274,6 +295,15 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         default:
             self.protocolError("expected a hello, got a \(frame.type) frame")
         }
+    }
+
+    /// Closes the connection and tells the delegate when the peer's declared settings differ.
+    private func disagrees(_ mismatches: [TunnelAgreement.Mismatch]) -> Bool {
+        guard !mismatches.isEmpty else { return false }
+        if self.failure == nil { self.failure = "settings differ: \(mismatches)" }
+        self.delegate?.connection(self, disagrees: mismatches)
+        self.close()
+        return true
     }
 
     private func becomeReady(hello: ClientHello?) {

@@ -42,11 +42,12 @@ public struct PreSharedKey: Sendable {
         clientNonce: HelloNonce,
         kind: ConnectionKind,
         dup: DupMode = .fling,
-        clientID: ClientID
+        clientID: ClientID,
+        declared: [UInt8] = []
     ) -> [UInt8] {
         Array(
             HMAC<SHA256>.authenticationCode(
-                for: Self.transcript(serverNonce, clientNonce, kind, dup, clientID), using: self.master))
+                for: Self.transcript(serverNonce, clientNonce, kind, dup, clientID) + declared, using: self.master))
     }
 
     /// Whether `proof` is the right one (compared in constant time).
@@ -56,11 +57,12 @@ public struct PreSharedKey: Sendable {
         clientNonce: HelloNonce,
         kind: ConnectionKind,
         dup: DupMode = .fling,
-        clientID: ClientID
+        clientID: ClientID,
+        declared: [UInt8] = []
     ) -> Bool {
         HMAC<SHA256>.isValidAuthenticationCode(
             proof,
-            authenticating: Self.transcript(serverNonce, clientNonce, kind, dup, clientID),
+            authenticating: Self.transcript(serverNonce, clientNonce, kind, dup, clientID) + declared,
             using: self.master
         )
     }
