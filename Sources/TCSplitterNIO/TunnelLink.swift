@@ -191,12 +191,15 @@ final class TunnelLink {
         for id in sessions { self.sessions[id]?.connectionLost(carrier: connection.serial) }
     }
 
-    /// Whether a payload last carried by connection `serial` may be resent on the receiver's
-    /// request: yes when that connection is gone; when it is live, only if it is stuck (bytes
-    /// unacknowledged by the peer's TCP and no acknowledgement for `stuckAfter`), and then the
-    /// connection is closed, which resends everything it carried (`connectionLost`).
-    func mayResend(carriedBy serial: UInt64) -> Bool {
+    /// Whether a payload written to connection `serial` at `sentAt` may be resent on the
+    /// receiver's request: yes when that connection is gone, or when the payload is overdue (on
+    /// the connection for `stuckAfter`: a middlebox may accept bytes and never pass them on);
+    /// when the connection is stuck (bytes unacknowledged by the peer's TCP and no acknowledgement
+    /// for `stuckAfter`) it is closed, which resends everything it carried (`connectionLost`).
+    /// Otherwise the payload is slow, not lost: it is left to its connection.
+    func mayResend(carriedBy serial: UInt64, sentAt: NIODeadline, now: NIODeadline) -> Bool {
         guard let connection = self.liveCarriers[serial] else { return true }
+        if now - sentAt >= self.stuckAfter { return true }
         if connection.isStuck(after: self.stuckAfter) {
             self.logger.info(
                 "closing a stuck data connection: its peer acknowledged nothing for \(self.stuckAfter.milliseconds) ms")
@@ -207,7 +210,7 @@ final class TunnelLink {
 
     /// How long a data connection with bytes in flight may go without an acknowledgement from
     /// the peer's TCP before a resend request counts it as stuck.
-    var stuckAfter: TimeAmount { max(.seconds(1), self.roundTrip.retryTimeout * 4) }
+    var stuckAfter: TimeAmount { max(.seconds(2), self.roundTrip.retryTimeout * 4) }
 
     func received(payload: PayloadFrame) {
         self.counters.values.payloadsReceived += 1

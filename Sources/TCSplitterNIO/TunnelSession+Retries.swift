@@ -14,13 +14,15 @@ extension TunnelSession {
         self.resend(payloads, reason: "connection lost")
     }
 
-    /// The peer asks for these ranges again. Only payloads whose connection is gone or stuck are
-    /// resent (`TunnelLink.mayResend`): one still moving on a live connection is slow, not lost,
-    /// and sending it twice would spend the link's capacity on duplicates.
+    /// The peer asks for these ranges again. Only payloads whose connection is gone or stuck, or
+    /// that are long overdue, are resent (`TunnelLink.mayResend`): one still moving on a live
+    /// connection is slow, not lost, and sending it twice would spend the link's capacity on
+    /// duplicates.
     func resendRequested(_ ranges: [Range<UInt64>]) {
         guard var retransmit = self.retransmit else { return }
         let link = self.link
-        let payloads = retransmit.payloads(overlapping: ranges) { link.mayResend(carriedBy: $0) }
+        let now = NIODeadline.now()
+        let payloads = retransmit.payloads(overlapping: ranges) { link.mayResend(carriedBy: $0, sentAt: $1, now: now) }
         self.retransmit = retransmit
         self.resend(payloads, reason: "requested \(ranges)")
     }

@@ -322,7 +322,7 @@ final class TunnelSession {
     /// A payload of this session was written to data connection `carrier` (its serial).
     func payloadSent(offset: UInt64, end: UInt64, carrier: UInt64) {
         self.sentOffset = max(self.sentOffset, end)
-        self.retransmit?.sent(offset: offset, on: carrier)
+        self.retransmit?.sent(offset: offset, on: carrier, now: .now())
     }
 
     /// Whether a `push` payload's bytes are now all delivered in order (and forgets it if so).

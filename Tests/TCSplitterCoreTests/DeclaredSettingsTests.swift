@@ -82,25 +82,27 @@ import Testing
     func resendOnlyWhatIsLost() {
         var buffer = RetransmitBuffer()
         for offset in stride(from: 0 as UInt64, to: 40, by: 10) { buffer.keep(Self.payload(offset)) }
-        buffer.sent(offset: 0, on: 1)
-        buffer.sent(offset: 10, on: 2)
-        buffer.sent(offset: 20, on: 1)
+        buffer.sent(offset: 0, on: 1, now: at(0))
+        buffer.sent(offset: 10, on: 2, now: at(0))
+        buffer.sent(offset: 20, on: 1, now: at(900))
         // 30 was never written: it waits in the dispatcher.
         let live: Set<UInt64> = [1]
-        let resent = buffer.payloads(overlapping: [0..<40]) { !live.contains($0) }
-        #expect(resent.map(\.offset) == [10])
-        // Taken for resending, it waits for a connection again: a repeated request does not double it.
-        #expect(buffer.payloads(overlapping: [0..<40]) { !live.contains($0) }.isEmpty)
+        let resendable = { (carrier: UInt64, sentAt: NIODeadline) in !live.contains(carrier) || at(1000) - sentAt >= .milliseconds(500) }
+        let resent = buffer.payloads(overlapping: [0..<40], resendable: resendable)
+        // 10's connection is gone, 0 is overdue on its live one; 20 is recent on a live one.
+        #expect(resent.map(\.offset) == [0, 10])
+        // Taken for resending, they wait for a connection again: a repeated request does not double them.
+        #expect(buffer.payloads(overlapping: [0..<40], resendable: resendable).isEmpty)
     }
 
     @Test("a connection that died resends what it carried last, once")
     func resendWhatADeadConnectionCarried() {
         var buffer = RetransmitBuffer()
         for offset in stride(from: 0 as UInt64, to: 30, by: 10) { buffer.keep(Self.payload(offset)) }
-        buffer.sent(offset: 0, on: 1)
-        buffer.sent(offset: 10, on: 1)
-        buffer.sent(offset: 20, on: 2)
-        buffer.sent(offset: 10, on: 3)  // already resent elsewhere
+        buffer.sent(offset: 0, on: 1, now: at(0))
+        buffer.sent(offset: 10, on: 1, now: at(0))
+        buffer.sent(offset: 20, on: 2, now: at(0))
+        buffer.sent(offset: 10, on: 3, now: at(5))  // already resent elsewhere
         buffer.acknowledge(upTo: 0)
         #expect(buffer.payloads(carriedBy: 1).map(\.offset) == [0])
         #expect(buffer.payloads(carriedBy: 1).isEmpty)

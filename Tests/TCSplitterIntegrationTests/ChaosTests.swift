@@ -60,6 +60,14 @@ extension IntegrationTests {
         }
 
         @Test(
+            "At default flags (no --retries given), 16 MiB each way arrive byte-exact while 10% of connections are reset",
+            .timeLimit(.minutes(1))
+        )
+        func defaultsRecover() async throws {
+            try await self.expectExact(flags: [], killPercent: 10, bytes: 16 * Size.mebibyte)
+        }
+
+        @Test(
             "With retries, payloads on connections that went silent are asked for again and arrive byte-exact",
             .timeLimit(.minutes(1))
         )
@@ -149,7 +157,7 @@ extension IntegrationTests {
                     try await withProcesses { scope in
                         try await self.withChaosTunnel(
                             forwardPort: echoPort,
-                            flags: Self.eventDriven + ["--stall-timeout", "2000"],
+                            flags: Self.eventDriven + ["--retries", "0:-1", "--stall-timeout", "2000"],
                             killPercent: 30,
                             scope: scope
                         ) { port, client, server in

@@ -27,6 +27,9 @@ extension IntegrationTests {
                 arguments: ["server", "--lFling", "127.0.0.1:0", "--lSync", "127.0.0.1:0", "--forward", "0"],
                 flag: "--forward"
             ),
+            // A server with nowhere to forward sessions refuses to start (it used to guess 127.0.0.1:6003).
+            Case(arguments: ["server", "--lFling", "127.0.0.1:0", "--lSync", "127.0.0.1:0"], flag: "--forward"),
+            Case(arguments: ["client", "--rFling", "127.0.0.1:1", "--clocks", "sometimes"], flag: "--clocks"),
             Case(arguments: ["client", "--rFling", "127.0.0.1:1", "--protocol", "udp", "--udp-idle-timeout", "0"], flag: "--udp-idle-timeout"),
             Case(arguments: ["client", "--rFling", "127.0.0.1:1", "--protocol", "udp", "--frags", "32"], flag: "--frags"),
         ]

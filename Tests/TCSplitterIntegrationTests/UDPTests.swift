@@ -149,7 +149,7 @@ extension IntegrationTests {
         }
 
         @Test(
-            "ends that disagree on --protocol fail the session with an error naming the flag, not with garbage",
+            "ends that disagree on --protocol refuse each other at connect time, naming the flag, not with garbage",
             .timeLimit(.minutes(1))
         )
         func protocolMismatch() async throws {
@@ -166,8 +166,11 @@ extension IntegrationTests {
                             port: client.listenPort, sessions: 1, bytes: 64 << 10, timeout: .seconds(10), group: group
                         )
                         #expect(mismatches.count == 1, "a TCP stream went through a UDP server unnoticed")
-                        _ = try await server.process.logLine(containing: "do both ends run --protocol udp?", timeout: .seconds(5))
-                        _ = try await client.process.logLine(containing: "--protocol udp?", timeout: .seconds(5))
+                        // Refused at connect time (the hellos declare the protocol), on both ends.
+                        _ = try await server.process.logLine(
+                            containing: "--protocol: this end udp, the peer tcp", timeout: .seconds(5))
+                        _ = try await client.process.logLine(
+                            containing: "--protocol: this end tcp, the peer udp", timeout: .seconds(5))
                     }
                 }
             }

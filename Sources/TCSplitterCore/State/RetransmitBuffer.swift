@@ -21,6 +21,8 @@ public struct RetransmitBuffer: Sendable {
         var isEndOfStream: Bool
         /// The data connection (by serial) that last carried it; 0 while it waits for one.
         var carrier: UInt64 = 0
+        /// When it was last written to `carrier`.
+        var sentAt: NIODeadline = .uptimeNanoseconds(0)
         var end: UInt64 { self.offset + UInt64(self.length) }
     }
 
@@ -83,11 +85,12 @@ public struct RetransmitBuffer: Sendable {
         }
     }
 
-    /// A held payload (by its offset) was written to the data connection `carrier`.
-    public mutating func sent(offset: UInt64, on carrier: UInt64) {
+    /// A held payload (by its offset) was written to the data connection `carrier` at `now`.
+    public mutating func sent(offset: UInt64, on carrier: UInt64, now: NIODeadline) {
         let index = self.firstIndex(endingAfter: offset)
         guard index < self.entries.count, self.entries[index].offset == offset else { return }
         self.entries[index].carrier = carrier
+        self.entries[index].sentAt = now
     }
 
     /// The held payloads that connection `carrier` carried last, in order (it died).
@@ -103,13 +106,14 @@ public struct RetransmitBuffer: Sendable {
         return out
     }
 
-    /// The held payloads overlapping `ranges`, in order, each once, whose carrier `resendable`
-    /// accepts (a receiver's request: the connection is gone or stuck). A payload waiting for a
-    /// connection (carrier 0) is never taken: it is on its way.
-    public mutating func payloads(overlapping ranges: [Range<UInt64>], resendable: (UInt64) -> Bool)
-        -> [OutboundPayload]
-    {
-        self.take(overlapping: ranges) { $0 != 0 && resendable($0) }
+    /// The held payloads overlapping `ranges`, in order, each once, that `resendable` accepts
+    /// given their carrier and when they were written to it (a receiver's request: the connection
+    /// is gone or stuck, or the payload is long overdue). A payload waiting for a connection
+    /// (carrier 0) is never taken: it is on its way.
+    public mutating func payloads(
+        overlapping ranges: [Range<UInt64>], resendable: (_ carrier: UInt64, _ sentAt: NIODeadline) -> Bool
+    ) -> [OutboundPayload] {
+        self.take(overlapping: ranges) { $0.carrier != 0 && resendable($0.carrier, $0.sentAt) }
     }
 
     /// The held payloads overlapping `ranges`, in order, each once.
@@ -117,7 +121,7 @@ public struct RetransmitBuffer: Sendable {
         self.take(overlapping: ranges) { _ in true }
     }
 
-    private mutating func take(overlapping ranges: [Range<UInt64>], where taking: (UInt64) -> Bool)
+    private mutating func take(overlapping ranges: [Range<UInt64>], where taking: (Entry) -> Bool)
         -> [OutboundPayload]
     {
         var out: [OutboundPayload] = []
@@ -126,7 +130,7 @@ public struct RetransmitBuffer: Sendable {
             var index = self.firstIndex(endingAfter: range.lowerBound)
             while index < self.entries.count, self.entries[index].offset < range.upperBound {
                 let entry = self.entries[index]
-                if let data = entry.data, lastTaken.map({ entry.offset > $0 }) ?? true, taking(entry.carrier) {
+                if let data = entry.data, lastTaken.map({ entry.offset > $0 }) ?? true, taking(entry) {
                     out.append(OutboundPayload(offset: entry.offset, data: data, isEndOfStream: entry.isEndOfStream))
                     lastTaken = entry.offset
                     self.entries[index].carrier = 0

@@ -240,31 +240,30 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private func receiveHello(_ frame: Frame) {
         switch (self.side, frame) {
         case (.dialer(let kind, let client), .serverHello(let hello)):
-            if let mine = self.agreement, let theirs = hello.agreement, self.disagrees(mine.mismatches(with: theirs)) {
-                return
-            }
             let nonce = HelloNonce.random()
             self.clientNonce = nonce
             var answer = ClientHello(
                 kind: kind, dup: self.dup, clientID: client, nonce: nonce, tuning: self.tuning, agreement: self.agreement)
-            guard let key = self.security.key else {
-                guard !hello.requiresProof else {
-                    self.protocolError("the server requires a key (--key); none is configured")
+            if let key = self.security.key {
+                guard hello.requiresProof else {
+                    self.protocolError("the server uses no key but this end does: refusing it (is it the right server?)")
                     return
                 }
-                self.write(frame: .clientHello(answer), flush: true)
-                self.becomeReady(hello: nil)
+                answer.proof = key.proof(
+                    serverNonce: hello.nonce, clientNonce: nonce, kind: kind, dup: self.dup, clientID: client,
+                    declared: answer.declaredBytes)
+            } else if hello.requiresProof {
+                self.protocolError("the server requires a key (--key); none is configured")
                 return
             }
-            guard hello.requiresProof else {
-                self.protocolError("the server uses no key but this end does: refusing it (is it the right server?)")
-                return
-            }
-            answer.proof = key.proof(
-                serverNonce: hello.nonce, clientNonce: nonce, kind: kind, dup: self.dup, clientID: client,
-                declared: answer.declaredBytes)
+            // Answered even when the settings differ, so the server can name the mismatch too.
             self.write(frame: .clientHello(answer), flush: true)
-            self.security.cipher = key.cipher(serverNonce: hello.nonce, clientNonce: nonce, isClient: true)
+            if let mine = self.agreement, let theirs = hello.agreement, self.disagrees(mine.mismatches(with: theirs)) {
+                return
+            }
+            if let key = self.security.key {
+                self.security.cipher = key.cipher(serverNonce: hello.nonce, clientNonce: nonce, isClient: true)
+            }
             self.becomeReady(hello: nil)
         case (.acceptor, .clientHello(let hello)):
             if let key = self.security.key {
