@@ -6,10 +6,11 @@ import Musl
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import TCSplitterCore
 
 /// The TCP congestion control of the tunnel's own connections (`--congestion`): `TCP_CONGESTION`
 /// set on each tunnel socket, so a lossy long path can use bbr while the end hosts keep theirs.
-enum CongestionControl {
+public enum CongestionControl {
     /// `TCP_CONGESTION` (linux/tcp.h).
     static let option: CInt = 13
     /// The kernel's limit on a name, with its terminating zero (`TCP_CA_NAME_MAX`).
@@ -38,5 +39,28 @@ enum CongestionControl {
                     )
                 }
             }
+    }
+
+    /// `--congestion auto`'s choice on this machine, from `/proc/sys/net/ipv4` (read once, at
+    /// start): bbr where allowed, else the system's default.
+    public static func autoChoice() -> CongestionChoice.Decision {
+        func words(_ name: String) -> [String] {
+            guard let file = fopen("/proc/sys/net/ipv4/" + name, "r") else { return [] }
+            defer { fclose(file) }
+            var buffer = [CChar](repeating: 0, count: 1024)
+            guard fgets(&buffer, Int32(buffer.count), file) != nil else { return [] }
+            let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return line.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init)
+        }
+        // Root may set any algorithm, and the kernel loads its module (tcp_bbr) on demand; if it
+        // has none, the first socket's refusal is logged once and the default stays.
+        let privileged = geteuid() == 0
+        return CongestionChoice.auto(
+            allowed: words("tcp_allowed_congestion_control"),
+            available: words("tcp_available_congestion_control"),
+            systemDefault: words("tcp_congestion_control").first,
+            privileged: privileged,
+            loadable: privileged
+        )
     }
 }

@@ -185,6 +185,7 @@ final class PayloadDispatcher {
                 candidates[index].bufferedBytes += frameBytes
             }
             next.session.link.counters.values.payloadsSent += 1
+            next.session.link.counters.values.wireBytesSent += next.data.readableBytes
             if !next.header.flags.contains(.parity) {  // parity is not stream bytes
                 next.session.payloadSent(
                     offset: next.header.offset,

@@ -33,6 +33,8 @@ public final class TunnelClient: @unchecked Sendable {
     private var stopped = false
     fileprivate var random = SystemRandomNumberGenerator()
     private var dialed: [ObjectIdentifier: Channel] = [:]
+    /// `--conns auto`: the pool's sizer and its interval under way (`TunnelClient+PoolSizing`).
+    var poolSizing: PoolSizingState?
 
     /// A client end that will run on `eventLoop`.
     public init(configuration: TunnelConfiguration, eventLoop: EventLoop, logger: Logger, key: PreSharedKey? = nil) {
@@ -50,6 +52,35 @@ public final class TunnelClient: @unchecked Sendable {
         self.pools[.fling] = ConnectionPool(target: ramping ? 1 : configuration.connections)
         if configuration.effectiveLassoes > 0 {
             self.pools[.lasso] = ConnectionPool(target: ramping ? 1 : configuration.effectiveLassoes)
+        }
+        if configuration.autoConnections {
+            self.poolSizing = PoolSizingState(
+                sizer: PoolSizer(initial: configuration.connections, maximum: configuration.poolMaximum, now: .now()),
+                intervalStart: .now(),
+                goodputMark: 0
+            )
+        }
+    }
+
+    /// The size of the fling pool now (`--conns`, or what `--conns auto` chose).
+    var poolSize: Int { self.poolSizing?.sizer.size ?? self.configuration.connections }
+
+    /// `--conns auto` chose `size`: the fling pool (and the lasso pool when `--lassoes` follows
+    /// `--conns`) keeps that many; members past it retire now (idle ones would only wait for
+    /// `--idle-timeout`).
+    func resizePools(to size: Int) {
+        var kinds: [ConnectionKind] = [.fling]
+        if self.configuration.lassoes == 0 && self.pools[.lasso] != nil { kinds.append(.lasso) }
+        for kind in kinds {
+            guard var pool = self.pools[kind] else { continue }
+            pool.setTarget(size)
+            let excess = pool.members.count - size
+            self.pools[kind] = pool
+            if excess > 0 {
+                let extra = self.link.dataConnections.values.filter { $0.kind == kind && pool.members.contains($0.serial) }
+                for connection in extra.prefix(excess) { connection.retire() }
+            }
+            self.replenish(kind)
         }
     }
 
@@ -105,8 +136,8 @@ public final class TunnelClient: @unchecked Sendable {
                 client.replenishPools()
                 if client.configuration.rampDelay > .zero {
                     client.eventLoop.assumeIsolated().scheduleTask(in: client.configuration.rampDelay) {
-                        client.pools[.fling]?.setTarget(client.configuration.connections)
-                        client.pools[.lasso]?.setTarget(client.configuration.effectiveLassoes)
+                        client.pools[.fling]?.setTarget(client.poolSize)
+                        client.pools[.lasso]?.setTarget(client.configuration.lassoes > 0 ? client.configuration.lassoes : client.poolSize)
                         client.replenishPools()
                     }
                 }
@@ -219,7 +250,7 @@ public final class TunnelClient: @unchecked Sendable {
         for kind in Array(self.pools.keys) { self.replenish(kind) }
     }
 
-    private func replenish(_ kind: ConnectionKind) {
+    func replenish(_ kind: ConnectionKind) {
         guard !self.stopped, !self.settingsRefused,
             let remote = kind == .lasso ? self.configuration.lassoTarget : self.configuration.remoteFling,
             let dials = self.pools[kind]?.dialsToStart(), dials > 0
@@ -299,7 +330,9 @@ public final class TunnelClient: @unchecked Sendable {
     // MARK: Housekeeping
 
     private func housekeeping() {
-        self.link.housekeeping(now: .now(), idleLimit: self.configuration.idleTimeout)
+        let now = NIODeadline.now()
+        self.link.housekeeping(now: now, idleLimit: self.configuration.idleTimeout)
+        self.samplePool(now: now)
     }
 }
 

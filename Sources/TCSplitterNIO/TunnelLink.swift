@@ -36,6 +36,8 @@ final class TunnelLink {
     private(set) var endedSessions: EndedSessionLog
     /// The budget of this end's new data connections (`--budget auto` scales it to the link).
     private(set) var budgetScaler: ConnectionBudgetScaler
+    /// Holds resends back when the wire would carry over 1.3 × what the peer acknowledged.
+    private(set) var sendGuard: SendGuard
 
     init(eventLoop: EventLoop, configuration: TunnelConfiguration, logger: Logger, isClient: Bool) {
         self.eventLoop = eventLoop
@@ -44,6 +46,9 @@ final class TunnelLink {
         self.isClient = isClient
         self.dispatcher = PayloadDispatcher(eventLoop: eventLoop)
         self.budgetScaler = configuration.makeBudgetScaler()
+        self.sendGuard = SendGuard(
+            fecDataShards: configuration.fecDataShards, fecParityShards: configuration.fecParityShards,
+            allowanceBytes: max(1 << 20, 16 * configuration.payloadBytes))
         // A dead sync connection is replaced (or the peer's sessions end) within the grace time
         // plus the keepalive's detection; what it lost must be repeated within that.
         self.endedSessions = EndedSessionLog(
@@ -208,6 +213,24 @@ final class TunnelLink {
         return false
     }
 
+    /// Whether the send guard lets `bytes` more be resent now.
+    func guardAllowsResend(bytes: Int) -> Bool {
+        let allowed = self.sendGuard.allowsResend(
+            bytes: bytes, wireTotal: self.counters.values.wireBytesSent,
+            acknowledgedTotal: self.counters.values.bytesAcknowledged)
+        if !allowed && self.sendGuard.refusedResends & (self.sendGuard.refusedResends - 1) == 0 {
+            self.logger.notice(
+                "resends held back: the wire would carry over 1.3 x the bytes the peer acknowledged in 5 s (\(self.sendGuard.refusedResends) so far)")
+        }
+        return allowed
+    }
+
+    /// Wire bytes per acknowledged byte over the last 5 s, for the status report and metrics.
+    var wireRatio: Double {
+        self.sendGuard.ratio(
+            wireTotal: self.counters.values.wireBytesSent, acknowledgedTotal: self.counters.values.bytesAcknowledged)
+    }
+
     /// How long a data connection with bytes in flight may go without an acknowledgement from
     /// the peer's TCP before a resend request counts it as stuck.
     var stuckAfter: TimeAmount { max(.seconds(2), self.roundTrip.retryTimeout * 4) }
@@ -241,6 +264,8 @@ final class TunnelLink {
             for session in Array(self.sessions.values) { session.syncLost() }
         }
         self.endedSessions.expire(now: now)
+        self.sendGuard.record(
+            wireTotal: self.counters.values.wireBytesSent, acknowledgedTotal: self.counters.values.bytesAcknowledged, now: now)
         let retryTimeout = self.roundTrip.retryTimeout
         if self.dispatcher.queuedPayloads > 0 {
             self.logger.debug("payloads waiting for a connection; \(self.stateDescription)")

@@ -264,7 +264,12 @@ extension TunnelServer: TunnelConnectionDelegate {
         }
         switch hello.kind {
         case .sync:
-            link.logger.info("client connected", metadata: ["peer": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"])
+            link.logger.info(
+                "client connected",
+                metadata: [
+                    "peer": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")",
+                    "tuning": "\(hello.tuning.map { "\($0)" } ?? "this end's own (the client declared none)")",
+                ])
             link.attachSync(connection)
         case .fling, .lasso:
             // The client's mode says whether this end may send on the connection at all, and

@@ -8,7 +8,9 @@ extension TunnelSession {
     /// Data connection `carrier` died mid-stream: with retries, resend at once what it carried
     /// that is still unacknowledged (the receiver drops duplicates by offset).
     func connectionLost(carrier: UInt64) {
-        guard self.phase != .ended, var retransmit = self.retransmit else { return }
+        guard self.phase != .ended, var retransmit = self.retransmit,
+            self.link.guardAllowsResend(bytes: self.configuration.payloadBytes)
+        else { return }
         let payloads = retransmit.payloads(carriedBy: carrier)
         self.retransmit = retransmit
         self.resend(payloads, reason: "connection lost")
@@ -19,7 +21,9 @@ extension TunnelSession {
     /// connection is slow, not lost, and sending it twice would spend the link's capacity on
     /// duplicates.
     func resendRequested(_ ranges: [Range<UInt64>]) {
-        guard var retransmit = self.retransmit else { return }
+        guard var retransmit = self.retransmit, self.link.guardAllowsResend(bytes: self.configuration.payloadBytes) else {
+            return
+        }
         let link = self.link
         let now = NIODeadline.now()
         let payloads = retransmit.payloads(overlapping: ranges) { link.mayResend(carriedBy: $0, sentAt: $1, now: now) }

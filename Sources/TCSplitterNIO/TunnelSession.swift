@@ -294,7 +294,9 @@ final class TunnelSession {
                 try self.receive.peerSent(upTo: sent, now: now)
                 self.retransmit?.acknowledge(upTo: received)
                 if !selective.isEmpty { self.retransmit?.acknowledgeSelectively(selective) }
+                let ackedBefore = self.send.ackedOffset
                 if try self.send.acknowledge(upTo: received) {
+                    self.link.counters.values.bytesAcknowledged += Int(self.send.ackedOffset - ackedBefore)
                     // With nothing left in flight a waiting tail goes now (`pack` sees the empty
                     // flight), and so does a read waiting for the tick.
                     if self.send.pendingBytes > 0 { self.pack(includeTail: false, now: now) }

@@ -49,6 +49,8 @@ public final class MetricsPublisher: Sendable {
             counter("tcsplitter_skipped_bytes_total") { $0.counters.skippedBytes },
             counter("tcsplitter_bad_input_total") { $0.badInput },
             counter("tcsplitter_orphan_payloads_total") { $0.counters.orphanPayloads },
+            counter("tcsplitter_wire_bytes_total") { $0.counters.wireBytesSent },
+            counter("tcsplitter_acknowledged_bytes_total") { $0.counters.bytesAcknowledged },
         ]
         var gauges = [
             gauge("tcsplitter_build_info", [("version", TCSplitterVersion.current), ("role", "\(role)")]) { _ in 1 },
@@ -60,6 +62,8 @@ public final class MetricsPublisher: Sendable {
             gauge("tcsplitter_buffer_limit_bytes", [("buffer", "send")]) { $0.bufferLimitBytes },
             gauge("tcsplitter_buffer_limit_bytes", [("buffer", "receive")]) { $0.bufferLimitBytes },
             gauge("tcsplitter_memory_bound_bytes") { $0.memoryBoundBytes },
+            gauge("tcsplitter_pool_connections") { $0.poolConnections },
+            gauge("tcsplitter_wire_ratio_percent") { Int(($0.wireRatio * 100).rounded()) },
         ]
         for kind in ConnectionKind.allCases {
             let dimensions = [("kind", "\(kind)")]

@@ -35,8 +35,8 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("lFlingR"), help: "Accepted for compatibility and ignored: the sync connection now carries control both ways.")
     var lFlingR = "0"
 
-    @Option(name: .customLong("conns"), parsing: .unconditional, help: "Client: fling connections kept pre-dialed (1-1024).")
-    var conns = "4"
+    @Option(name: .customLong("conns"), parsing: .unconditional, help: "Client: fling connections kept pre-dialed. auto (the default): start at 4 and double the pool while the tunnel is busy and each step raises the acknowledged goodput by 10% or more (the knee where more flows stop helping), take back a step that lowered it, re-probe after 30 s, and shrink back to 4 after 10 s without traffic; at most --max-conns (64), at most 16 more per second. A number (1-1024) fixes the pool (--mode stealth: 4).")
+    var conns = "auto"
 
     @Option(name: .customLong("lassoes"), parsing: .unconditional, help: "Client: lasso connections kept pre-dialed for downstream data in dup lasso, both and none (0-1024; 0 = as many as --conns). Refused in dup fling.")
     var lassoes = "0"
@@ -83,8 +83,8 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("max-sessions"), parsing: .unconditional, help: "Sessions open at once on this end (1-100000).")
     var maxSessions = "1024"
 
-    @Option(name: .customLong("max-conns"), parsing: .unconditional, help: "Server: data connections one client end may hold; more are closed at once.")
-    var maxConns = "1024"
+    @Option(name: .customLong("max-conns"), parsing: .unconditional, help: "Server: data connections one client end may hold; more are closed at once (default 1024). Client: the most connections --conns auto grows a pool to (default 64).")
+    var maxConns: String?
 
     @Option(name: .customLong("max-handshakes"), parsing: .unconditional, help: "Server: connections still in their hello at once; more are closed at once (with --hello-timeout, this bounds a connection flood).")
     var maxHandshakes = "256"
@@ -95,8 +95,8 @@ struct TunnelOptions: ParsableArguments {
     @Option(name: .customLong("max-buffer"), parsing: .unconditional, help: "Bytes all sessions of an end may buffer in the worst case (e.g. 8GiB): a session is admitted only while sessions x 2 x --window fits.")
     var maxBuffer = "8GiB"
 
-    @Option(name: .customLong("congestion"), help: "TCP congestion control of the tunnel's own connections, e.g. bbr, cubic, reno (sysctl net.ipv4.tcp_available_congestion_control lists them; the end hosts keep theirs). Default: the system's. A name the kernel refuses is logged once and the default stays.")
-    var congestion: String?
+    @Option(name: .customLong("congestion"), help: "TCP congestion control of the tunnel's own connections, e.g. bbr, cubic, reno (sysctl net.ipv4.tcp_available_congestion_control lists them; the end hosts keep theirs). auto (the default): bbr where the kernel allows it (net.ipv4.tcp_allowed_congestion_control, or any loaded algorithm for root), the system's default otherwise; the choice is logged at start. A name the kernel refuses is logged once and the default stays.")
+    var congestion = "auto"
 
     @Option(name: .customLong("mode"), help: ArgumentHelp("A preset of the tuning flags; flags given explicitly override it. Give both ends the same mode. \(ModePreset.allCases.map(\.summary).joined(separator: "; ")).", valueName: "stealth|bulk|lossy|interactive|live"))
     var mode: String?
@@ -206,7 +206,15 @@ struct TunnelOptions: ParsableArguments {
         configuration.localLasso = try EndpointAddress.parse(self.lLasso, flag: "--lLasso")
         _ = try EndpointAddress.parse(self.rFlingR, flag: "--rFlingR")
         _ = try EndpointAddress.parse(self.lFlingR, flag: "--lFlingR")
-        configuration.connections = try FlagValue.integer(self.conns, flag: "--conns", in: 1...1024)
+        if self.conns.trimmingSpaces().lowercased() == "auto" {
+            configuration.autoConnections = true
+        } else {
+            guard Int(self.conns.trimmingSpaces()) != nil else {
+                throw ConfigurationError(flag: "--conns", "\"\(self.conns)\" is neither auto nor a whole number of connections")
+            }
+            configuration.connections = try FlagValue.integer(self.conns, flag: "--conns", in: 1...1024)
+            configuration.autoConnections = false
+        }
         configuration.lassoes = try FlagValue.integer(self.lassoes, flag: "--lassoes", in: 0...1024)
         let frags = try FlagValue.pair(
             self.frags, flag: "--frags", shape: "payload:mtu",
@@ -238,7 +246,9 @@ struct TunnelOptions: ParsableArguments {
         }
         configuration.dup = dup
         configuration.transparent = self.transparent
-        configuration.congestionControl = self.congestion.map { $0.lowercased() }
+        let congestion = self.congestion.trimmingSpaces().lowercased()
+        configuration.autoCongestion = congestion == "auto"
+        configuration.congestionControl = congestion == "auto" ? nil : congestion
         configuration.allowRules = try self.allow.map { value throws(ConfigurationError) in try AllowRule.parse(value) }
         guard let localProtocol = LocalProtocol(rawValue: self.localProtocol.lowercased()) else {
             throw ConfigurationError(flag: "--protocol", "\"\(self.localProtocol)\" is not tcp or udp")
@@ -267,7 +277,11 @@ struct TunnelOptions: ParsableArguments {
         configuration.windowBytes = try FlagValue.byteCount(self.window, flag: "--window", in: 2...(1 << 30))
         configuration.maxSessions = try FlagValue.integer(self.maxSessions, flag: "--max-sessions", in: 1...100_000)
         configuration.typeOfService = try FlagValue.integer(self.tos, flag: "--tos", in: 0...255)
-        configuration.maxConnectionsPerClient = try FlagValue.integer(self.maxConns, flag: "--max-conns", in: 1...1_000_000)
+        if let maxConns = self.maxConns {
+            let value = try FlagValue.integer(maxConns, flag: "--max-conns", in: 1...1_000_000)
+            configuration.maxConnectionsPerClient = value
+            configuration.poolMaximum = min(value, 1024)
+        }
         configuration.maxPendingHellos = try FlagValue.integer(self.maxHandshakes, flag: "--max-handshakes", in: 1...1_000_000)
         configuration.maxClients = try FlagValue.integer(self.maxClients, flag: "--max-clients", in: 1...100_000)
         configuration.maxBufferBytes = try FlagValue.byteCount(self.maxBuffer, flag: "--max-buffer", in: 1...(1 << 50))

@@ -26,7 +26,7 @@ import Darwin
 /// before it exits 0; a second SIGINT exits 130 at once.
 enum TunnelRunner {
     static func run(options: TunnelOptions, service: ServiceOptions, role: Role) async throws {
-        let configuration: TunnelConfiguration
+        var configuration: TunnelConfiguration
         let settings: ServiceSettings
         let level: Logger.Level
         do {
@@ -50,6 +50,11 @@ enum TunnelRunner {
         let logger = self.makeLogger(level: level, role: role, output: output)
         if options.rFlingR != "0" || options.lFlingR != "0" {
             logger.notice("--rFlingR/--lFlingR are ignored: the sync connection carries control both ways")
+        }
+        if configuration.autoCongestion {
+            let decision = CongestionControl.autoChoice()
+            configuration.congestionControl = decision.name
+            logger.info("congestion control of the tunnel's connections: \(decision.reason) (--congestion auto)")
         }
         let sessions = configuration.effectiveMaxSessions
         logger.info(

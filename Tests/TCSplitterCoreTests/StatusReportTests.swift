@@ -45,7 +45,7 @@ import Testing
     func blockShape() {
         let block = StatusReport.block(Self.snapshot(), since: nil)
         #expect(block.hasSuffix("\n"))
-        #expect(block.split(separator: "\n").count == 7)
+        #expect(block.split(separator: "\n").count == 8)
         let lines = Self.lines(block)
         #expect(lines["heading"] == "tcsplitter status: client, up 10.0 s")
         #expect(lines["sessions"] == "1 open, 2 opened, 1 closed, 0 aborted")
@@ -53,6 +53,17 @@ import Testing
         #expect(lines["received"]?.hasPrefix("524288 bytes (512.0 KiB) in 53 payloads") == true)
         #expect(lines["recovery"] == "3 payloads resent on 2 requests, 4 FEC rebuilds, 1 skips (10000 bytes), 7 bad input, 0 orphan payloads")
         #expect(lines["buffered"] == "send 1.5 KiB, receive 512 B, of 4.0 MiB each; 0 B waiting for a connection; end bound 8.0 GiB")
+        #expect(lines["pool"] == "0 fling connections (--conns); wire 0.0 x acknowledged (5 s)")
+    }
+
+    @Test("the pool line shows the size --conns auto chose and why, and the wire ratio")
+    func poolLine() {
+        var statistics = Self.snapshot()
+        statistics.poolConnections = 16
+        statistics.poolReason = PoolSizer.Reason.grew.rawValue
+        statistics.wireRatio = 1.04
+        let lines = Self.lines(StatusReport.block(statistics, since: nil))
+        #expect(lines["pool"] == "16 fling connections (goodput grew with the pool); wire 1.0 x acknowledged (5 s)")
     }
 
     @Test("connections are listed for every kind, fling, lasso, sync, even those never opened")

@@ -165,3 +165,29 @@ extension IntegrationTests {
         }
     }
 }
+
+extension IntegrationTests.DefaultsTests {
+    @Test(
+        "The server follows the client's tuning: fixed clocks on the client alone make both directions wait for the tock",
+        .timeLimit(.minutes(1))
+    )
+    func serverFollowsClientTuning() async throws {
+        try await withEventLoopGroup { group in
+            try await withEchoService(group: group) { echoPort in
+                try await withProcesses { scope in
+                    let server = try await scope.startServer(forwardPort: echoPort)
+                    let client = try await scope.startClient(
+                        flingPort: server.flingPort, syncPort: server.syncPort,
+                        flags: ["--clocks", "fixed", "--tick", "0", "--buffer", "0"])
+                    _ = try await server.process.logLine(
+                        containing: "--tick 0 --tock 250 --buffer 0:0 --clocks fixed", timeout: .seconds(10))
+                    // The request waits for the client's tock, the echo for the server's (the
+                    // server's own flags are the adaptive defaults, which would send it at once).
+                    let samples = try await PlainSocket.roundTrips(
+                        port: client.listenPort, count: 3, warmup: 1, timeout: .seconds(30))
+                    #expect(samples.microseconds.allSatisfy { $0 >= 450_000 }, "\(samples)")
+                }
+            }
+        }
+    }
+}

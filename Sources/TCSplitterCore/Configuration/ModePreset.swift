@@ -23,7 +23,7 @@ public enum ModePreset: String, Hashable, Sendable, CaseIterable {
         case .stealth:
             return [
                 ("--budget", "1"), ("--tick", "50"), ("--tock", "250"), ("--buffer", "250:0"), ("--clocks", "fixed"),
-                ("--frags", "10000:1250"),
+                ("--frags", "10000:1250"), ("--conns", "4"),
             ]
         case .bulk:
             return [

@@ -28,8 +28,14 @@ public struct TunnelConfiguration: Hashable, Sendable {
     public var remoteLasso: EndpointAddress? = nil
     /// Server: where lasso connections are accepted (`--lLasso`).
     public var localLasso: EndpointAddress? = nil
-    /// Pre-dialed data connections kept by the client (`--conns`).
+    /// Pre-dialed data connections kept by the client (`--conns`); with `autoConnections`, the
+    /// pool's size at start and after idle.
     public var connections: Int = 4
+    /// `--conns auto` (the default): the client sizes its pool to what it delivers
+    /// (`PoolSizer`), from `connections` up to `poolMaximum`; `--conns N` fixes it.
+    public var autoConnections: Bool = true
+    /// Client: the most connections `--conns auto` grows a pool to (`--max-conns`).
+    public var poolMaximum: Int = 64
     /// Pre-dialed lasso connections kept by the client (`--lassoes`); 0 with a dup mode that uses
     /// them means as many as `connections` (see `effectiveLassoes`).
     public var lassoes: Int = 0
@@ -124,7 +130,10 @@ public struct TunnelConfiguration: Hashable, Sendable {
     }
 
     /// TCP congestion control of the tunnel's own connections (`--congestion`); `nil`: the system's.
+    /// With `autoCongestion` the command line resolves it at start (`CongestionChoice`).
     public var congestionControl: String? = nil
+    /// `--congestion auto` (the default): bbr where the kernel allows it, else the system's.
+    public var autoCongestion: Bool = true
 
     /// IP type-of-service byte on tunnel connections (`--tos`); 0xB8 is DSCP EF; 0 leaves it.
     public var typeOfService: Int = 0xB8

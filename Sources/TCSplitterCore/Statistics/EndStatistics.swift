@@ -26,6 +26,13 @@ public struct EndStatistics: Hashable, Sendable {
     public var windowBytes: Int
     /// Sessions the end admits at once (`--max-sessions`, within `--max-buffer`).
     public var maxSessions: Int
+    /// Client: the fling connections the pool keeps now (`--conns`, or what `--conns auto`
+    /// chose), and why it last changed (`nil`: never, or a fixed `--conns`).
+    public var poolConnections = 0
+    public var poolReason: String?
+    /// Payload bytes on the wire per byte the peer acknowledged over the last 5 s (the send
+    /// guard keeps it at most 1.3 plus FEC overhead); 0 when nothing was acknowledged.
+    public var wireRatio: Double = 0
     /// Rejected peer input so far: bad frames, failed hellos, connections and sessions refused
     /// over a limit (each also logged, at a limited rate).
     public var badInput = 0

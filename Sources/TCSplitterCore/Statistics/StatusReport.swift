@@ -33,6 +33,7 @@ public enum StatusReport {
             "  connections  " + connections.joined(separator: "; "),
             "  sent         \(c.bytesSent) bytes (\(Self.bytes(c.bytesSent))) in \(c.payloadsSent) payloads, goodput \(Self.bytes(rates.sentBytesPerSecond))/s",
             "  received     \(c.bytesReceived) bytes (\(Self.bytes(c.bytesReceived))) in \(c.payloadsReceived) payloads, goodput \(Self.bytes(rates.receivedBytesPerSecond))/s",
+            "  pool         \(current.role == .client ? "\(current.poolConnections) fling connections (\(current.poolReason ?? "--conns"))" : "the client's"); wire \(Self.decimal(current.wireRatio)) x acknowledged (5 s)",
             "  recovery     \(c.payloadsResent) payloads resent on \(c.resendRequests) requests, \(c.fecRebuilds) FEC rebuilds, \(c.skips) skips (\(c.skippedBytes) bytes), \(current.badInput) bad input, \(c.orphanPayloads) orphan payloads",
             "  buffered     send \(Self.bytes(current.sendBufferedBytes)), receive \(Self.bytes(current.receiveBufferedBytes)), of \(Self.bytes(current.bufferLimitBytes)) each; \(Self.bytes(current.queuedBytes)) waiting for a connection; end bound \(Self.bytes(current.memoryBoundBytes))",
         ]

@@ -23,6 +23,10 @@ public struct TunnelCounters: Hashable, Sendable {
     public var payloadsReceived = 0
     /// Payloads sent again (`--retries`): asked for by the peer, or carried by a dead connection.
     public var payloadsResent = 0
+    /// Payload data bytes put on data connections: stream data, FEC parity and resends.
+    public var wireBytesSent = 0
+    /// Stream bytes the peer acknowledged (its local socket took them).
+    public var bytesAcknowledged = 0
     /// Requests sent to the peer to resend missing ranges (`--retries`).
     public var resendRequests = 0
     /// FEC groups whose lost data shards were rebuilt from parity (`--fec`).

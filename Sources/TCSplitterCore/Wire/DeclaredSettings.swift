@@ -89,7 +89,7 @@ public struct TunnelAgreement: Hashable, Sendable {
 /// budget: 0 = auto; retry skip: -1 = never;
 /// flags: bit 0 retries on, bit 1 adaptive clocks
 /// ```
-public struct ClientTuning: Hashable, Sendable {
+public struct ClientTuning: Hashable, Sendable, CustomStringConvertible {
     /// `--tick` in ms.
     public var tickMilliseconds: UInt32
     /// `--tock` in ms.
@@ -111,6 +111,13 @@ public struct ClientTuning: Hashable, Sendable {
 
     /// Bytes on the wire.
     public static let encodedBytes = 29
+
+    /// In the flags' spelling: "--tick 50 --tock 250 --buffer 250:0 --clocks adaptive ...".
+    public var description: String {
+        let budget = self.budget == 0 ? "auto" : "\(self.budget)"
+        return
+            "--tick \(self.tickMilliseconds) --tock \(self.tockMilliseconds) --buffer \(self.bufferMilliseconds):\(self.bufferPayloads) --clocks \(self.adaptiveClocks ? "adaptive" : "fixed") --budget \(budget) --retries \(self.retries ? 1 : 0):\(self.retrySkip) --window \(self.windowBytes)"
+    }
 
     /// A tuning from its values.
     public init(

@@ -10,6 +10,8 @@ extension TunnelClient: TunnelEnd {
                 badInput: self.badInput.total
             )
             self.link.addLiveState(to: &statistics)
+            statistics.poolConnections = self.poolSize
+            statistics.poolReason = self.poolSizing.map { $0.lastReason?.rawValue ?? "auto, initial size" }
             return statistics
         }
     }

@@ -15,6 +15,7 @@ extension TunnelLink {
                 Int(session.receive.deliveredOffset - session.receive.consumedOffset) + session.receive.stashedBytes
         }
         statistics.queuedBytes += self.dispatcher.queuedBytes
+        statistics.wireRatio = max(statistics.wireRatio, self.wireRatio)
     }
 }
 

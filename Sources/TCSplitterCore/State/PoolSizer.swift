@@ -1,0 +1,137 @@
+import NIOCore
+
+/// `--conns auto`: how many fling connections the client keeps, from what the pool delivers.
+///
+/// More parallel TCP flows help a path until they congest it themselves (Hacker, Athey and
+/// Noble's knee): the sizer starts at `initial`, and while the tunnel is busy (payloads wait for a
+/// connection, or a session's window is full) it doubles the pool, one step per `interval`, as
+/// long as each step raised the acknowledged goodput by at least `minimumGain`. A step that added
+/// less stops the growth; one that lowered goodput by more than `minimumGain` is taken back. A
+/// pool that held steady re-probes (one more step) after `reprobeAfter` of busy traffic, since a
+/// path changes; when the traffic stops for `idleAfter` the pool shrinks back to `initial`. The
+/// pool never exceeds `maximum`, and grows by at most `maximumStep` connections a step, so
+/// connections are never opened faster than `maximumStep` per `interval`.
+///
+/// ```
+///            busy, gain ≥ min                 gain < min
+///  initial ───────────────────▶ grow ×2 ─────────────────▶ hold ──reprobeAfter──▶ grow
+///     ▲                           │  loss > min                │
+///     │                           └──────▶ step back ──▶ hold  │
+///     └──────────────────── idle for idleAfter ◀───────────────┘
+/// ```
+public struct PoolSizer: Sendable {
+    /// Why the size changed, for the log and the status report.
+    public enum Reason: String, Hashable, Sendable {
+        /// The tunnel was busy and the last step raised goodput: one more step.
+        case grew = "goodput grew with the pool"
+        /// A held pool, still busy, tries one more step.
+        case reprobed = "re-probing a busy pool"
+        /// The last step lowered goodput: it is taken back.
+        case steppedBack = "the last step lowered goodput"
+        /// The traffic stopped: back to the initial size.
+        case idle = "traffic stopped"
+    }
+
+    /// What a sample tells the client to do.
+    public enum Action: Hashable, Sendable {
+        /// Keep the pool as it is.
+        case none
+        /// Keep `size` connections now, for `reason`.
+        case resize(size: Int, reason: Reason)
+    }
+
+    private enum Phase: Hashable, Sendable {
+        /// Growing while each step pays.
+        case probing
+        /// The knee was found (or the maximum reached): hold since `since`.
+        case holding(since: NIODeadline)
+    }
+
+    /// The pool's size at start and after idle.
+    public let initial: Int
+    /// The most connections the pool may grow to.
+    public let maximum: Int
+    /// The most connections one step adds.
+    public let maximumStep: Int
+    /// The share goodput must rise by for a step to count (and fall by to be taken back).
+    public let minimumGain: Double
+    /// How long a held, busy pool waits before it probes again.
+    public let reprobeAfter: TimeAmount
+    /// How long without traffic before the pool shrinks back.
+    public let idleAfter: TimeAmount
+    /// The connections to keep now.
+    public private(set) var size: Int
+    /// The size before the last step, and the goodput measured at it.
+    private var previous: (size: Int, goodput: Double)?
+    private var phase = Phase.probing
+    private var lastTraffic: NIODeadline
+
+    /// A sizer starting at `initial` connections, at `now`.
+    public init(
+        initial: Int,
+        maximum: Int,
+        maximumStep: Int = 16,
+        minimumGain: Double = 0.1,
+        reprobeAfter: TimeAmount = .seconds(30),
+        idleAfter: TimeAmount = .seconds(10),
+        now: NIODeadline
+    ) {
+        self.initial = max(1, initial)
+        self.maximum = max(self.initial, maximum)
+        self.maximumStep = max(1, maximumStep)
+        self.minimumGain = max(0, minimumGain)
+        self.reprobeAfter = reprobeAfter
+        self.idleAfter = idleAfter
+        self.size = self.initial
+        self.lastTraffic = now
+    }
+
+    /// One measurement interval ended: `goodputBytesPerSecond` is what the tunnel delivered and
+    /// had acknowledged (both directions) during it, `busy` whether it wanted more (payloads
+    /// waited for a connection or a session's window was full for much of it).
+    public mutating func sample(goodputBytesPerSecond goodput: Double, busy: Bool, now: NIODeadline) -> Action {
+        if goodput > 0 { self.lastTraffic = now }
+        if now - self.lastTraffic >= self.idleAfter {
+            self.previous = nil
+            self.phase = .probing
+            return self.resize(to: self.initial, reason: .idle)
+        }
+        guard busy else { return .none }
+        switch self.phase {
+        case .holding(let since):
+            guard now - since >= self.reprobeAfter else { return .none }
+            self.phase = .probing
+            return self.step(from: goodput, reason: .reprobed, now: now)
+        case .probing:
+            if let previous = self.previous {
+                if goodput < previous.goodput * (1 - self.minimumGain) {
+                    self.phase = .holding(since: now)
+                    self.previous = nil
+                    return self.resize(to: previous.size, reason: .steppedBack)
+                }
+                if goodput < previous.goodput * (1 + self.minimumGain) {
+                    self.phase = .holding(since: now)
+                    self.previous = nil
+                    return .none
+                }
+            }
+            return self.step(from: goodput, reason: .grew, now: now)
+        }
+    }
+
+    private mutating func step(from goodput: Double, reason: Reason, now: NIODeadline) -> Action {
+        guard self.size < self.maximum else {
+            self.phase = .holding(since: now)
+            return .none
+        }
+        self.previous = (self.size, goodput)
+        let next = min(self.maximum, self.size + min(self.size, self.maximumStep))
+        return self.resize(to: next, reason: reason)
+    }
+
+    private mutating func resize(to size: Int, reason: Reason) -> Action {
+        guard size != self.size else { return .none }
+        self.size = size
+        return .resize(size: size, reason: reason)
+    }
+}

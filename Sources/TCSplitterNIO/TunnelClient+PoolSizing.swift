@@ -1,0 +1,60 @@
+import NIOCore
+import TCSplitterCore
+
+/// What `--conns auto` keeps between samples: the sizer, and the goodput and busy ticks of the
+/// interval under way.
+struct PoolSizingState {
+    var sizer: PoolSizer
+    /// When the interval under way began, and the goodput counters then.
+    var intervalStart: NIODeadline
+    var goodputMark: Int
+    /// Housekeeping ticks in the interval, and those at which the tunnel wanted more than it had.
+    var ticks = 0
+    var busyTicks = 0
+    /// The last change, for the status report.
+    var lastReason: PoolSizer.Reason?
+}
+
+extension TunnelClient {
+    /// Bytes the tunnel delivered and had acknowledged so far, both directions.
+    var goodputBytes: Int {
+        self.link.counters.values.bytesAcknowledged + self.link.counters.values.bytesReceived
+    }
+
+    /// A measurement interval: at least a second, and eight round trips of the sync connection
+    /// (a new connection needs a few round trips to reach its share).
+    var poolSizingInterval: TimeAmount {
+        max(.seconds(1), (self.link.roundTrip.smoothed ?? .zero) * 8)
+    }
+
+    /// Called at each housekeeping tick: notes whether the tunnel wanted more than it had, and at
+    /// the end of an interval asks the sizer, then executes its answer.
+    func samplePool(now: NIODeadline) {
+        guard var state = self.poolSizing else { return }
+        state.ticks += 1
+        let windowFull = self.link.sessions.values.contains { !$0.send.inputEnded && $0.send.readAllowance == 0 }
+        if self.link.dispatcher.queuedPayloads > 0 || windowFull { state.busyTicks += 1 }
+        let elapsed = now - state.intervalStart
+        guard elapsed >= self.poolSizingInterval else {
+            self.poolSizing = state
+            return
+        }
+        let goodput = Double(self.goodputBytes - state.goodputMark) / (Double(elapsed.nanoseconds) / 1e9)
+        // Busy for a quarter of the interval or more: the pool, not the application, set the pace.
+        let busy = state.busyTicks * 4 >= state.ticks
+        let action = state.sizer.sample(goodputBytesPerSecond: goodput, busy: busy, now: now)
+        state.intervalStart = now
+        state.goodputMark = self.goodputBytes
+        state.ticks = 0
+        state.busyTicks = 0
+        if case .resize(let size, let reason) = action {
+            state.lastReason = reason
+            self.logger.info(
+                "pool: \(size) fling connections (\(reason.rawValue); \(Int(goodput * 8 / 1e6)) Mbit/s over the last \(elapsed.milliseconds) ms)",
+                metadata: ["conns": "\(size)"]
+            )
+            self.resizePools(to: size)
+        }
+        self.poolSizing = state
+    }
+}

@@ -1,0 +1,105 @@
+import NIOCore
+import TCSplitterCore
+import Testing
+
+/// `--conns auto`: the pool grows while goodput grows with it, stops at the knee, steps back
+/// when a step hurt, shrinks when idle, and never grows faster than its step bound.
+@Suite struct PoolSizerTests {
+    static func sizer(maximum: Int = 64, now: NIODeadline = at(0)) -> PoolSizer {
+        PoolSizer(initial: 4, maximum: maximum, maximumStep: 16, minimumGain: 0.1, reprobeAfter: .seconds(30), idleAfter: .seconds(10), now: now)
+    }
+
+    @Test("rising goodput doubles the pool each interval; a plateau stops it")
+    func growsToTheKnee() {
+        var sizer = Self.sizer()
+        // Each flow carries 6 units until the path's 120 are full (a per-flow cap).
+        var sizes: [Int] = []
+        for second in 1...10 {
+            let goodput = Double(min(120, 6 * sizer.size))
+            _ = sizer.sample(goodputBytesPerSecond: goodput, busy: true, now: at(Int64(second) * 1000))
+            sizes.append(sizer.size)
+        }
+        // 4 → 8 → 16 → 32 (120 of 120): 32 → 48 adds nothing, so the pool stays at 48 and holds.
+        #expect(sizes.prefix(4) == [8, 16, 32, 48])
+        #expect(Set(sizes.dropFirst(4)) == [48])
+    }
+
+    @Test("a step that lowered goodput is taken back, and the pool holds there")
+    func stepsBack() {
+        var sizer = Self.sizer()
+        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
+        #expect(sizer.sample(goodputBytesPerSecond: 60, busy: true, now: at(2000)) == .resize(size: 4, reason: .steppedBack))
+        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(3000)) == .none)
+        #expect(sizer.size == 4)
+    }
+
+    @Test("a held pool re-probes after a while of busy traffic")
+    func reprobes() {
+        var sizer = Self.sizer()
+        _ = sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000))
+        _ = sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(2000))  // plateau: hold at 8
+        #expect(sizer.size == 8)
+        #expect(sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(20_000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(33_000)) == .resize(size: 16, reason: .reprobed))
+    }
+
+    @Test("a tunnel that is not busy never grows; idle traffic shrinks the pool back")
+    func idleShrinks() {
+        var sizer = Self.sizer()
+        for second in 1...5 { #expect(sizer.sample(goodputBytesPerSecond: 50, busy: false, now: at(Int64(second) * 1000)) == .none) }
+        #expect(sizer.size == 4)
+        _ = sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(6000))
+        _ = sizer.sample(goodputBytesPerSecond: 200, busy: true, now: at(7000))
+        #expect(sizer.size == 16)
+        #expect(sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(12_000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(17_000)) == .resize(size: 4, reason: .idle))
+    }
+
+    @Test("the pool never exceeds its maximum, and no step adds more than the step bound")
+    func rateAndCapHold() {
+        var sizer = Self.sizer(maximum: 40)
+        var previous = sizer.size
+        for second in 1...20 {
+            var goodput = 1.0
+            for _ in 0..<sizer.size { goodput *= 1.5 }  // always pays
+            _ = sizer.sample(goodputBytesPerSecond: goodput, busy: true, now: at(Int64(second) * 1000))
+            #expect(sizer.size <= 40)
+            #expect(sizer.size - previous <= 16)
+            previous = sizer.size
+        }
+        #expect(sizer.size == 40)
+    }
+}
+
+/// The send guard: wire bytes within 1.3 × acknowledged (plus FEC overhead) over 5 s.
+@Suite struct SendGuardTests {
+    @Test("resends are refused once wire bytes would pass 1.3 x the acknowledged bytes, and allowed again as the window moves")
+    func boundsAmplification() {
+        var guardrail = SendGuard(ratio: 1.3, window: .seconds(5), allowanceBytes: 0)
+        guardrail.record(wireTotal: 0, acknowledgedTotal: 0, now: at(0))
+        let withinRatio = guardrail.allowsResend(bytes: 300, wireTotal: 1000, acknowledgedTotal: 1000)
+        #expect(withinRatio)
+        let pastRatio = guardrail.allowsResend(bytes: 301, wireTotal: 1000, acknowledgedTotal: 1000)
+        #expect(!pastRatio)
+        #expect(guardrail.refusedResends == 1)
+        #expect(guardrail.ratio(wireTotal: 1000, acknowledgedTotal: 1000) == 1.0)
+        // A burst of resends long ago no longer counts once the window has moved past it.
+        for second in 1...7 {
+            guardrail.record(wireTotal: 3000 + 100 * second, acknowledgedTotal: 1000 + 100 * second, now: at(Int64(second) * 1000))
+        }
+        #expect(guardrail.windowBytes(wireTotal: 3700, acknowledgedTotal: 1700) == (wire: 500, acknowledged: 500))
+        let afterWindowMoved = guardrail.allowsResend(bytes: 150, wireTotal: 3700, acknowledgedTotal: 1700)
+        #expect(afterWindowMoved)
+    }
+
+    @Test("FEC's configured parity is not counted against the ratio")
+    func fecOverheadAllowed() {
+        var guardrail = SendGuard(ratio: 1.3, fecDataShards: 10, fecParityShards: 3, window: .seconds(5), allowanceBytes: 0)
+        guardrail.record(wireTotal: 0, acknowledgedTotal: 0, now: at(0))
+        // Data and parity: 1300 on the wire for 1000 acknowledged; 1.3 x 1.3 x 1000 = 1690.
+        let withinFECOverhead = guardrail.allowsResend(bytes: 390, wireTotal: 1300, acknowledgedTotal: 1000)
+        #expect(withinFECOverhead)
+        let pastFECOverhead = guardrail.allowsResend(bytes: 391, wireTotal: 1300, acknowledgedTotal: 1000)
+        #expect(!pastFECOverhead)
+    }
+}
