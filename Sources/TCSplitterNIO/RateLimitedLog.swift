@@ -24,7 +24,11 @@ final class RateLimitedLog: Sendable {
     /// Events seen so far, logged or not.
     var total: Int { self.state.withLockedValue { $0.total } }
 
-    func log(_ logger: Logger, _ message: @autoclosure () -> String, metadata: Logger.Metadata = [:]) {
+    /// Logs `message` at `level` (warning by default) unless the burst for this period is spent.
+    func log(
+        _ logger: Logger, _ message: @autoclosure () -> String, metadata: Logger.Metadata = [:],
+        level: Logger.Level = .warning
+    ) {
         let now = NIODeadline.now()
         let (shouldLog, suppressed) = self.state.withLockedValue { state -> (Bool, Int) in
             state.total += 1
@@ -45,6 +49,6 @@ final class RateLimitedLog: Sendable {
         }
         guard shouldLog else { return }
         if suppressed > 0 { logger.warning("\(suppressed) similar messages suppressed") }
-        logger.warning("\(message())", metadata: metadata)
+        logger.log(level: level, "\(message())", metadata: metadata)
     }
 }

@@ -340,7 +340,8 @@ extension TunnelClient: TunnelConnectionDelegate {
     func connectionReady(_ connection: TunnelConnectionHandler, hello: ClientHello?) {
         switch connection.kind {
         case .sync:
-            self.syncFailures = 0
+            // Failures are forgotten once the server answers on it (`received message`): a
+            // server that refuses the hello closes it without a word.
             if self.settingsRefused {
                 self.settingsRefused = false
                 self.replenishPools()
@@ -358,6 +359,7 @@ extension TunnelClient: TunnelConnectionDelegate {
 
     func connection(_ connection: TunnelConnectionHandler, received message: ControlMessage) {
         guard connection === self.link.sync else { return }
+        self.syncFailures = 0
         if case .replace(let nonce) = message {
             // The server nears the end of its budget on that connection: dial its replacement
             // now; the old one goes on until it is spent.
@@ -388,7 +390,16 @@ extension TunnelClient: TunnelConnectionDelegate {
             let wasUp = self.link.sync === connection
             self.link.syncClosed(connection)
             guard !self.stopped else { return }
-            if wasUp {
+            if wasUp && connection.framesAfterHello == 0 {
+                // Closed by the server before a single frame: it refused the hello. Only the key
+                // proof is checked without a word back.
+                self.syncFailures += 1
+                let message =
+                    "the server closed the sync connection right after its hello: is --key (or the key file) the same on both ends?"
+                if self.syncFailures == 1 { self.logger.error("\(message)") } else { self.logger.debug("\(message)") }
+                self.failSessionsWaitingForSync()
+                self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.syncFailures)) { self.dialSync() }
+            } else if wasUp {
                 self.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { self.dialSync() }
             } else {
                 // Closed before its hello completed (settings refused, wrong key, not a tunnel

@@ -345,7 +345,8 @@ extension TunnelServer: TunnelConnectionDelegate {
         self.badInput.log(
             self.logger,
             "refusing a client whose settings differ from this end's: \(mismatches.map(\.description).joined(separator: "; ")) (these flags must be the same on both ends)",
-            metadata: ["peer": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"]
+            metadata: ["peer": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"],
+            level: .error
         )
     }
 }

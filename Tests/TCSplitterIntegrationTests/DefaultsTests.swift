@@ -191,3 +191,33 @@ extension IntegrationTests.DefaultsTests {
         }
     }
 }
+
+extension IntegrationTests.DefaultsTests {
+    @Test(
+        "Ends whose keys differ say so on both ends, naming --key",
+        .timeLimit(.minutes(1)),
+        arguments: [
+            (["--key", "one-key-for-the-server-0123456"], [String](), "--key: this end requires a key, the client has none",
+             "--key: the server requires a key, this end has none"),
+            (["--key", "one-key-for-the-server-0123456"], ["--key", "another-key-for-the-client-01"],
+             "--key: a hello without a valid key proof", "is --key (or the key file) the same on both ends?"),
+            ([String](), ["--key", "another-key-for-the-client-01"], "--key: the client uses a key, this end none",
+             "--key: this end uses a key, the server none"),
+        ] as [([String], [String], String, String)]
+    )
+    func keyMismatchNamedOnBothEnds(serverFlags: [String], clientFlags: [String], serverSays: String, clientSays: String)
+        async throws
+    {
+        try await withEventLoopGroup { group in
+            try await withEchoService(group: group) { echoPort in
+                try await withProcesses { scope in
+                    let server = try await scope.startServer(forwardPort: echoPort, flags: serverFlags)
+                    let client = try await scope.startClient(
+                        flingPort: server.flingPort, syncPort: server.syncPort, flags: clientFlags)
+                    _ = try await server.process.logLine(containing: serverSays, timeout: .seconds(10))
+                    _ = try await client.process.logLine(containing: clientSays, timeout: .seconds(10))
+                }
+            }
+        }
+    }
+}

@@ -73,6 +73,9 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private(set) var clientID: ClientID?
     private(set) var dataState: DataConnectionStateMachine
     private(set) var lastActivity: NIODeadline = .now()
+    /// Frames that arrived once the hello was done (a connection the peer closed with none may
+    /// have been refused, e.g. for a wrong key, which the dialer cannot otherwise tell).
+    private(set) var framesAfterHello = 0
     weak var delegate: TunnelConnectionDelegate?
     private var state = State.awaitingHello
     private var context: ChannelHandlerContext?
@@ -222,6 +225,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         case .awaitingHello:
             self.receiveHello(frame)
         case .active:
+            self.framesAfterHello += 1
             switch (frame, self.kind) {
             case (.payload(let payload), .fling), (.payload(let payload), .lasso):
                 guard self.peerMaySend else {
@@ -245,19 +249,21 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             var answer = ClientHello(
                 kind: kind, dup: self.dup, clientID: client, nonce: nonce, tuning: self.tuning, agreement: self.agreement)
             if let key = self.security.key {
-                guard hello.requiresProof else {
-                    self.protocolError("the server uses no key but this end does: refusing it (is it the right server?)")
-                    return
-                }
                 answer.proof = key.proof(
                     serverNonce: hello.nonce, clientNonce: nonce, kind: kind, dup: self.dup, clientID: client,
                     declared: answer.declaredBytes)
-            } else if hello.requiresProof {
-                self.protocolError("the server requires a key (--key); none is configured")
+            }
+            // Answered even when the key or the settings differ, so the server can name the
+            // mismatch too.
+            self.write(frame: .clientHello(answer), flush: true)
+            if self.security.key != nil && !hello.requiresProof {
+                self.keyMismatch("--key: this end uses a key, the server none (is it the right server?)")
                 return
             }
-            // Answered even when the settings differ, so the server can name the mismatch too.
-            self.write(frame: .clientHello(answer), flush: true)
+            if self.security.key == nil && hello.requiresProof {
+                self.keyMismatch("--key: the server requires a key, this end has none (give the same --key, --key-file or TCSPLITTER_KEY to both ends)")
+                return
+            }
             if let mine = self.agreement, let theirs = hello.agreement, self.disagrees(mine.mismatches(with: theirs)) {
                 return
             }
@@ -278,10 +284,17 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                         declared: hello.declaredBytes
                     )
                 else {
-                    self.protocolError("a hello without a valid key proof (a wrong --key, or a replayed hello)")
+                    self.keyMismatch(
+                        hello.proof.isEmpty
+                            ? "--key: this end requires a key, the client has none"
+                            : "--key: a hello without a valid key proof (the client's --key differs from this end's, or the hello was replayed)")
                     return
                 }
                 self.security.cipher = key.cipher(serverNonce: serverNonce, clientNonce: hello.nonce, isClient: false)
+            }
+            if self.security.key == nil && !hello.proof.isEmpty {
+                self.keyMismatch("--key: the client uses a key, this end none (give the same key to both ends)")
+                return
             }
             if let mine = self.agreement, let theirs = hello.agreement, self.disagrees(mine.mismatches(with: theirs)) {
                 return
@@ -294,6 +307,14 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         default:
             self.protocolError("expected a hello, got a \(frame.type) frame")
         }
+    }
+
+    /// The ends' keys differ: logged at error level (rate-limited like other bad input) and the
+    /// connection closed.
+    private func keyMismatch(_ message: String) {
+        if self.failure == nil { self.failure = message }
+        self.badInput.log(self.logger, "refusing the peer: \(message)", metadata: self.metadata, level: .error)
+        self.close()
     }
 
     /// Closes the connection and tells the delegate when the peer's declared settings differ.
