@@ -13,6 +13,8 @@ final class TunnelLink {
     private(set) var sessions: [SessionID: TunnelSession] = [:]
     private(set) var sync: TunnelConnectionHandler?
     private(set) var dataConnections: [ObjectIdentifier: TunnelConnectionHandler] = [:]
+    /// A flush of the sync connection is scheduled for the end of this event-loop pass.
+    private var syncFlushPending = false
     /// The same connections by serial, the name a sent payload keeps of its carrier.
     private var liveCarriers: [UInt64: TunnelConnectionHandler] = [:]
     private(set) var lastSyncFrame: NIODeadline = .now()
@@ -90,7 +92,10 @@ final class TunnelLink {
     /// Makes `connection` the sync connection (a previous one is closed), sends what was queued,
     /// and has every session, and every recently ended one, repeat what the peer may have missed.
     func attachSync(_ connection: TunnelConnectionHandler) {
-        if let old = self.sync, old !== connection { old.close() }
+        if let old = self.sync, old !== connection {
+            old.flush()
+            old.close()
+        }
         self.sync = connection
         self.counters.values.connectionsOpened[.sync, default: 0] += 1
         self.syncDownSince = nil
@@ -119,7 +124,17 @@ final class TunnelLink {
     /// what the bound drops, the resync after reconnecting repeats.
     func sendControl(_ message: ControlMessage) {
         if let sync = self.sync {
-            sync.send(control: message)
+            // Written now, flushed once at the end of this event-loop pass: many sessions
+            // acknowledging in one pass (every request/response exchange acknowledges) cost one
+            // write system call, not one each.
+            sync.send(control: message, flush: false)
+            if !self.syncFlushPending {
+                self.syncFlushPending = true
+                self.eventLoop.assumeIsolated().execute {
+                    self.syncFlushPending = false
+                    self.sync?.flush()
+                }
+            }
         } else if self.pendingControl.count < 4 * self.configuration.maxSessions {
             self.pendingControl.append(message)
         }
@@ -283,6 +298,7 @@ final class TunnelLink {
         }
         for session in Array(self.sessions.values) { session.shutdown() }
         for connection in Array(self.dataConnections.values) { connection.close() }
+        self.sync?.flush()  // the sessions' resets, written unflushed just now
         self.sync?.close()
     }
 }

@@ -413,8 +413,8 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     /// Writes and flushes a control message (sync connections).
-    func send(control message: ControlMessage) {
-        self.write(frame: .control(message), flush: true)
+    func send(control message: ControlMessage, flush: Bool = true) {
+        self.write(frame: .control(message), flush: flush)
     }
 
     /// Flushes what was written.
