@@ -30,11 +30,13 @@ Addresses (always passed):
   TCS_SYNC_PORT    server's sync port, --rSync SERVER:PORT   (default 10902)
   TCS_LISTEN       where local apps connect, --listen
                                                      (default 127.0.0.1:6000)
-  TCS_CONNS        pool size, --conns                (default 12)
   An IPv6 host (one containing ':') is written as [host]:port.
 
 Tuning (passed only when set; otherwise tcsplitter's own defaults apply;
 must agree with the server where tcsplitter says so, e.g. frags, fec, key):
+  TCS_MODE --mode stealth|bulk|lossy|interactive|live (a preset; the rest override it)
+  TCS_CONNS --conns N|auto (client; default auto: the pool sizes itself)
+  TCS_CLOCKS --clocks adaptive|fixed  TCS_CONGESTION --congestion NAME|auto
   TCS_FRAGS --frags payload:mtu   TCS_TICK --tick ms      TCS_TOCK --tock ms
   TCS_BUFFER --buffer ms:count    TCS_DUP --dup fling|lasso|both|none
   TCS_FEC --fec data:parity       TCS_RETRIES --retries on:skip
@@ -73,7 +75,6 @@ TCS_SERVER=${TCS_SERVER:-127.0.0.1}
 TCS_FLING_PORT=${TCS_FLING_PORT:-10900}
 TCS_SYNC_PORT=${TCS_SYNC_PORT:-10902}
 TCS_LISTEN=${TCS_LISTEN:-127.0.0.1:6000}
-TCS_CONNS=${TCS_CONNS:-12}
 check_port TCS_FLING_PORT "$TCS_FLING_PORT"
 check_port TCS_SYNC_PORT "$TCS_SYNC_PORT"
 [[ $TCS_FLING_PORT != "$TCS_SYNC_PORT" ]] || die "TCS_FLING_PORT and TCS_SYNC_PORT are both $TCS_FLING_PORT"
@@ -83,6 +84,5 @@ BIN=$(find_bin)
 cmd=("$BIN" client
     --listen "$TCS_LISTEN"
     --rFling "$(join_host_port "$TCS_SERVER" "$TCS_FLING_PORT")"
-    --rSync "$(join_host_port "$TCS_SERVER" "$TCS_SYNC_PORT")"
-    --conns "$TCS_CONNS")
+    --rSync "$(join_host_port "$TCS_SERVER" "$TCS_SYNC_PORT")")
 run_tcsplitter "$@"

@@ -115,7 +115,8 @@ run_daemon() {
 # TCS_ARGS and the script's own arguments to cmd, then runs it (restart loop with daemon=1).
 # shellcheck disable=SC2154 # cmd and daemon are set by the sourcing script
 run_tcsplitter() {
-    for pair in TCS_FRAGS:--frags TCS_TICK:--tick TCS_TOCK:--tock TCS_BUFFER:--buffer \
+    for pair in TCS_MODE:--mode TCS_CONNS:--conns TCS_CLOCKS:--clocks TCS_CONGESTION:--congestion \
+        TCS_FRAGS:--frags TCS_TICK:--tick TCS_TOCK:--tock TCS_BUFFER:--buffer \
         TCS_DUP:--dup TCS_LASSOES:--lassoes TCS_FEC:--fec TCS_RETRIES:--retries TCS_BUDGET:--budget \
         TCS_KEY_FILE:--key-file TCS_LOG_LEVEL:--log-level TCS_GRACE_PERIOD:--grace-period \
         TCS_STATS:--stats TCS_METRICS:--metrics; do

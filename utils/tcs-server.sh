@@ -30,11 +30,13 @@ Addresses (always passed):
   TCS_SYNC_PORT    sync port, --lSync BIND:PORT      (default 10902)
   TCS_FORWARD      service each session goes to, --forward
                                                      (default 127.0.0.1:6003)
-  TCS_CONNS        --conns                           (default 12)
   An IPv6 host (one containing ':') is written as [host]:port.
 
 Tuning (passed only when set; otherwise tcsplitter's own defaults apply;
 must agree with the client where tcsplitter says so, e.g. frags, fec, key):
+  TCS_MODE --mode stealth|bulk|lossy|interactive|live (a preset; the rest override it)
+  TCS_CONNS --conns N|auto (client; default auto: the pool sizes itself)
+  TCS_CLOCKS --clocks adaptive|fixed  TCS_CONGESTION --congestion NAME|auto
   TCS_FRAGS --frags payload:mtu   TCS_TICK --tick ms      TCS_TOCK --tock ms
   TCS_BUFFER --buffer ms:count    TCS_DUP --dup fling|lasso|both|none
   TCS_FEC --fec data:parity       TCS_RETRIES --retries on:skip
@@ -73,7 +75,6 @@ TCS_BIND=${TCS_BIND:-127.0.0.1}
 TCS_FLING_PORT=${TCS_FLING_PORT:-10900}
 TCS_SYNC_PORT=${TCS_SYNC_PORT:-10902}
 TCS_FORWARD=${TCS_FORWARD:-127.0.0.1:6003}
-TCS_CONNS=${TCS_CONNS:-12}
 check_port TCS_FLING_PORT "$TCS_FLING_PORT"
 check_port TCS_SYNC_PORT "$TCS_SYNC_PORT"
 [[ $TCS_FLING_PORT != "$TCS_SYNC_PORT" ]] || die "TCS_FLING_PORT and TCS_SYNC_PORT are both $TCS_FLING_PORT"
@@ -83,6 +84,5 @@ BIN=$(find_bin)
 cmd=("$BIN" server
     --lFling "$(join_host_port "$TCS_BIND" "$TCS_FLING_PORT")"
     --lSync "$(join_host_port "$TCS_BIND" "$TCS_SYNC_PORT")"
-    --forward "$TCS_FORWARD"
-    --conns "$TCS_CONNS")
+    --forward "$TCS_FORWARD")
 run_tcsplitter "$@"

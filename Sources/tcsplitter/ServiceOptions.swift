@@ -16,6 +16,9 @@ struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("grace-period"), parsing: .unconditional, help: "Seconds open sessions may take to finish after SIGINT or SIGTERM (no new ones are taken meanwhile) before they are aborted; a second SIGINT stops at once.")
     var gracePeriod = "10"
 
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
     /// The settings these flags describe.
     func settings() throws(ConfigurationError) -> ServiceSettings {
         var settings = ServiceSettings()

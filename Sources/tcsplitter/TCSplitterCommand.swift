@@ -24,10 +24,13 @@ struct TCSplitterCommand: AsyncParsableCommand {
             Times are milliseconds. The defaults serve every kind of traffic: the clocks (--tick, \
             --tock, --buffer) make bytes wait only while waiting can merge them (--clocks), and \
             lost payloads are resent (--retries). The client's tuning travels in its hello and the \
-            server follows it; --frags, --fec, --protocol and --key must match on both ends. \
-            Example (one machine):
-              tcsplitter server --lFling 127.0.0.1:10900 --lSync 127.0.0.1:10902 --forward 127.0.0.1:22
-              tcsplitter client --listen 127.0.0.1:6000 --rFling 127.0.0.1:10900 --rSync 127.0.0.1:10902
+            server follows it; --frags, --fec, --protocol and --key must match on both ends.
+
+            Example (one machine; --rSync defaults to the --rFling host, port 10902):
+              tcsplitter server --lFling 127.0.0.1:10900 \\
+                --lSync 127.0.0.1:10902 --forward 127.0.0.1:22
+              tcsplitter client --listen 127.0.0.1:6000 \\
+                --rFling 127.0.0.1:10900
               ssh -p 6000 localhost
             """,
         version: TCSplitterVersion.current,
@@ -82,17 +85,43 @@ struct TCSplitterCommand: AsyncParsableCommand {
     }
 }
 
+/// A command that runs a tunnel end: its flags come in the groups `--help` shows. Each command
+/// declares the groups itself, so `help client` hides the server's and `help server` the client's
+/// (they are still accepted: the original took every flag in one place).
+protocol TunnelEndCommand {
+    var client: ClientOptions { get }
+    var server: ServerOptions { get }
+    var tuning: TuningOptions { get }
+    var reliability: ReliabilityOptions { get }
+    var security: SecurityOptions { get }
+    var limits: LimitOptions { get }
+}
+
+extension TunnelEndCommand {
+    /// Every tunnel flag of this command.
+    var options: TunnelOptions {
+        TunnelOptions(
+            client: self.client, server: self.server, tuning: self.tuning, reliability: self.reliability,
+            security: self.security, limits: self.limits)
+    }
+}
+
 /// `tcsplitter [run] --rFling … | --lFling …`: the original's way, the role inferred from the
 /// addresses set. The default subcommand, so `tcsplitter --rFling …` works as before.
-struct RunCommand: AsyncParsableCommand {
+struct RunCommand: AsyncParsableCommand, TunnelEndCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the end the addresses imply: --rFling (+ --rSync) a client, --lFling + --lSync (+ --forward) a server.",
+        abstract: "Run the end the addresses imply: --rFling (+ --rSync) a client, --lFling + --lSync + --forward a server.",
         discussion: TCSplitterCommand.configuration.discussion
     )
 
-    @OptionGroup var options: TunnelOptions
-    @OptionGroup(title: "Service options") var service: ServiceOptions
+    @OptionGroup(title: "Client: addresses and pool") var client: ClientOptions
+    @OptionGroup(title: "Server: addresses and admission") var server: ServerOptions
+    @OptionGroup(title: "Tuning") var tuning: TuningOptions
+    @OptionGroup(title: "Reliability") var reliability: ReliabilityOptions
+    @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Limits") var limits: LimitOptions
+    @OptionGroup(title: "Service") var service: ServiceOptions
 
     func run() async throws {
         let role: Role
@@ -108,14 +137,19 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 /// `tcsplitter client`: run the client end.
-struct ClientCommand: AsyncParsableCommand {
+struct ClientCommand: AsyncParsableCommand, TunnelEndCommand {
     static let configuration = CommandConfiguration(
         commandName: "client",
         abstract: "Run the client end: accept local connections on --listen and tunnel them to the server."
     )
 
-    @OptionGroup var options: TunnelOptions
-    @OptionGroup(title: "Service options") var service: ServiceOptions
+    @OptionGroup(title: "Client: addresses and pool") var client: ClientOptions
+    @OptionGroup(title: "Server", visibility: .hidden) var server: ServerOptions
+    @OptionGroup(title: "Tuning") var tuning: TuningOptions
+    @OptionGroup(title: "Reliability") var reliability: ReliabilityOptions
+    @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Limits") var limits: LimitOptions
+    @OptionGroup(title: "Service") var service: ServiceOptions
 
     func run() async throws {
         try await TunnelRunner.run(options: self.options, service: self.service, role: .client)
@@ -123,14 +157,19 @@ struct ClientCommand: AsyncParsableCommand {
 }
 
 /// `tcsplitter server`: run the server end.
-struct ServerCommand: AsyncParsableCommand {
+struct ServerCommand: AsyncParsableCommand, TunnelEndCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
         abstract: "Run the server end: accept the client's connections and forward each session to --forward."
     )
 
-    @OptionGroup var options: TunnelOptions
-    @OptionGroup(title: "Service options") var service: ServiceOptions
+    @OptionGroup(title: "Client", visibility: .hidden) var client: ClientOptions
+    @OptionGroup(title: "Server: addresses and admission") var server: ServerOptions
+    @OptionGroup(title: "Tuning") var tuning: TuningOptions
+    @OptionGroup(title: "Reliability") var reliability: ReliabilityOptions
+    @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Limits") var limits: LimitOptions
+    @OptionGroup(title: "Service") var service: ServiceOptions
 
     func run() async throws {
         try await TunnelRunner.run(options: self.options, service: self.service, role: .server)

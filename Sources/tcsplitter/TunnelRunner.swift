@@ -32,8 +32,8 @@ enum TunnelRunner {
         do {
             settings = try service.settings()
             configuration = try options.configuration(role: role)
-            guard let parsed = Logger.Level(rawValue: options.logLevel.lowercased()) else {
-                throw ConfigurationError(flag: "--log-level", "\"\(options.logLevel)\" is not trace, debug, info, notice, warning, error or critical")
+            guard let parsed = Logger.Level(rawValue: service.logLevel.lowercased()) else {
+                throw ConfigurationError(flag: "--log-level", "\"\(service.logLevel)\" is not trace, debug, info, notice, warning, error or critical")
             }
             level = parsed
         } catch {
@@ -42,13 +42,13 @@ enum TunnelRunner {
         let key: PreSharedKey?
         let keySource: String?
         do {
-            (key, keySource) = try KeySource.load(flag: options.key, file: options.keyFile)
+            (key, keySource) = try KeySource.load(flag: options.security.key, file: options.security.keyFile)
         } catch {
             throw self.fail(error)
         }
         let output = StatusOutput(isTerminal: isatty(STDERR_FILENO) != 0) { FileHandleOutput.standardError($0) }
         let logger = self.makeLogger(level: level, role: role, output: output)
-        if options.rFlingR != "0" || options.lFlingR != "0" {
+        if options.client.rFlingR != "0" || options.server.lFlingR != "0" {
             logger.notice("--rFlingR/--lFlingR are ignored: the sync connection carries control both ways")
         }
         if configuration.autoCongestion {

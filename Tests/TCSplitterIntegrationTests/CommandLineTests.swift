@@ -54,5 +54,43 @@ extension IntegrationTests {
                 #expect(process.standardOutput.text.isEmpty, "printed on stdout: \(process.standardOutput.text)")
             }
         }
+
+        /// The help a command prints on standard output.
+        static func help(_ arguments: [String]) async throws -> String {
+            try await withProcesses(expectCleanStop: false) { scope in
+                let process = try scope.launch("tcsplitter", arguments)
+                let end = try #require(await process.waitForExit(timeout: .seconds(10)), "\(process.diagnostics)")
+                #expect(end == .exited(0), "\(end)\n\(process.diagnostics)")
+                _ = try await process.standardOutput.line(containing: "USAGE:", timeout: .seconds(5))
+                return process.standardOutput.text
+            }
+        }
+
+        @Test("help client shows the client's flags in groups and hides the server's; help server the reverse", .timeLimit(.minutes(1)))
+        func helpPerRole() async throws {
+            let client = try await Self.help(["help", "client"])
+            let server = try await Self.help(["help", "server"])
+            for group in ["TUNING:", "RELIABILITY:", "SECURITY:", "LIMITS:", "SERVICE:"] {
+                #expect(client.contains(group) && server.contains(group), "\(group)")
+            }
+            for flag in ["--listen", "--rFling", "--conns", "--transparent"] {
+                #expect(client.contains(flag), "help client lacks \(flag)")
+                #expect(!server.contains("\n  \(flag) "), "help server lists \(flag)")
+            }
+            for flag in ["--forward", "--lFling", "--allow", "--max-handshakes", "--max-clients"] {
+                #expect(server.contains(flag), "help server lacks \(flag)")
+                #expect(!client.contains("\n  \(flag) "), "help client lists \(flag)")
+            }
+            // The original's ignored flags are hidden, and still accepted (named in the log).
+            #expect(!client.contains("--rFlingR") && !server.contains("--lFlingR"))
+        }
+
+        @Test("the bare --help lists every subcommand, the UDP tools included", .timeLimit(.minutes(1)))
+        func subcommandsListed() async throws {
+            let help = try await Self.help(["--help"])
+            for command in ["client", "server", "echo", "probe", "chaos-proxy", "udp-echo", "udp-probe"] {
+                #expect(help.contains("  \(command) "), "--help does not list \(command)")
+            }
+        }
     }
 }

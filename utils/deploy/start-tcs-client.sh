@@ -19,7 +19,9 @@ Required:
 Deployment defaults (override any of them through the environment):
   TCS_FLING_PORT=19001    server's fling (data) port
   TCS_SYNC_PORT=19002     server's sync (control) port
-  TCS_CONNS=12            pool of connections to the server
+  TCS_CONNS               pool of connections to the server (default auto:
+                          it sizes itself; a number fixes it)
+  TCS_MODE                a --mode preset (the server follows the client)
   TCS_LISTEN              where local apps connect (tcs-client.sh default
                           127.0.0.1:6000)
 Set TCS_KEY_FILE to the same pre-shared key file as the server.
@@ -37,6 +39,5 @@ fi
 export TCS_SERVER
 export TCS_FLING_PORT=${TCS_FLING_PORT:-19001}
 export TCS_SYNC_PORT=${TCS_SYNC_PORT:-19002}
-export TCS_CONNS=${TCS_CONNS:-12}
 
 exec "$HERE/../tcs-client.sh" "$@"

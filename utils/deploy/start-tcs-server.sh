@@ -18,7 +18,6 @@ Deployment defaults (override any of them through the environment):
   TCS_BIND=0.0.0.0        listen on every interface
   TCS_FLING_PORT=19001    fling (data) port
   TCS_SYNC_PORT=19002     sync (control) port
-  TCS_CONNS=12
   TCS_FORWARD             the service sessions go to (tcs-server.sh default
                           127.0.0.1:6003); set it to what you tunnel to
 Set TCS_KEY_FILE to a pre-shared key file (the same on the client): without a
@@ -32,7 +31,6 @@ esac
 export TCS_BIND=${TCS_BIND:-0.0.0.0}
 export TCS_FLING_PORT=${TCS_FLING_PORT:-19001}
 export TCS_SYNC_PORT=${TCS_SYNC_PORT:-19002}
-export TCS_CONNS=${TCS_CONNS:-12}
 
 if [[ -z ${TCS_KEY_FILE:-} ]]; then
     echo "${0##*/}: warning: TCS_KEY_FILE is not set; the server on $TCS_BIND accepts unauthenticated peers" >&2
