@@ -7,7 +7,10 @@ import PackageDescription
 /// - `CTCSplitterISAL`: Intel ISA-L's erasure-code header (Debian `libisal-dev`).
 /// - `TCSplitterFEC`: Reed-Solomon codec over ISA-L; the only place with unsafe pointers to it.
 /// - `TCSplitterCore`: wire format, value-type state machines, configuration. No sockets, no clock reads.
-/// - `TCSplitterNIO`: channel handlers, connection pools, the client and server ends.
+/// - `TCSplitterNIO`: channel handlers, connection pools, the client and server ends, in folders
+///   named for their part of the data path (Session/, Connection/, Link/, Ends/, UDP/, Security/,
+///   Transparent/, Statistics/).
+/// - `TCSplitterTools`: the echo service, probe, chaos proxy and UDP tools (`tcsplitter echo` …).
 /// - `TCSplitterService`: running an end as a service: status reports, Prometheus metrics over HTTP,
 ///   graceful shutdown (swift-service-lifecycle, swift-metrics, swift-prometheus, NIOHTTP1).
 /// - `tcsplitter`: the command line.
@@ -71,6 +74,17 @@ let package = Package(
             swiftSettings: dataPathSettings
         ),
         .target(
+            name: "TCSplitterTools",
+            dependencies: [
+                "TCSplitterCore",
+                "TCSplitterNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "TCSplitterService",
             dependencies: [
                 "TCSplitterCore",
@@ -92,6 +106,7 @@ let package = Package(
                 "TCSplitterCore",
                 "TCSplitterNIO",
                 "TCSplitterService",
+                "TCSplitterTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -120,6 +135,7 @@ let package = Package(
             name: "TCSplitterFECTests",
             dependencies: [
                 "TCSplitterFEC",
+                "TCSplitterCore",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -162,6 +178,7 @@ let package = Package(
             dependencies: [
                 "tcsplitter",
                 "TCSplitterNIO",
+                "TCSplitterTools",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import TCSplitterCore
 import TCSplitterNIO
+import TCSplitterTools
 
 /// `tcsplitter echo`: a TCP echo service, the "service to forward to" of the demo and tests.
 struct EchoCommand: AsyncParsableCommand {

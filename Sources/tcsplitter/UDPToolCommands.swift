@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import TCSplitterCore
 import TCSplitterNIO
+import TCSplitterTools
 
 /// `tcsplitter udp-echo`: a UDP echo service, the "service to forward to" of UDP checks.
 struct UDPEchoCommand: AsyncParsableCommand {

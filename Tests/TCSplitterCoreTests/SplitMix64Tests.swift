@@ -1,3 +1,4 @@
+import TCSplitterCore
 import Testing
 
 /// The test generator itself: a wrong generator would make every randomized test meaningless.

@@ -1,4 +1,5 @@
 import NIOCore
+import TCSplitterCore
 import Testing
 
 @testable import TCSplitterFEC

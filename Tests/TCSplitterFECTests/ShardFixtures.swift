@@ -1,4 +1,5 @@
 import NIOCore
+import TCSplitterCore
 
 /// Builders for shard groups and loss patterns used by the FEC tests.
 enum ShardFixtures {

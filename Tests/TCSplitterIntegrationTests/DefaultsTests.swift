@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import TCSplitterNIO
+import TCSplitterTools
 import Testing
 
 extension IntegrationTests {

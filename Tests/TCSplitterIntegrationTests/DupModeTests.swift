@@ -1,5 +1,6 @@
 import NIOCore
 import TCSplitterCore
+import TCSplitterTools
 import Testing
 
 extension IntegrationTests {

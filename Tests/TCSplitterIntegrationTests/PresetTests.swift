@@ -1,5 +1,6 @@
 import Foundation
 import TCSplitterCore
+import TCSplitterTools
 import Testing
 
 extension IntegrationTests {

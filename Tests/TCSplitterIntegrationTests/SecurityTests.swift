@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import TCSplitterCore
+import TCSplitterTools
 import Testing
 
 @testable import TCSplitterNIO

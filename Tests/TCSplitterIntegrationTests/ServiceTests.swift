@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import TCSplitterTools
 import Testing
 
 extension IntegrationTests {

@@ -1,4 +1,5 @@
 import NIOCore
+import TCSplitterTools
 import Testing
 
 extension IntegrationTests {

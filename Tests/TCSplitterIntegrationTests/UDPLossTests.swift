@@ -1,5 +1,6 @@
 import NIOCore
 import TCSplitterNIO
+import TCSplitterTools
 import Testing
 
 extension IntegrationTests {

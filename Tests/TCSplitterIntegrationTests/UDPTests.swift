@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import TCSplitterNIO
+import TCSplitterTools
 import Testing
 
 extension IntegrationTests {

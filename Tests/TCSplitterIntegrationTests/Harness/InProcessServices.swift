@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import TCSplitterNIO
+import TCSplitterTools
 
 /// Runs `body` with a one-thread event loop group for in-process services and probes, and shuts
 /// the group down afterwards, even when `body` throws.

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import TCSplitterNIO
+import TCSplitterTools
 
 /// Runs `body` with an in-process UDP echo service (`UDPEchoService`) on a free port of `host`,
 /// closed afterwards. `body` gets the port.

@@ -1,4 +1,6 @@
 import NIOCore
+import TCSplitterCore
+import TCSplitterNIO
 import NIOPosix
 
 /// A TCP echo service for demos and tests (`tcsplitter echo`): every byte is sent back, and when

@@ -1,5 +1,7 @@
 import Crypto
 import NIOCore
+import TCSplitterCore
+import TCSplitterNIO
 import NIOPosix
 
 /// Sends numbered datagrams of random sizes through a UDP echo path and checks that they come

@@ -1,4 +1,6 @@
 import NIOCore
+import TCSplitterCore
+import TCSplitterNIO
 import NIOPosix
 
 /// A UDP echo service for demos and tests (`tcsplitter udp-echo`): every datagram goes back to

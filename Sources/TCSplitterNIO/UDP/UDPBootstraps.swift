@@ -2,12 +2,12 @@ import NIOCore
 import NIOPosix
 
 /// The socket options of the UDP sockets `--protocol udp` uses, in one place.
-enum UDPBootstraps {
+package enum UDPBootstraps {
     /// Every read gets a buffer that holds the largest UDP datagram (65,535 − 8 bytes), so the
     /// kernel never truncates one; the tunnel then refuses what exceeds 65,507 bytes, counted.
-    static let receiveBufferBytes = 65_536
+    package static let receiveBufferBytes = 65_536
     /// Socket buffers asked for (the kernel caps them at net.core.rmem_max / wmem_max).
-    static let socketBufferBytes = 4 << 20
+    package static let socketBufferBytes = 4 << 20
 
     /// The client's `--listen` socket: read continuously; each source address is a session.
     static func listener(on eventLoop: EventLoop) -> DatagramBootstrap {

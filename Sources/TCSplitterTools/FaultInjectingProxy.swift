@@ -1,5 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import TCSplitterCore
+import TCSplitterNIO
 import NIOPosix
 
 /// A TCP proxy that kills or stalls a chosen share of the connections through it, mid-stream: the

@@ -10,7 +10,7 @@ import NIOCore
 extension Channel {
     /// Closes with a TCP reset (SO_LINGER 0) instead of a FIN, so the peer application sees an
     /// error and never takes a cut stream for a complete one.
-    func closeWithReset() {
+    package func closeWithReset() {
         guard let provider = self as? SocketOptionProvider else {
             self.close(promise: nil)
             return
