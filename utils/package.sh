@@ -140,6 +140,9 @@ printf '/etc/default/tcsplitter-server\n/etc/default/tcsplitter-client\n' >"$STA
 
 # --- documentation --------------------------------------------------------------------------
 install -m 644 README.md sysctl.clean sysctl.dirty "$STAGE/usr/share/doc/tcsplitter/"
+# The README links into docs/: ship it beside it so the links resolve.
+install -d "$STAGE/usr/share/doc/tcsplitter/docs"
+install -m 644 docs/*.md "$STAGE/usr/share/doc/tcsplitter/docs/"
 first_year=$(git log --reverse --format=%cs 2>/dev/null | sed -n 1p | cut -c1-4)
 last_year=$(git log -1 --format=%cs 2>/dev/null | cut -c1-4)
 COPYRIGHT_YEARS=${first_year:-$(date +%Y)}

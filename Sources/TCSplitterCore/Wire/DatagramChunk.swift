@@ -1,4 +1,4 @@
-/// How `--protocol udp` carries datagrams inside a session's byte stream (wire format v1).
+/// How `--protocol udp` carries datagrams inside a session's byte stream (wire format v2).
 ///
 /// The tunnel between the ends stays TCP and the session stays a byte stream, so payloads, FEC
 /// and retries work unchanged; each datagram is framed as one or more chunks:

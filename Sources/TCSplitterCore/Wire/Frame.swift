@@ -1,6 +1,6 @@
 import NIOCore
 
-/// One unit of wire format v1.
+/// One unit of wire format v2.
 ///
 /// Every frame on every connection (sync, fling, lasso) has the same envelope. All fields are
 /// big-endian. The body length is checked against the limit for its type before a byte of the

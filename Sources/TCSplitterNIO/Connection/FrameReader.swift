@@ -1,7 +1,7 @@
 import NIOCore
 import TCSplitterCore
 
-/// Turns the bytes of a tunnel connection into `Frame`s (wire format v1, see `Frame`), cutting
+/// Turns the bytes of a tunnel connection into `Frame`s (wire format v2, see `Frame`), cutting
 /// them with a `FrameAssembler` (whole frames are sliced out of each read; a frame cut by a read
 /// is gathered once).
 ///
