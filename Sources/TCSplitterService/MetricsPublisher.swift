@@ -65,6 +65,12 @@ public final class MetricsPublisher: Sendable {
             gauge("tcsplitter_pool_connections") { $0.poolConnections },
             gauge("tcsplitter_wire_ratio_percent") { Int(($0.wireRatio * 100).rounded()) },
         ]
+        for reason in SessionEndReason.Kind.allCases {
+            counters.append(
+                counter("tcsplitter_sessions_ended_by_reason_total", [("reason", reason.rawValue)]) {
+                    $0.counters.sessionsEnded[reason] ?? 0
+                })
+        }
         for kind in ConnectionKind.allCases {
             let dimensions = [("kind", "\(kind)")]
             counters.append(counter("tcsplitter_connections_opened_total", dimensions) { $0.counters.connectionsOpened[kind] ?? 0 })

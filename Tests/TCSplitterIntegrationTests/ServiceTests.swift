@@ -28,7 +28,7 @@ extension IntegrationTests {
                             // Through an echo service every byte goes both ways, on both ends.
                             #expect(try block.bytes("sent") == bytes, "\(block.lines)")
                             #expect(try block.bytes("received") == bytes, "\(block.lines)")
-                            #expect(block.lines["sessions"] == "0 open, 1 opened, 1 closed, 0 aborted", "\(block.lines)")
+                            #expect(block.lines["sessions"] == "0 open, 1 opened, 1 closed, 0 aborted; ended: closed 1", "\(block.lines)")
                             #expect(block.lines["connections"]?.contains("sync 1 open, 1 opened") == true, "\(block.lines)")
                             #expect(block.lines["heading"]?.hasPrefix("\(end.name),") == true, "\(block.lines)")
                         }
@@ -73,6 +73,8 @@ extension IntegrationTests {
                         let last = try await MetricsScrape.fetch(port: metricsPort)
                         #expect(last[sent] == Double(bytes) && last[received] == Double(bytes), "\(last)")
                         #expect(last["tcsplitter_sessions_ended_total{outcome=\"closed\"}"] == 1, "\(last)")
+                        #expect(last["tcsplitter_sessions_ended_by_reason_total{reason=\"closed\"}"] == 1, "\(last)")
+                        #expect(last["tcsplitter_sessions_ended_by_reason_total{reason=\"reset_by_peer\"}"] == 0, "\(last)")
                         #expect(last["tcsplitter_sessions_open"] == 0, "\(last)")
                     }
                 }

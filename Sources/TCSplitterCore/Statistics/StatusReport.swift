@@ -29,7 +29,7 @@ public enum StatusReport {
         }
         let lines = [
             "\(Self.heading) \(current.role), up \(Self.decimal(Self.seconds(current.uptime))) s",
-            "  sessions     \(current.sessionsOpen) open, \(c.sessionsOpened) opened, \(c.sessionsClosed) closed, \(c.sessionsAborted) aborted",
+            "  sessions     \(current.sessionsOpen) open, \(c.sessionsOpened) opened, \(c.sessionsClosed) closed, \(c.sessionsAborted) aborted\(Self.endReasons(c))",
             "  connections  " + connections.joined(separator: "; "),
             "  sent         \(c.bytesSent) bytes (\(Self.bytes(c.bytesSent))) in \(c.payloadsSent) payloads, goodput \(Self.bytes(rates.sentBytesPerSecond))/s",
             "  received     \(c.bytesReceived) bytes (\(Self.bytes(c.bytesReceived))) in \(c.payloadsReceived) payloads, goodput \(Self.bytes(rates.receivedBytesPerSecond))/s",
@@ -54,6 +54,14 @@ public enum StatusReport {
             "resent \(c.payloadsResent) rebuilt \(c.fecRebuilds) skipped \(c.skips) bad \(current.badInput)",
             "buffered \(Self.bytes(current.sendBufferedBytes + current.receiveBufferedBytes))",
         ].joined(separator: " | ")
+    }
+
+    /// The sessions ended by reason, those that ended at least one: "; ended: closed 2, reset_by_peer 1".
+    static func endReasons(_ counters: TunnelCounters) -> String {
+        let ended = SessionEndReason.Kind.allCases.compactMap { kind in
+            counters.sessionsEnded[kind].map { "\(kind.rawValue) \($0)" }
+        }
+        return ended.isEmpty ? "" : "; ended: " + ended.joined(separator: ", ")
     }
 
     /// Connection kinds in report order (alphabetical: fling, lasso, sync; a new kind appears by itself).

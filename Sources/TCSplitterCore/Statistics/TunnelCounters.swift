@@ -11,6 +11,8 @@ public struct TunnelCounters: Hashable, Sendable {
     public var sessionsClosed = 0
     /// Sessions that ended with an error, a reset, or at shutdown.
     public var sessionsAborted = 0
+    /// Sessions ended, by the kind of their reason (`SessionEndReason.Kind`).
+    public var sessionsEnded: [SessionEndReason.Kind: Int] = [:]
     /// Connections that completed their hello, by kind (sync, fling, lasso).
     public var connectionsOpened: [ConnectionKind: Int] = [:]
     /// Stream bytes read from local sockets, to be carried to the peer.

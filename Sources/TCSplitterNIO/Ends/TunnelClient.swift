@@ -213,7 +213,7 @@ public final class TunnelClient: @unchecked Sendable {
         let openTimeout = self.configuration.dialTimeout * 3
         self.eventLoop.assumeIsolated().scheduleTask(in: openTimeout) {
             guard session.phase == .opening else { return }
-            session.localChannelFailed("the server did not open the session within \(openTimeout.milliseconds) ms")
+            session.localChannelFailed(.openTimedOut(milliseconds: openTimeout.milliseconds))
         }
     }
 
@@ -240,7 +240,7 @@ public final class TunnelClient: @unchecked Sendable {
     /// The server cannot be reached: sessions still waiting to open are reset at once.
     private func failSessionsWaitingForSync() {
         for session in Array(self.link.sessions.values) where session.phase == .opening {
-            session.localChannelFailed("the server cannot be reached")
+            session.localChannelFailed(.serverUnreachable)
         }
     }
 

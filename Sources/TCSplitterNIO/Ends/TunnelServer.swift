@@ -222,7 +222,7 @@ public final class TunnelServer: @unchecked Sendable {
                         metadata: ["session": "\(id)"]
                     )
                     link.sendControl(.openFailed(id, reason: "the server cannot reach \(what) \(target): \(error)"))
-                    session.localChannelFailed("forward unreachable")
+                    session.localChannelFailed(.forwardUnreachable)
                 }
             }
     }

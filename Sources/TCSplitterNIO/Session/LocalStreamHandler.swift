@@ -40,7 +40,7 @@ final class LocalStreamHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        self.session.localChannelFailed("local connection failed: \(error)")
+        self.session.localChannelFailed(.localFailed("local connection failed: \(error)"))
         context.close(promise: nil)
     }
 }

@@ -217,8 +217,8 @@ final class TunnelSession {
         }
     }
 
-    /// The local socket failed or closed under us.
-    func localChannelFailed(_ reason: String) {
+    /// The local socket failed or closed under us, or the session cannot open.
+    func localChannelFailed(_ reason: SessionEndReason) {
         guard self.phase != .ended else { return }
         self.abort(reason, notifyPeer: true)
     }
@@ -230,14 +230,14 @@ final class TunnelSession {
         guard self.phase != .ended else { return }
         if !self.localInputEnded {
             guard self.localOutputShut else {
-                self.abort("local connection closed before its input ended", notifyPeer: true)
+                self.abort(.localClosedEarly(undeliveredBytes: 0), notifyPeer: true)
                 return
             }
             self.localInputClosed()
         }
         guard self.localOutputShut || self.receive.isConsumed else {
             self.abort(
-                "local connection closed with \(self.receive.deliveredOffset - self.receive.consumedOffset) bytes undelivered",
+                .localClosedEarly(undeliveredBytes: self.receive.deliveredOffset - self.receive.consumedOffset),
                 notifyPeer: true
             )
             return
@@ -271,7 +271,7 @@ final class TunnelSession {
             if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now) }
             self.receiveMaybeComplete(now: now)
         } catch {
-            self.abort("peer broke the stream: \(error)", notifyPeer: true)
+            self.abort(.peerBrokeStream("\(error)"), notifyPeer: true)
         }
     }
 
@@ -286,7 +286,7 @@ final class TunnelSession {
             case .openFailed(_, let reason):
                 // A reset, as a refused connection would give the application.
                 self.logger.warning("session refused by the server: \(reason)")
-                self.end(notifyPeer: false, abortive: true)
+                self.end(.refusedByServer(reason))
             case .finish(_, let final):
                 try self.receive.setFinalOffset(final, now: now)
                 self.receiveMaybeComplete(now: now)
@@ -310,14 +310,14 @@ final class TunnelSession {
                 self.checkProgress()
             case .reset(_, let reason):
                 self.logger.info("session reset by the peer: \(reason)", metadata: self.endMetadata)
-                self.end(notifyPeer: false, abortive: true)
+                self.end(.resetByPeer(reason))
             case .resend(_, let ranges):
                 self.resendRequested(ranges)
             case .open, .openTo, .ping, .pong, .replace:
                 break
             }
         } catch {
-            self.abort("peer broke the stream: \(error)", notifyPeer: true)
+            self.abort(.peerBrokeStream("\(error)"), notifyPeer: true)
         }
     }
 
@@ -346,7 +346,7 @@ final class TunnelSession {
         if self.receive.isStalled(now: now, timeout: self.configuration.stallTimeout) {
             let gap = self.receive.firstGap.map { "\($0.lowerBound)..<\($0.upperBound)" } ?? "?"
             self.abort(
-                "bytes \(gap) did not arrive within \(self.configuration.stallTimeout.milliseconds) ms: a payload was lost with its connection (use --retries or --fec to recover) [delivered \(self.receive.deliveredOffset), consumed \(self.receive.consumedOffset), stashed \(self.receive.stashedBytes), duplicates \(self.receive.duplicatePayloads), orphans \(self.link.orphanPayloads)\(self.fecCollector.map { ", fec groups rebuilt \($0.rebuiltGroups), rejected \($0.rejectedGroups), held \($0.heldGroups); \($0.describe(offset: self.receive.deliveredOffset))" } ?? "")]",
+                .stalled("bytes \(gap) did not arrive within \(self.configuration.stallTimeout.milliseconds) ms: a payload was lost with its connection (use --retries or --fec to recover) [delivered \(self.receive.deliveredOffset), consumed \(self.receive.consumedOffset), stashed \(self.receive.stashedBytes), duplicates \(self.receive.duplicatePayloads), orphans \(self.link.orphanPayloads)\(self.fecCollector.map { ", fec groups rebuilt \($0.rebuiltGroups), rejected \($0.rejectedGroups), held \($0.heldGroups); \($0.describe(offset: self.receive.deliveredOffset))" } ?? "")]"),
                 notifyPeer: true
             )
             return
@@ -357,7 +357,7 @@ final class TunnelSession {
 
     /// The sync connection stayed down past its grace time: the session cannot go on.
     func syncLost() {
-        self.abort("sync connection lost", notifyPeer: false)
+        self.abort(.syncLost, notifyPeer: false)
     }
 
     /// A (new) sync connection is up: repeat what the peer may have missed on the old one. Every
@@ -372,7 +372,7 @@ final class TunnelSession {
 
     /// Stop and end at once (shutdown).
     func shutdown() {
-        self.abort("the tunnel end is stopping", notifyPeer: true)
+        self.abort(.shutdown, notifyPeer: true)
     }
 
     // MARK: Sending
@@ -475,7 +475,7 @@ final class TunnelSession {
         }
         guard self.localChannel != nil else {
             // Only a peer that sends before `opened` gets here: fail loudly rather than lose bytes.
-            self.abort("the peer sent data before the session was open", notifyPeer: true)
+            self.abort(.peerBrokeStream("data before the session was open"), notifyPeer: true)
             return
         }
         let wasEmpty = self.localBatch.isEmpty
@@ -509,12 +509,12 @@ final class TunnelSession {
                     try self.receive.consumed(bytes)
                     self.link.counters.values.bytesReceived += bytes
                 } catch {
-                    self.abort("internal accounting error: \(error)", notifyPeer: true)
+                    self.abort(.internalError("\(error)"), notifyPeer: true)
                     return
                 }
                 self.checkProgress()
             case .failure(let error):
-                self.abort("writing to the local connection failed: \(error)", notifyPeer: true)
+                self.abort(.localFailed("writing to the local connection failed: \(error)"), notifyPeer: true)
             }
         }
     }
@@ -532,7 +532,7 @@ final class TunnelSession {
         if self.finishSent && self.send.isComplete && self.localOutputShut && self.receive.isConsumed
             && self.writesInFlight == 0
         {
-            self.end(notifyPeer: false)
+            self.end(.closed)
         }
     }
 
@@ -569,18 +569,24 @@ final class TunnelSession {
         }
     }
 
-    func abort(_ reason: String, notifyPeer: Bool) {
+    /// Ends the session abortively for `reason`, logged; with `notifyPeer` the peer gets a
+    /// `reset` naming it.
+    func abort(_ reason: SessionEndReason, notifyPeer: Bool) {
         guard self.phase != .ended else { return }
         self.logger.warning("session aborted: \(reason)", metadata: self.endMetadata)
         if notifyPeer {
-            self.resetSent = reason
-            self.link.sendControl(.reset(self.id, reason: reason))
+            self.resetSent = reason.description
+            self.link.sendControl(.reset(self.id, reason: reason.description))
         }
-        self.end(notifyPeer: false, abortive: true)
+        self.end(reason)
     }
 
-    func end(notifyPeer: Bool, abortive: Bool = false) {
+    /// Ends the session for `reason`: an abortive reason resets the local connection, a clean
+    /// one closes it. Counted by the reason's kind.
+    func end(_ reason: SessionEndReason) {
         guard self.phase != .ended else { return }
+        let abortive = reason.isAbortive
+        self.link.counters.values.sessionsEnded[reason.kind, default: 0] += 1
         let wasOpen = self.phase == .open
         self.phase = .ended
         for timer in [self.tickTimer, self.tockTimer, self.releaseTimer, self.groupTimer] { timer?.cancel() }

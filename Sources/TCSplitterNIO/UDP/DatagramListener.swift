@@ -79,7 +79,7 @@ final class DatagramListener {
         let openTimeout = self.configuration.dialTimeout * 3
         self.link.eventLoop.assumeIsolated().scheduleTask(in: openTimeout) {
             guard session.phase == .opening else { return }
-            session.localChannelFailed("the server did not open the session within \(openTimeout.milliseconds) ms")
+            session.localChannelFailed(.openTimedOut(milliseconds: openTimeout.milliseconds))
         }
         return session
     }

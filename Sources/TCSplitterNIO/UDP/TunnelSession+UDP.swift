@@ -60,7 +60,7 @@ extension TunnelSession {
             for buffer in buffers { datagrams += try state.deframer.append(buffer) }
         } catch {
             self.abort(
-                "the peer's stream is not framed as datagrams (\(error)): do both ends run --protocol udp?",
+                .peerBrokeStream("not framed as datagrams (\(error)): do both ends run --protocol udp?"),
                 notifyPeer: true
             )
             return
@@ -103,7 +103,7 @@ extension TunnelSession {
         do {
             try self.receive.consumed(finished)
         } catch {
-            self.abort("internal accounting error: \(error)", notifyPeer: true)
+            self.abort(.internalError("\(error)"), notifyPeer: true)
             return
         }
         self.checkProgress()
@@ -154,8 +154,9 @@ extension TunnelSession {
         else { return false }
         let idle = (now - state.lastActivity).milliseconds
         self.logger.info("udp session expired: no datagram either way for \(idle) ms (--udp-idle-timeout)")
-        self.link.sendControl(.reset(self.id, reason: "UDP session idle for \(idle) ms"))
-        self.end(notifyPeer: false)
+        let reason = SessionEndReason.udpIdle(milliseconds: idle)
+        self.link.sendControl(.reset(self.id, reason: reason.description))
+        self.end(reason)
         return true
     }
 

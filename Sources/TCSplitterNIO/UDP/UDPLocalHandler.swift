@@ -90,7 +90,7 @@ extension TunnelSession {
                 case .failure(let error):
                     self.logger.warning("udp session refused: cannot open a socket to the forward address \(forward): \(error)")
                     self.link.sendControl(.openFailed(self.id, reason: "the server cannot reach its forward address: \(error)"))
-                    self.localChannelFailed("forward unreachable")
+                    self.localChannelFailed(.forwardUnreachable)
                 }
             }
     }
