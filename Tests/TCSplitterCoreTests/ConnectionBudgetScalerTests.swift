@@ -103,3 +103,20 @@ import Testing
         #expect(!never.isFastPath)
     }
 }
+
+extension ConnectionBudgetScalerTests {
+    @Test("on a long path a connection must live 16 round trips: budgets spent in 1 s on a 200 ms path still double")
+    func longPathsKeepConnectionsLonger() {
+        var scaler = ConnectionBudgetScaler(baseBudget: 64)
+        let doubled = scaler.budgetSpent(factor: 1, lifetime: .seconds(1), roundTrip: .milliseconds(200))
+        #expect(doubled && scaler.factor == 2)
+        // The same lifetime on a 1 ms path is long enough: nothing changes.
+        var short = ConnectionBudgetScaler(baseBudget: 64)
+        let unchanged = !short.budgetSpent(factor: 1, lifetime: .seconds(1), roundTrip: .milliseconds(1))
+        #expect(unchanged && short.factor == 1)
+        // Halving starts only past four times the longer minimum (12.8 s here).
+        let kept = !scaler.budgetSpent(factor: 2, lifetime: .seconds(10), roundTrip: .milliseconds(200))
+        let halved = scaler.budgetSpent(factor: 2, lifetime: .seconds(13), roundTrip: .milliseconds(200))
+        #expect(kept && halved && scaler.factor == 1)
+    }
+}

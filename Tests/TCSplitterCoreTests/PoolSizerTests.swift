@@ -3,33 +3,47 @@ import TCSplitterCore
 import Testing
 
 /// `--conns auto`: the pool grows while goodput grows with it, stops at the knee, steps back
-/// when a step hurt, shrinks when idle, and never grows faster than its step bound.
+/// when a step hurt, shrinks when idle, and never grows faster than its step bound. A step is
+/// judged on the best of the two intervals after it.
 @Suite struct PoolSizerTests {
     static func sizer(maximum: Int = 64, now: NIODeadline = at(0)) -> PoolSizer {
-        PoolSizer(initial: 4, maximum: maximum, maximumStep: 16, minimumGain: 0.1, reprobeAfter: .seconds(30), idleAfter: .seconds(10), now: now)
+        PoolSizer(
+            initial: 4, maximum: maximum, maximumStep: 16, minimumGain: 0.1, reprobeAfter: .seconds(30),
+            idleAfter: .seconds(10), settleSamples: 2, now: now)
     }
 
-    @Test("rising goodput doubles the pool each interval; a plateau stops it")
+    @Test("rising goodput doubles the pool, each step judged on the two intervals after it; a plateau stops it")
     func growsToTheKnee() {
         var sizer = Self.sizer()
         // Each flow carries 6 units until the path's 120 are full (a per-flow cap).
         var sizes: [Int] = []
-        for second in 1...10 {
+        var actions: [PoolSizer.Action] = []
+        for second in 1...12 {
             let goodput = Double(min(120, 6 * sizer.size))
-            _ = sizer.sample(goodputBytesPerSecond: goodput, busy: true, now: at(Int64(second) * 1000))
+            let action = sizer.sample(goodputBytesPerSecond: goodput, busy: true, now: at(Int64(second) * 1000))
+            if action != .none { actions.append(action) }
             sizes.append(sizer.size)
         }
-        // 4 → 8 → 16 → 32 (120 of 120): 32 → 48 adds nothing, so the pool stays at 48 and holds.
-        #expect(sizes.prefix(4) == [8, 16, 32, 48])
-        #expect(Set(sizes.dropFirst(4)) == [48])
+        // 4 → 8 at once, then a step every two intervals: 16, 32 (120 of 120), 48 adds nothing.
+        #expect(sizes == [8, 8, 16, 16, 32, 32, 48, 48, 48, 48, 48, 48])
+        #expect(actions.last == .holds(size: 48, gain: 0))
+    }
+
+    @Test("a step is judged on its better interval: one noisy interval neither stops nor reverses growth")
+    func settlesBeforeJudging() {
+        var sizer = Self.sizer()
+        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
+        #expect(sizer.sample(goodputBytesPerSecond: 50, busy: true, now: at(2000)) == .none)  // ramping
+        #expect(sizer.sample(goodputBytesPerSecond: 180, busy: true, now: at(3000)) == .resize(size: 16, reason: .grew))
     }
 
     @Test("a step that lowered goodput is taken back, and the pool holds there")
     func stepsBack() {
         var sizer = Self.sizer()
         #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
-        #expect(sizer.sample(goodputBytesPerSecond: 60, busy: true, now: at(2000)) == .resize(size: 4, reason: .steppedBack))
-        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(3000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 60, busy: true, now: at(2000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 70, busy: true, now: at(3000)) == .resize(size: 4, reason: .steppedBack))
+        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(4000)) == .none)
         #expect(sizer.size == 4)
     }
 
@@ -37,10 +51,16 @@ import Testing
     func reprobes() {
         var sizer = Self.sizer()
         _ = sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000))
-        _ = sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(2000))  // plateau: hold at 8
+        _ = sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(2000))
+        let plateau = sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(3000))
         #expect(sizer.size == 8)
+        guard case .holds(8, let gain) = plateau else {
+            Issue.record("expected the pool to hold at 8, got \(plateau)")
+            return
+        }
+        #expect(abs(gain - 0.01) < 0.001)
         #expect(sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(20_000)) == .none)
-        #expect(sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(33_000)) == .resize(size: 16, reason: .reprobed))
+        #expect(sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(34_000)) == .resize(size: 16, reason: .reprobed))
     }
 
     @Test("a tunnel that is not busy never grows; idle traffic shrinks the pool back")
@@ -49,17 +69,18 @@ import Testing
         for second in 1...5 { #expect(sizer.sample(goodputBytesPerSecond: 50, busy: false, now: at(Int64(second) * 1000)) == .none) }
         #expect(sizer.size == 4)
         _ = sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(6000))
-        _ = sizer.sample(goodputBytesPerSecond: 200, busy: true, now: at(7000))
+        _ = sizer.sample(goodputBytesPerSecond: 150, busy: true, now: at(7000))
+        _ = sizer.sample(goodputBytesPerSecond: 200, busy: true, now: at(8000))
         #expect(sizer.size == 16)
-        #expect(sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(12_000)) == .none)
-        #expect(sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(17_000)) == .resize(size: 4, reason: .idle))
+        #expect(sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(13_000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(18_000)) == .resize(size: 4, reason: .idle))
     }
 
     @Test("the pool never exceeds its maximum, and no step adds more than the step bound")
     func rateAndCapHold() {
         var sizer = Self.sizer(maximum: 40)
         var previous = sizer.size
-        for second in 1...20 {
+        for second in 1...30 {
             var goodput = 1.0
             for _ in 0..<sizer.size { goodput *= 1.5 }  // always pays
             _ = sizer.sample(goodputBytesPerSecond: goodput, busy: true, now: at(Int64(second) * 1000))

@@ -304,3 +304,32 @@ import Testing
         }
     }
 }
+
+extension SteadyRateBufferTests {
+    /// The spread (standard deviation) of the gaps between consecutive instants, in ms.
+    static func spacingSpread(_ instants: [NIODeadline]) -> Double {
+        let gaps = zip(instants.dropFirst(), instants).map { Double(($0 - $1).nanoseconds) / 1e6 }
+        let mean = gaps.reduce(0, +) / Double(gaps.count)
+        return (gaps.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(gaps.count)).squareRoot()
+    }
+
+    @Test("--mode live's buffer (40 ms, 4 payloads) releases a jittered steady stream at steadier spacing than it arrived")
+    func jitterSmoothed() {
+        var driver = Driver(interval: 40, prefill: 4, payloadBytes: 1000)
+        var generator = SplitMix64(seed: 40)
+        var arrivals: [NIODeadline] = []
+        // One payload every 40 ms on average, each up to 30 ms early or late (a jittery path).
+        for index in 0..<200 {
+            let jitter = Int64.random(in: -30...30, using: &generator)
+            arrivals.append(at(1000 + Int64(index) * 40 + jitter))
+        }
+        arrivals.sort()
+        for arrival in arrivals { driver.enqueue(1000, now: arrival) }
+        driver.advance(to: at(1000 + 200 * 40 + 1000))
+        #expect(driver.inOrder)
+        let releases = driver.releases.map(\.at)
+        let arrivalSpread = Self.spacingSpread(arrivals)
+        let releaseSpread = Self.spacingSpread(releases)
+        #expect(releaseSpread < arrivalSpread / 2, "release spacing spread \(releaseSpread) ms, arrivals \(arrivalSpread) ms")
+    }
+}

@@ -9,9 +9,12 @@ import NIOCore
 /// connection from holding the stream, and their budgets last long anyway. So the budget follows
 /// how fast connections spend it:
 ///
-/// - a connection that spent its budget within `minimumLifetime` (the handler measures the second
-///   half and doubles it, so a trickle before a transfer does not count) doubles the factor of the
-///   connections opened after it (up to `maximumFactor`);
+/// - a connection that spent its budget within `minimumLifetime`, or within
+///   `roundTripsPerLifetime` round trips of the path when that is longer (the handler measures
+///   the second half and doubles it, so a trickle before a transfer does not count), doubles the
+///   factor of the connections opened after it (up to `maximumFactor`): on a long path a new
+///   connection needs several round trips to reach its share, so one that lives only a few of
+///   them spends its life ramping up;
 /// - one that took more than four times `minimumLifetime` halves it (down to 1);
 /// - anything between leaves it;
 /// - a sending connection retired idle (the traffic stopped before its budget was spent) puts
@@ -55,6 +58,8 @@ public struct ConnectionBudgetScaler: Sendable {
     public static let defaultMinimumLifetime: TimeAmount = .milliseconds(250)
     /// The largest factor of `--budget auto` (64 × 64 payloads).
     public static let defaultMaximumFactor = 64
+    /// On a long path a connection should live at least this many round trips.
+    public static let roundTripsPerLifetime = 16
 
     /// A scaler at factor 1; a `minimumLifetime` of zero never scales.
     public init(
@@ -70,16 +75,19 @@ public struct ConnectionBudgetScaler: Sendable {
     /// The budget of a new connection, before jitter.
     public var budget: Int { self.baseBudget * self.factor }
 
-    /// A connection opened at `factor` spent its whole budget in `lifetime`.
-    /// Returns whether the factor changed.
+    /// A connection opened at `factor` spent its whole budget in `lifetime`, on a path whose
+    /// round trip is `roundTrip` (zero when not known yet). Returns whether the factor changed.
     @discardableResult
-    public mutating func budgetSpent(factor connectionFactor: Int, lifetime: TimeAmount) -> Bool {
+    public mutating func budgetSpent(factor connectionFactor: Int, lifetime: TimeAmount, roundTrip: TimeAmount = .zero)
+        -> Bool
+    {
         guard self.minimumLifetime > .zero else { return false }
         let before = self.factor
         let connectionFactor = min(max(1, connectionFactor), self.maximumFactor)
-        if lifetime < self.minimumLifetime {
+        let minimumLifetime = max(self.minimumLifetime, roundTrip * Int64(Self.roundTripsPerLifetime))
+        if lifetime < minimumLifetime {
             self.factor = max(self.factor, min(self.maximumFactor, connectionFactor * 2))
-        } else if lifetime > self.minimumLifetime * 4 {
+        } else if lifetime > minimumLifetime * 4 {
             self.factor = min(self.factor, max(1, connectionFactor / 2))
         }
         return self.factor != before

@@ -4,8 +4,10 @@ import NIOCore
 ///
 /// More parallel TCP flows help a path until they congest it themselves (Hacker, Athey and
 /// Noble's knee): the sizer starts at `initial`, and while the tunnel is busy (payloads wait for a
-/// connection, or a session's window is full) it doubles the pool, one step per `interval`, as
-/// long as each step raised the acknowledged goodput by at least `minimumGain`. A step that added
+/// connection, or a session's window is full) it doubles the pool as long as each step raised
+/// the acknowledged goodput by at least `minimumGain`. A step is judged on the best of the
+/// `settleSamples` intervals after it (new connections need a few round trips to reach their
+/// share, and one interval on a lossy path is noisy). A step that added
 /// less stops the growth; one that lowered goodput by more than `minimumGain` is taken back. A
 /// pool that held steady re-probes (one more step) after `reprobeAfter` of busy traffic, since a
 /// path changes; when the traffic stops for `idleAfter` the pool shrinks back to `initial`. The
@@ -38,6 +40,9 @@ public struct PoolSizer: Sendable {
         case none
         /// Keep `size` connections now, for `reason`.
         case resize(size: Int, reason: Reason)
+        /// The pool stops growing at `size`: the last step raised goodput by `gain` only (a
+        /// share; at the maximum, whatever it was). Nothing to change, worth a log line.
+        case holds(size: Int, gain: Double)
     }
 
     private enum Phase: Hashable, Sendable {
@@ -59,12 +64,17 @@ public struct PoolSizer: Sendable {
     public let reprobeAfter: TimeAmount
     /// How long without traffic before the pool shrinks back.
     public let idleAfter: TimeAmount
+    /// Intervals after a step whose best goodput judges it.
+    public let settleSamples: Int
     /// The connections to keep now.
     public private(set) var size: Int
     /// The size before the last step, and the goodput measured at it.
     private var previous: (size: Int, goodput: Double)?
     private var phase = Phase.probing
     private var lastTraffic: NIODeadline
+    /// Busy intervals since the last step, and the best goodput among them.
+    private var samplesSinceStep = 0
+    private var bestSinceStep: Double = 0
 
     /// A sizer starting at `initial` connections, at `now`.
     public init(
@@ -74,6 +84,7 @@ public struct PoolSizer: Sendable {
         minimumGain: Double = 0.1,
         reprobeAfter: TimeAmount = .seconds(30),
         idleAfter: TimeAmount = .seconds(10),
+        settleSamples: Int = 2,
         now: NIODeadline
     ) {
         self.initial = max(1, initial)
@@ -82,6 +93,7 @@ public struct PoolSizer: Sendable {
         self.minimumGain = max(0, minimumGain)
         self.reprobeAfter = reprobeAfter
         self.idleAfter = idleAfter
+        self.settleSamples = max(1, settleSamples)
         self.size = self.initial
         self.lastTraffic = now
     }
@@ -104,16 +116,21 @@ public struct PoolSizer: Sendable {
             return self.step(from: goodput, reason: .reprobed, now: now)
         case .probing:
             if let previous = self.previous {
-                if goodput < previous.goodput * (1 - self.minimumGain) {
+                self.samplesSinceStep += 1
+                self.bestSinceStep = max(self.bestSinceStep, goodput)
+                guard self.samplesSinceStep >= self.settleSamples else { return .none }
+                let measured = self.bestSinceStep
+                if measured < previous.goodput * (1 - self.minimumGain) {
                     self.phase = .holding(since: now)
                     self.previous = nil
                     return self.resize(to: previous.size, reason: .steppedBack)
                 }
-                if goodput < previous.goodput * (1 + self.minimumGain) {
+                if measured < previous.goodput * (1 + self.minimumGain) {
                     self.phase = .holding(since: now)
                     self.previous = nil
-                    return .none
+                    return .holds(size: self.size, gain: previous.goodput > 0 ? measured / previous.goodput - 1 : 0)
                 }
+                return self.step(from: measured, reason: .grew, now: now)
             }
             return self.step(from: goodput, reason: .grew, now: now)
         }
@@ -122,8 +139,10 @@ public struct PoolSizer: Sendable {
     private mutating func step(from goodput: Double, reason: Reason, now: NIODeadline) -> Action {
         guard self.size < self.maximum else {
             self.phase = .holding(since: now)
-            return .none
+            return .holds(size: self.size, gain: 0)
         }
+        self.samplesSinceStep = 0
+        self.bestSinceStep = 0
         self.previous = (self.size, goodput)
         let next = min(self.maximum, self.size + min(self.size, self.maximumStep))
         return self.resize(to: next, reason: reason)

@@ -21,10 +21,10 @@ extension TunnelClient {
         self.link.counters.values.bytesAcknowledged + self.link.counters.values.bytesReceived
     }
 
-    /// A measurement interval: at least a second, and eight round trips of the sync connection
-    /// (a new connection needs a few round trips to reach its share).
+    /// A measurement interval: at least a second, and four round trips of the sync connection
+    /// (a step is judged on the best of the two intervals after it: `PoolSizer.settleSamples`).
     var poolSizingInterval: TimeAmount {
-        max(.seconds(1), (self.link.roundTrip.smoothed ?? .zero) * 8)
+        max(.seconds(1), (self.link.roundTrip.smoothed ?? .zero) * 4)
     }
 
     /// Called at each housekeeping tick: notes whether the tunnel wanted more than it had, and at
@@ -47,13 +47,21 @@ extension TunnelClient {
         state.goodputMark = self.goodputBytes
         state.ticks = 0
         state.busyTicks = 0
-        if case .resize(let size, let reason) = action {
+        switch action {
+        case .resize(let size, let reason):
             state.lastReason = reason
             self.logger.info(
                 "pool: \(size) fling connections (\(reason.rawValue); \(Int(goodput * 8 / 1e6)) Mbit/s over the last \(elapsed.milliseconds) ms)",
                 metadata: ["conns": "\(size)"]
             )
             self.resizePools(to: size)
+        case .holds(let size, let gain):
+            self.logger.info(
+                "pool: holding at \(size) fling connections (the last step added \(Int((gain * 100).rounded()))% goodput; \(Int(goodput * 8 / 1e6)) Mbit/s)",
+                metadata: ["conns": "\(size)"]
+            )
+        case .none:
+            break
         }
         self.poolSizing = state
     }

@@ -172,7 +172,9 @@ final class TunnelLink {
     func dataConnectionRetired(_ connection: TunnelConnectionHandler) {
         self.dispatcher.remove(connection)
         if let lifetime = connection.budgetSpentAfter {
-            if self.budgetScaler.budgetSpent(factor: connection.budgetFactor, lifetime: lifetime) {
+            if self.budgetScaler.budgetSpent(
+                factor: connection.budgetFactor, lifetime: lifetime, roundTrip: self.roundTrip.smoothed ?? .zero)
+            {
                 self.logger.debug(
                     "data connections now carry \(self.budgetScaler.budget) payloads each way",
                     metadata: ["spentInMs": "\(lifetime.nanoseconds / 1_000_000)"]
