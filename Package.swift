@@ -18,7 +18,9 @@ import PackageDescription
 /// an end's CPU at 10,000-byte payloads); debug builds, which the tests use, keep them. The flag
 /// is an unsafe one, so other packages cannot depend on these libraries by version: they are
 /// the `tcsplitter` executable's parts, not a published API.
-let dataPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+let dataPathSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+]
 
 let package = Package(
     name: "tcsplitter",

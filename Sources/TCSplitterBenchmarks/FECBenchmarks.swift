@@ -130,20 +130,24 @@ enum FECBenchmarks {
 
         let dataBytes = k * shardBytes
         var result = Result(benchmarkCase: benchmarkCase)
-        let encode = try Self.compare(dataBytes, minimumSeconds, [
-            { raw.encode() },
-            { _ = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: allocator) },
-            {
-                groupParity.clear()
-                try codec.encodeParity(group: group, shardBytes: shardBytes, into: &groupParity)
-            },
-        ])
+        let encode = try Self.compare(
+            dataBytes, minimumSeconds,
+            [
+                { raw.encode() },
+                { _ = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: allocator) },
+                {
+                    groupParity.clear()
+                    try codec.encodeParity(group: group, shardBytes: shardBytes, into: &groupParity)
+                },
+            ])
         (result.rawEncode, result.arrayEncode, result.groupEncode) = (encode[0], encode[1], encode[2])
-        let decode = try Self.compare(dataBytes, minimumSeconds, [
-            { raw.decode() },
-            { _ = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator) },
-            { try codec.reconstructData(group: &damagedGroup, present: present, shardBytes: shardBytes) },
-        ])
+        let decode = try Self.compare(
+            dataBytes, minimumSeconds,
+            [
+                { raw.decode() },
+                { _ = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator) },
+                { try codec.reconstructData(group: &damagedGroup, present: present, shardBytes: shardBytes) },
+            ])
         (result.rawDecode, result.arrayDecode, result.groupDecode) = (decode[0], decode[1], decode[2])
 
         // The timed loops must still have produced the right bytes.

@@ -68,7 +68,9 @@ enum HotPathBenchmarks {
         guard packedBytes > 0, UInt64(packedBytes) == stream.packedOffset, stream.unacknowledgedBytes == 0 else {
             throw CheckFailed(description: "packer: \(packedBytes) bytes cut, \(stream.packedOffset) packed")
         }
-        Self.report("packer SendStream, 64 KiB reads -> \(payloadBytes) B payloads", bytesPerCall: readBytes, best: best, payloadBytes: payloadBytes)
+        Self.report(
+            "packer SendStream, 64 KiB reads -> \(payloadBytes) B payloads", bytesPerCall: readBytes, best: best,
+            payloadBytes: payloadBytes)
     }
 
     // MARK: reassembler
@@ -106,7 +108,9 @@ enum HotPathBenchmarks {
         let best = Self.measure(seconds: seconds) {
             for index in permutation {
                 do {
-                    for piece in try stream.receive(offset: base + UInt64(index * payloadBytes), data: slices[index], now: now) {
+                    for piece in try stream.receive(
+                        offset: base + UInt64(index * payloadBytes), data: slices[index], now: now)
+                    {
                         delivered += piece.readableBytes
                         try stream.consumed(piece.readableBytes)
                     }
@@ -120,7 +124,9 @@ enum HotPathBenchmarks {
         guard UInt64(delivered) == base, stream.deliveredOffset == base, stream.stashedBytes == 0 else {
             throw CheckFailed(description: "reassembler: delivered \(delivered) of \(base) bytes")
         }
-        Self.report("reassembler ReceiveStream, \(payloadBytes) B, \(order.rawValue)", bytesPerCall: perCall * payloadBytes, best: best, payloadBytes: payloadBytes)
+        Self.report(
+            "reassembler ReceiveStream, \(payloadBytes) B, \(order.rawValue)", bytesPerCall: perCall * payloadBytes,
+            best: best, payloadBytes: payloadBytes)
     }
 
     // MARK: frame codec
@@ -140,7 +146,9 @@ enum HotPathBenchmarks {
         guard out.readableBytes == WireConstants.payloadFrameHeaderBytes else {
             throw CheckFailed(description: "encode: header is \(out.readableBytes) bytes")
         }
-        Self.report("frame encode writePayloadFrameHeader, \(payloadBytes) B data", bytesPerCall: payloadBytes, best: headerBest, payloadBytes: payloadBytes)
+        Self.report(
+            "frame encode writePayloadFrameHeader, \(payloadBytes) B data", bytesPerCall: payloadBytes,
+            best: headerBest, payloadBytes: payloadBytes)
 
         // Header plus the data copied into the same buffer.
         let frame = Frame.payload(PayloadFrame(header: header, data: data))
@@ -148,7 +156,9 @@ enum HotPathBenchmarks {
             out.clear()
             out.writeFrame(frame)
         }
-        Self.report("frame encode writeFrame (data copied), \(payloadBytes) B", bytesPerCall: payloadBytes, best: wholeBest, payloadBytes: payloadBytes)
+        Self.report(
+            "frame encode writeFrame (data copied), \(payloadBytes) B", bytesPerCall: payloadBytes, best: wholeBest,
+            payloadBytes: payloadBytes)
 
         // Decode: 64 frames back to back, as a fling connection's read buffer holds them.
         let framesPerCall = 64
@@ -175,7 +185,9 @@ enum HotPathBenchmarks {
         guard decodedBytes > 0, decodedBytes % (framesPerCall * payloadBytes) == 0 else {
             throw CheckFailed(description: "decode: \(decodedBytes) bytes is not whole calls")
         }
-        Self.report("frame decode readFrame, 64 x \(payloadBytes) B", bytesPerCall: framesPerCall * payloadBytes, best: decodeBest, payloadBytes: payloadBytes)
+        Self.report(
+            "frame decode readFrame, 64 x \(payloadBytes) B", bytesPerCall: framesPerCall * payloadBytes,
+            best: decodeBest, payloadBytes: payloadBytes)
     }
 
     // MARK: helpers

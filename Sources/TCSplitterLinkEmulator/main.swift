@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-    import Glibc
-#else
-    #error("TCSplitterLinkEmulator needs Linux TUN devices")
-#endif
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#else
+#error("TCSplitterLinkEmulator needs Linux TUN devices")
+#endif
 
 // A point-to-point link with a fixed one-way delay, between two TUN devices (the kernel here has
 // no netem). Used by utils/bench: one TUN device ends up in the client namespace, the other in the
@@ -29,7 +30,10 @@ struct Options {
 }
 
 func usage(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("TCSplitterLinkEmulator: \(message)\nusage: TCSplitterLinkEmulator --a NAME --b NAME [--delay-ms D] [--slots N] [--mtu M]\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "TCSplitterLinkEmulator: \(message)\nusage: TCSplitterLinkEmulator --a NAME --b NAME [--delay-ms D] [--slots N] [--mtu M]\n"
+                .utf8))
     exit(2)
 }
 
@@ -63,7 +67,9 @@ func parseOptions(_ arguments: [String]) -> Options {
     guard !options.deviceA.isEmpty, !options.deviceB.isEmpty, options.deviceA != options.deviceB else {
         usage("--a and --b name two different devices")
     }
-    guard options.deviceA.utf8.count < 16, options.deviceB.utf8.count < 16 else { usage("device names are at most 15 bytes") }
+    guard options.deviceA.utf8.count < 16, options.deviceB.utf8.count < 16 else {
+        usage("device names are at most 15 bytes")
+    }
     return options
 }
 
@@ -169,8 +175,12 @@ let statsAB = DirectionStats()
 let statsBA = DirectionStats()
 let delay = options.delayNanoseconds
 let slots = options.slots
-let threadAB = Thread { relay(input: fdA, output: fdB, delay: delay, slots: slots, slotBytes: slotBytes, stats: statsAB) }
-let threadBA = Thread { relay(input: fdB, output: fdA, delay: delay, slots: slots, slotBytes: slotBytes, stats: statsBA) }
+let threadAB = Thread {
+    relay(input: fdA, output: fdB, delay: delay, slots: slots, slotBytes: slotBytes, stats: statsAB)
+}
+let threadBA = Thread {
+    relay(input: fdB, output: fdA, delay: delay, slots: slots, slotBytes: slotBytes, stats: statsBA)
+}
 threadAB.start()
 threadBA.start()
 print("link-emulator ready a=\(options.deviceA) b=\(options.deviceB) delay-ms=\(Double(delay) / 1e6)")
@@ -178,8 +188,12 @@ fflush(nil)
 
 var received: Int32 = 0
 sigwait(&stopSignals, &received)
-for (name, stats) in [("\(options.deviceA)->\(options.deviceB)", statsAB), ("\(options.deviceB)->\(options.deviceA)", statsBA)] {
-    print("link-emulator stats \(name) packets=\(stats.packets) bytes=\(stats.bytes) queue-drops=\(stats.queueDrops) write-errors=\(stats.writeErrors) deepest-queue=\(stats.deepestQueue)")
+for (name, stats) in [
+    ("\(options.deviceA)->\(options.deviceB)", statsAB), ("\(options.deviceB)->\(options.deviceA)", statsBA),
+] {
+    print(
+        "link-emulator stats \(name) packets=\(stats.packets) bytes=\(stats.bytes) queue-drops=\(stats.queueDrops) write-errors=\(stats.writeErrors) deepest-queue=\(stats.deepestQueue)"
+    )
 }
 fflush(nil)
 exit(0)

@@ -52,8 +52,12 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         }
     }
 
-    private func write(_ status: HTTPResponseStatus, body: String, for head: HTTPRequestHead, context: ChannelHandlerContext) {
-        self.write(status, body: context.channel.allocator.buffer(string: body), contentType: "text/plain; charset=utf-8", for: head, context: context)
+    private func write(
+        _ status: HTTPResponseStatus, body: String, for head: HTTPRequestHead, context: ChannelHandlerContext
+    ) {
+        self.write(
+            status, body: context.channel.allocator.buffer(string: body), contentType: "text/plain; charset=utf-8",
+            for: head, context: context)
     }
 
     private func write(
@@ -67,7 +71,9 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: "\(body.readableBytes)")
         if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        context.write(
+            self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+            promise: nil)
         if head.method != .HEAD { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         let sent = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: sent)

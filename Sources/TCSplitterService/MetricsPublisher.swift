@@ -28,10 +28,14 @@ public final class MetricsPublisher: Sendable {
 
     /// Metrics of an end of `role`, made by `factory` (the bootstrapped one by default).
     public init(role: Role, factory: any MetricsFactory = MetricsSystem.factory) {
-        func counter(_ name: String, _ dimensions: [(String, String)] = [], _ total: @escaping @Sendable (EndStatistics) -> Int) -> CounterMetric {
+        func counter(
+            _ name: String, _ dimensions: [(String, String)] = [], _ total: @escaping @Sendable (EndStatistics) -> Int
+        ) -> CounterMetric {
             CounterMetric(counter: Counter(label: name, dimensions: dimensions, factory: factory), total: total)
         }
-        func gauge(_ name: String, _ dimensions: [(String, String)] = [], _ value: @escaping @Sendable (EndStatistics) -> Int) -> GaugeMetric {
+        func gauge(
+            _ name: String, _ dimensions: [(String, String)] = [], _ value: @escaping @Sendable (EndStatistics) -> Int
+        ) -> GaugeMetric {
             GaugeMetric(gauge: Gauge(label: name, dimensions: dimensions, factory: factory), value: value)
         }
         var counters = [
@@ -73,7 +77,8 @@ public final class MetricsPublisher: Sendable {
         }
         for kind in ConnectionKind.allCases {
             let dimensions = [("kind", "\(kind)")]
-            counters.append(counter("tcsplitter_connections_opened_total", dimensions) { $0.counters.connectionsOpened[kind] ?? 0 })
+            counters.append(
+                counter("tcsplitter_connections_opened_total", dimensions) { $0.counters.connectionsOpened[kind] ?? 0 })
             gauges.append(gauge("tcsplitter_connections_open", dimensions) { $0.connectionsOpen[kind] ?? 0 })
         }
         self.counters = counters

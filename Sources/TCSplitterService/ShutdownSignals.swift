@@ -24,7 +24,9 @@ public enum ShutdownSignals {
         for await signal in signals {
             if !shuttingDown {
                 shuttingDown = true
-                logger.info("stopping on \("\(signal)".uppercased()): no new sessions, open ones drain (a second SIGINT stops at once)")
+                logger.info(
+                    "stopping on \("\(signal)".uppercased()): no new sessions, open ones drain (a second SIGINT stops at once)"
+                )
                 await group.triggerGracefulShutdown()
             } else if signal == .sigint {
                 logger.notice("second SIGINT: stopping at once")

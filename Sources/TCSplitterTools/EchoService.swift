@@ -1,7 +1,7 @@
 import NIOCore
+import NIOPosix
 import TCSplitterCore
 import TCSplitterNIO
-import NIOPosix
 
 /// A TCP echo service for demos and tests (`tcsplitter echo`): every byte is sent back, and when
 /// the client half-closes, the echo finishes and half-closes too, so the client gets its whole

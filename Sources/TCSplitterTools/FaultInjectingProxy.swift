@@ -1,8 +1,8 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import TCSplitterCore
 import TCSplitterNIO
-import NIOPosix
 
 /// A TCP proxy that kills or stalls a chosen share of the connections through it, mid-stream: the
 /// fault injector of the chaos tests (`tcsplitter chaos-proxy`).
@@ -85,7 +85,11 @@ public final class FaultInjectingProxy: Sendable {
                 let state = self.state
                 let (left, right) = RelayHandler.pair(fuse: fuse) { toTarget, bytes in
                     state.withLockedValue { state in
-                        if toTarget { state.counts.bytesToTarget += bytes } else { state.counts.bytesFromTarget += bytes }
+                        if toTarget {
+                            state.counts.bytesToTarget += bytes
+                        } else {
+                            state.counts.bytesFromTarget += bytes
+                        }
                     }
                 }
                 do {

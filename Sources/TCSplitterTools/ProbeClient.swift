@@ -1,8 +1,8 @@
 import Crypto
 import NIOCore
+import NIOPosix
 import TCSplitterCore
 import TCSplitterNIO
-import NIOPosix
 
 /// Sends pseudo-random bytes through an echo path and checks they come back byte-exact
 /// (`tcsplitter probe`, and the integration tests). Each session writes its bytes, half-closes,
@@ -130,7 +130,8 @@ final class ProbeHandler: ChannelInboundHandler {
         // With the output already shut, NIO folds the peer's FIN into the close: the echo ended.
         guard self.outputClosed, !self.failed else {
             self.promise.fail(
-                ProbeClient.Failure(description: "connection closed after \(self.received) of \(self.totalBytes) bytes came back")
+                ProbeClient.Failure(
+                    description: "connection closed after \(self.received) of \(self.totalBytes) bytes came back")
             )
             return
         }

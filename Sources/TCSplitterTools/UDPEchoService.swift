@@ -1,7 +1,7 @@
 import NIOCore
+import NIOPosix
 import TCSplitterCore
 import TCSplitterNIO
-import NIOPosix
 
 /// A UDP echo service for demos and tests (`tcsplitter udp-echo`): every datagram goes back to
 /// the address it came from, unchanged.
@@ -10,7 +10,9 @@ public enum UDPEchoService {
     public static func start(host: String, port: Int, group: EventLoopGroup) -> EventLoopFuture<Channel> {
         DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: UDPBootstraps.receiveBufferBytes))
+            .channelOption(
+                .recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: UDPBootstraps.receiveBufferBytes)
+            )
             .channelOption(.maxMessagesPerRead, value: 64)
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(UDPBootstraps.socketBufferBytes))
             .channelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(UDPBootstraps.socketBufferBytes))
@@ -30,7 +32,9 @@ final class UDPEchoHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = self.unwrapInboundIn(data)
-        context.write(self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: envelope.data)), promise: nil)
+        context.write(
+            self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: envelope.data)),
+            promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -1,8 +1,8 @@
 import Crypto
 import NIOCore
+import NIOPosix
 import TCSplitterCore
 import TCSplitterNIO
-import NIOPosix
 
 /// Sends numbered datagrams of random sizes through a UDP echo path and checks that they come
 /// back intact and in order (`tcsplitter udp-probe`, and the integration tests).
@@ -94,13 +94,16 @@ public enum UDPProbeClient {
     ) -> EventLoopFuture<Result> {
         let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: Result.self)
-        let handler = NIOLoopBoundBox.makeBoxSendingValue(UDPProbeHandler(plan: plan, promise: promise), eventLoop: eventLoop)
+        let handler = NIOLoopBoundBox.makeBoxSendingValue(
+            UDPProbeHandler(plan: plan, promise: promise), eventLoop: eventLoop)
         let timeoutTask = eventLoop.scheduleTask(in: timeout) {
             handler.value.timedOut(after: timeout)
         }
         promise.futureResult.whenComplete { _ in timeoutTask.cancel() }
         DatagramBootstrap(group: eventLoop)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: UDPBootstraps.receiveBufferBytes))
+            .channelOption(
+                .recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: UDPBootstraps.receiveBufferBytes)
+            )
             .channelOption(.maxMessagesPerRead, value: 64)
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(UDPBootstraps.socketBufferBytes))
             .channelInitializer { channel in

@@ -111,7 +111,8 @@ extension TunnelEndCommand {
 struct RunCommand: AsyncParsableCommand, TunnelEndCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the end the addresses imply: --rFling (+ --rSync) a client, --lFling + --lSync + --forward a server.",
+        abstract:
+            "Run the end the addresses imply: --rFling (+ --rSync) a client, --lFling + --lSync + --forward a server.",
         discussion: TCSplitterCommand.configuration.discussion
     )
 

@@ -32,7 +32,8 @@ struct EchoCommand: AsyncParsableCommand {
 struct ProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "Send random bytes through an echo path (e.g. the tunnel's --listen in front of `tcsplitter echo`) and verify every byte comes back (SHA-256)."
+        abstract:
+            "Send random bytes through an echo path (e.g. the tunnel's --listen in front of `tcsplitter echo`) and verify every byte comes back (SHA-256)."
     )
 
     @Option(name: .customLong("connect"), help: "Where to connect (host:port), e.g. the client's --listen.")
@@ -108,7 +109,8 @@ struct ProbeCommand: AsyncParsableCommand {
 struct ChaosProxyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chaos-proxy",
-        abstract: "Relay TCP connections to --to, resetting a share of them mid-stream (fault injection for tests and benchmarks)."
+        abstract:
+            "Relay TCP connections to --to, resetting a share of them mid-stream (fault injection for tests and benchmarks)."
     )
 
     @Option(name: .customLong("listen"), help: "Address to accept on (host:port; port 0 picks one).")
@@ -120,10 +122,14 @@ struct ChaosProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("kill-percent"), help: "Share of connections reset mid-stream, 0-100.")
     var killPercent = "10"
 
-    @Option(name: .customLong("stall-percent"), help: "Share of connections that go silent mid-stream (open, relaying nothing more), 0-100.")
+    @Option(
+        name: .customLong("stall-percent"),
+        help: "Share of connections that go silent mid-stream (open, relaying nothing more), 0-100.")
     var stallPercent = "0"
 
-    @Option(name: .customLong("kill-within"), help: "A doomed connection dies (or stalls) within its first this-many bytes (e.g. 256KiB).")
+    @Option(
+        name: .customLong("kill-within"),
+        help: "A doomed connection dies (or stalls) within its first this-many bytes (e.g. 256KiB).")
     var killWithin = "256KiB"
 
     @Option(name: .customLong("seed"), help: "Seed of the kill decisions, so a run can be repeated.")

@@ -42,7 +42,9 @@ struct TunnelOptions {
     }
 
     /// The configuration these flags describe for `role`, validated.
-    func configuration(role: Role, arguments: [String] = CommandLine.arguments) throws(ConfigurationError) -> TunnelConfiguration {
+    func configuration(
+        role: Role, arguments: [String] = CommandLine.arguments
+    ) throws(ConfigurationError) -> TunnelConfiguration {
         let configuration = try self.withPreset(arguments: arguments).parsedValues(role: role)
         try configuration.validate()
         return configuration
@@ -53,7 +55,8 @@ struct TunnelOptions {
         guard let name = self.tuning.mode else { return self }
         guard let preset = ModePreset(rawValue: name.lowercased()) else {
             throw ConfigurationError(
-                flag: "--mode", "\"\(name)\" is not one of \(ModePreset.allCases.map(\.rawValue).joined(separator: ", "))")
+                flag: "--mode",
+                "\"\(name)\" is not one of \(ModePreset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var options = self
         for (flag, value) in preset.flags(notSetIn: arguments) {
@@ -98,7 +101,8 @@ struct TunnelOptions {
             configuration.autoConnections = true
         } else {
             guard Int(self.client.conns.trimmingSpaces()) != nil else {
-                throw ConfigurationError(flag: "--conns", "\"\(self.client.conns)\" is neither auto nor a whole number of connections")
+                throw ConfigurationError(
+                    flag: "--conns", "\"\(self.client.conns)\" is neither auto nor a whole number of connections")
             }
             configuration.connections = try FlagValue.integer(self.client.conns, flag: "--conns", in: 1...1024)
             configuration.autoConnections = false
@@ -137,7 +141,9 @@ struct TunnelOptions {
         let congestion = self.tuning.congestion.trimmingSpaces().lowercased()
         configuration.autoCongestion = congestion == "auto"
         configuration.congestionControl = congestion == "auto" ? nil : congestion
-        configuration.allowRules = try self.server.allow.map { value throws(ConfigurationError) in try AllowRule.parse(value) }
+        configuration.allowRules = try self.server.allow.map { value throws(ConfigurationError) in
+            try AllowRule.parse(value)
+        }
         guard let localProtocol = LocalProtocol(rawValue: self.tuning.localProtocol.lowercased()) else {
             throw ConfigurationError(flag: "--protocol", "\"\(self.tuning.localProtocol)\" is not tcp or udp")
         }
@@ -150,37 +156,48 @@ struct TunnelOptions {
         configuration.retries = retries.0 == 1
         configuration.retrySkip = retries.1
         configuration.udpIdleTimeout = .seconds(
-            Int64(try FlagValue.integer(self.tuning.udpIdleTimeout, flag: "--udp-idle-timeout", in: 1...86_400, unit: " s"))
+            Int64(
+                try FlagValue.integer(
+                    self.tuning.udpIdleTimeout, flag: "--udp-idle-timeout", in: 1...86_400, unit: " s"))
         )
         let budget = self.tuning.budget.trimmingSpaces()
         if budget.lowercased() == "auto" {
             configuration.scalesBudget = true
         } else {
             guard Int(budget) != nil else {
-                throw ConfigurationError(flag: "--budget", "\"\(self.tuning.budget)\" is neither auto nor a whole number of payloads")
+                throw ConfigurationError(
+                    flag: "--budget", "\"\(self.tuning.budget)\" is neither auto nor a whole number of payloads")
             }
             configuration.payloadsPerConnection = try FlagValue.integer(budget, flag: "--budget", in: 1...1_000_000)
             configuration.scalesBudget = false
         }
         configuration.windowBytes = try FlagValue.byteCount(self.tuning.window, flag: "--window", in: 2...(1 << 30))
-        configuration.maxSessions = try FlagValue.integer(self.limits.maxSessions, flag: "--max-sessions", in: 1...100_000)
+        configuration.maxSessions = try FlagValue.integer(
+            self.limits.maxSessions, flag: "--max-sessions", in: 1...100_000)
         configuration.typeOfService = try FlagValue.integer(self.tuning.tos, flag: "--tos", in: 0...255)
         if let maxConns = self.limits.maxConns {
             let value = try FlagValue.integer(maxConns, flag: "--max-conns", in: 1...1_000_000)
             configuration.maxConnectionsPerClient = value
             configuration.poolMaximum = min(value, 1024)
         }
-        configuration.maxPendingHellos = try FlagValue.integer(self.server.maxHandshakes, flag: "--max-handshakes", in: 1...1_000_000)
+        configuration.maxPendingHellos = try FlagValue.integer(
+            self.server.maxHandshakes, flag: "--max-handshakes", in: 1...1_000_000)
         configuration.maxClients = try FlagValue.integer(self.server.maxClients, flag: "--max-clients", in: 1...100_000)
-        configuration.maxBufferBytes = try FlagValue.byteCount(self.limits.maxBuffer, flag: "--max-buffer", in: 1...(1 << 50))
-        configuration.dialTimeout = .milliseconds(Int64(try Self.milliseconds(self.reliability.dialTimeout, flag: "--dial-timeout", minimum: 1)))
-        configuration.helloTimeout = .milliseconds(Int64(try Self.milliseconds(self.reliability.helloTimeout, flag: "--hello-timeout", minimum: 1)))
-        configuration.idleTimeout = .milliseconds(Int64(try Self.milliseconds(self.reliability.idleTimeout, flag: "--idle-timeout", minimum: 1)))
-        configuration.stallTimeout = .milliseconds(Int64(try Self.milliseconds(self.reliability.stallTimeout, flag: "--stall-timeout", minimum: 1)))
+        configuration.maxBufferBytes = try FlagValue.byteCount(
+            self.limits.maxBuffer, flag: "--max-buffer", in: 1...(1 << 50))
+        configuration.dialTimeout = .milliseconds(
+            Int64(try Self.milliseconds(self.reliability.dialTimeout, flag: "--dial-timeout", minimum: 1)))
+        configuration.helloTimeout = .milliseconds(
+            Int64(try Self.milliseconds(self.reliability.helloTimeout, flag: "--hello-timeout", minimum: 1)))
+        configuration.idleTimeout = .milliseconds(
+            Int64(try Self.milliseconds(self.reliability.idleTimeout, flag: "--idle-timeout", minimum: 1)))
+        configuration.stallTimeout = .milliseconds(
+            Int64(try Self.milliseconds(self.reliability.stallTimeout, flag: "--stall-timeout", minimum: 1)))
         return configuration
     }
 
-    private static func milliseconds(_ value: String, flag: String, minimum: Int = 0) throws(ConfigurationError) -> Int {
+    private static func milliseconds(_ value: String, flag: String, minimum: Int = 0) throws(ConfigurationError) -> Int
+    {
         try FlagValue.integer(value, flag: flag, in: minimum...86_400_000, unit: " ms")
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Dispatch
 import CoreMetrics
+import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -33,7 +33,9 @@ enum TunnelRunner {
             settings = try service.settings()
             configuration = try options.configuration(role: role)
             guard let parsed = Logger.Level(rawValue: service.logLevel.lowercased()) else {
-                throw ConfigurationError(flag: "--log-level", "\"\(service.logLevel)\" is not trace, debug, info, notice, warning, error or critical")
+                throw ConfigurationError(
+                    flag: "--log-level",
+                    "\"\(service.logLevel)\" is not trace, debug, info, notice, warning, error or critical")
             }
             level = parsed
         } catch {
@@ -69,7 +71,8 @@ enum TunnelRunner {
         if let keySource {
             logger.info("connections authenticated and encrypted with the pre-shared key from \(keySource)")
             if keySource == "--key" {
-                logger.notice("the key given with --key is visible to every user in ps; prefer --key-file or TCSPLITTER_KEY")
+                logger.notice(
+                    "the key given with --key is visible to every user in ps; prefer --key-file or TCSPLITTER_KEY")
             }
         } else {
             logger.warning(
@@ -83,7 +86,9 @@ enum TunnelRunner {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let started: StartedEnd
         do {
-            started = try await self.start(role: role, configuration: configuration, settings: settings, key: key, on: group.next(), logger: logger)
+            started = try await self.start(
+                role: role, configuration: configuration, settings: settings, key: key, on: group.next(), logger: logger
+            )
         } catch {
             logger.critical("cannot start: \(error)")
             try? await group.shutdownGracefully()
@@ -148,17 +153,24 @@ enum TunnelRunner {
             let addresses = try await server.start().get()
             started = StartedEnd(
                 end: server,
-                readyFields: "role=server fling=\(addresses.fling.ipAddressWithPort) sync=\(addresses.sync.ipAddressWithPort)"
+                readyFields:
+                    "role=server fling=\(addresses.fling.ipAddressWithPort) sync=\(addresses.sync.ipAddressWithPort)"
                     + (addresses.lasso.map { " lasso=\($0.ipAddressWithPort)" } ?? "")
             )
-            logger.info("server ready", metadata: ["fling": "\(addresses.fling)", "sync": "\(addresses.sync)", "forward": "\(configuration.forward.map { "\($0)" } ?? "none (transparent clients only)")"])
+            logger.info(
+                "server ready",
+                metadata: [
+                    "fling": "\(addresses.fling)", "sync": "\(addresses.sync)",
+                    "forward": "\(configuration.forward.map { "\($0)" } ?? "none (transparent clients only)")",
+                ])
         }
         if let address = settings.metricsAddress {
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             do {
                 let metrics = try await MetricsServer.bind(
-                    address, on: eventLoop, end: started.end, publisher: MetricsPublisher(role: role), registry: registry
+                    address, on: eventLoop, end: started.end, publisher: MetricsPublisher(role: role),
+                    registry: registry
                 )
                 let bound = metrics.localAddress?.ipAddressWithPort ?? "\(address)"
                 started.metrics = metrics

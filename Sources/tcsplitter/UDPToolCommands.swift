@@ -33,7 +33,8 @@ struct UDPEchoCommand: AsyncParsableCommand {
 struct UDPProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "udp-probe",
-        abstract: "Send numbered datagrams of random sizes through a UDP echo path (e.g. a --protocol udp client's --listen in front of `tcsplitter udp-echo`) and check each comes back intact and in order.",
+        abstract:
+            "Send numbered datagrams of random sizes through a UDP echo path (e.g. a --protocol udp client's --listen in front of `tcsplitter udp-echo`) and check each comes back intact and in order.",
         discussion: """
             At most --window datagrams are in flight per session, so on loopback the kernel's socket \
             buffers never overflow: a datagram counted lost was lost by the path, not dropped locally. \
@@ -48,7 +49,9 @@ struct UDPProbeCommand: AsyncParsableCommand {
     @Option(name: .customLong("datagrams"), help: "Datagrams each session sends.")
     var datagrams = "10000"
 
-    @Option(name: .customLong("sizes"), help: "min:max datagram size in bytes (0-65507); sizes below 8 cannot carry a sequence number.")
+    @Option(
+        name: .customLong("sizes"),
+        help: "min:max datagram size in bytes (0-65507); sizes below 8 cannot carry a sequence number.")
     var sizes = "1:8000"
 
     @Option(name: .customLong("window"), help: "Datagrams in flight per session at most.")
@@ -57,13 +60,17 @@ struct UDPProbeCommand: AsyncParsableCommand {
     @Option(name: .customLong("sessions"), help: "Concurrent sessions, each from its own source port.")
     var sessions = "1"
 
-    @Option(name: .customLong("loss-timeout"), help: "ms without an echo after which the datagrams in flight count as lost.")
+    @Option(
+        name: .customLong("loss-timeout"), help: "ms without an echo after which the datagrams in flight count as lost."
+    )
     var lossTimeout = "2000"
 
     @Option(name: .customLong("timeout"), help: "ms allowed for the whole probe.")
     var timeout = "120000"
 
-    @Flag(name: .customLong("allow-loss"), help: "Report lost datagrams without failing (corruption and reordering still fail).")
+    @Flag(
+        name: .customLong("allow-loss"),
+        help: "Report lost datagrams without failing (corruption and reordering still fail).")
     var allowLoss = false
 
     func run() async throws {
@@ -77,7 +84,9 @@ struct UDPProbeCommand: AsyncParsableCommand {
             let sizes = try FlagValue.pair(
                 self.sizes, flag: "--sizes", shape: "min:max", first: 0...65_507, second: 0...65_507, defaultSecond: 0
             )
-            guard sizes.0 <= sizes.1 else { throw ConfigurationError(flag: "--sizes", "min \(sizes.0) is above max \(sizes.1)") }
+            guard sizes.0 <= sizes.1 else {
+                throw ConfigurationError(flag: "--sizes", "min \(sizes.0) is above max \(sizes.1)")
+            }
             let window = try FlagValue.integer(self.window, flag: "--window", in: 1...100_000)
             let lossTimeout = try FlagValue.integer(self.lossTimeout, flag: "--loss-timeout", in: 1...3_600_000)
             sessionCount = try FlagValue.integer(self.sessions, flag: "--sessions", in: 1...10_000)

@@ -6,7 +6,8 @@ import Testing
 /// bytes are in flight; fixed clocks (`--mode stealth`) always wait.
 @Suite struct AdaptiveClockTests {
     static func scheduler(adaptive: Bool) -> TickTockScheduler {
-        TickTockScheduler(tickInterval: .milliseconds(50), tockInterval: .milliseconds(250), bulkBytes: 10000, adaptive: adaptive)
+        TickTockScheduler(
+            tickInterval: .milliseconds(50), tockInterval: .milliseconds(250), bulkBytes: 10000, adaptive: adaptive)
     }
 
     @Test("with nothing in flight a partial tail goes at once; behind bytes in flight it waits for the tock")
@@ -30,7 +31,9 @@ import Testing
         #expect(waits.tail == .none && waits.read == .none)
         #expect(scheduler.tockFired() == .flushNow)
         _ = scheduler.start(allowance: 1000)
-        #expect(scheduler.readCycleEnded(drained: true, bytesRead: 100, allowance: 1000, inFlightBytes: 0, now: at(300)) == .readAt(at(350)))
+        #expect(
+            scheduler.readCycleEnded(drained: true, bytesRead: 100, allowance: 1000, inFlightBytes: 0, now: at(300))
+                == .readAt(at(350)))
     }
 
     @Test("the tick delays a drained small read only while bytes are in flight, and an emptied flight reads at once")
@@ -38,9 +41,13 @@ import Testing
         var scheduler = Self.scheduler(adaptive: true)
         #expect(scheduler.start(allowance: 1000) == .readNow)
         // A request alone, acknowledged: read again at once.
-        #expect(scheduler.readCycleEnded(drained: true, bytesRead: 100, allowance: 1000, inFlightBytes: 0, now: at(0)) == .readNow)
+        #expect(
+            scheduler.readCycleEnded(drained: true, bytesRead: 100, allowance: 1000, inFlightBytes: 0, now: at(0))
+                == .readNow)
         // A trickle behind unacknowledged bytes: wait for the tick...
-        #expect(scheduler.readCycleEnded(drained: true, bytesRead: 100, allowance: 1000, inFlightBytes: 100, now: at(1)) == .readAt(at(51)))
+        #expect(
+            scheduler.readCycleEnded(drained: true, bytesRead: 100, allowance: 1000, inFlightBytes: 100, now: at(1))
+                == .readAt(at(51)))
         // ...unless the acknowledgement comes first.
         #expect(scheduler.flightEmptied(allowance: 1000).read == .readNow)
         #expect(scheduler.tickFired(allowance: 1000) == .none)  // a read is already outstanding
@@ -48,7 +55,9 @@ import Testing
 
     /// An application writing `writeBytes` every `writeEveryMs` for `durationMs`, acknowledged
     /// `roundTripMs` after each payload leaves: how many payloads the session sends.
-    static func trickle(adaptive: Bool, writeBytes: Int, writeEveryMs: Int64, durationMs: Int64, roundTripMs: Int64)
+    static func trickle(
+        adaptive: Bool, writeBytes: Int, writeEveryMs: Int64, durationMs: Int64, roundTripMs: Int64
+    )
         -> (writes: Int, payloads: Int)
     {
         var scheduler = TickTockScheduler(
@@ -99,7 +108,9 @@ import Testing
                 case .none: break
                 }
                 let after = inFlight.reduce(0) { $0 + $1.bytes }
-                switch scheduler.readCycleEnded(drained: true, bytesRead: bytes, allowance: 1 << 20, inFlightBytes: after, now: at(now)) {
+                switch scheduler.readCycleEnded(
+                    drained: true, bytesRead: bytes, allowance: 1 << 20, inFlightBytes: after, now: at(now))
+                {
                 case .readNow: readArmedAt = now
                 case .readAt(let deadline): readArmedAt = Int64(deadline.uptimeNanoseconds / 1_000_000)
                 case .none: break
@@ -111,7 +122,9 @@ import Testing
         return (writes, payloads)
     }
 
-    @Test("a trickle of 100-byte writes every millisecond over a 50 ms round trip merges into a tenth as many payloads or fewer")
+    @Test(
+        "a trickle of 100-byte writes every millisecond over a 50 ms round trip merges into a tenth as many payloads or fewer"
+    )
     func trickleMerges() {
         let adaptive = Self.trickle(adaptive: true, writeBytes: 100, writeEveryMs: 1, durationMs: 4000, roundTripMs: 50)
         #expect(adaptive.writes == 4000)
@@ -119,10 +132,13 @@ import Testing
         #expect(adaptive.payloads >= 40)  // about one per round trip: nothing waits longer than it must
     }
 
-    @Test("without a prefill, a push arrival and a full payload's worth are released at once; a trickle waits for the clock")
+    @Test(
+        "without a prefill, a push arrival and a full payload's worth are released at once; a trickle waits for the clock"
+    )
     func bufferReleasesLoneBursts() {
         var buffer = SteadyRateBuffer(
-            releaseInterval: .milliseconds(250), prefillPayloads: 0, payloadBytes: 1000, highWaterBytes: 1 << 20, now: at(0))
+            releaseInterval: .milliseconds(250), prefillPayloads: 0, payloadBytes: 1000, highWaterBytes: 1 << 20,
+            now: at(0))
         let pushed = buffer.enqueue([ByteBuffer(repeating: 1, count: 100)], push: true, now: at(1))
         #expect(pushed.buffers.map(\.readableBytes) == [100])
         let trickle = buffer.enqueue([ByteBuffer(repeating: 1, count: 100)], now: at(2))
@@ -135,7 +151,8 @@ import Testing
     @Test("with a prefill (--buffer ms:count) a push does not skip the jitter buffer")
     func prefillIgnoresPush() {
         var buffer = SteadyRateBuffer(
-            releaseInterval: .milliseconds(40), prefillPayloads: 4, payloadBytes: 1000, highWaterBytes: 1 << 20, now: at(0))
+            releaseInterval: .milliseconds(40), prefillPayloads: 4, payloadBytes: 1000, highWaterBytes: 1 << 20,
+            now: at(0))
         let release = buffer.enqueue([ByteBuffer(repeating: 1, count: 1000)], push: true, now: at(1))
         #expect(release.buffers.isEmpty)
     }

@@ -45,7 +45,10 @@ import Testing
 
     @Test("backoff doubles from 100 ms and stops at 1 s")
     func backoffSteps() {
-        #expect((1...7).map { ConnectionPool.backoffMilliseconds(afterFailures: $0) } == [100, 200, 400, 800, 1000, 1000, 1000])
+        #expect(
+            (1...7).map { ConnectionPool.backoffMilliseconds(afterFailures: $0) } == [
+                100, 200, 400, 800, 1000, 1000, 1000,
+            ])
     }
 
     @Test("a raised target (the ramp) dials the difference")

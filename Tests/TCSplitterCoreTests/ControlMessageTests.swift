@@ -68,7 +68,9 @@ import Testing
         let empty = envelope(type: 0x28, body: Self.idBytes + [0x01] + be(UInt64(5)) + be(UInt64(5)))
         #expect(decodeError(empty) == .invalidField("resend.ranges"))
         let descending =
-            envelope(type: 0x28, body: Self.idBytes + [0x02] + be(UInt64(50)) + be(UInt64(60)) + be(UInt64(10)) + be(UInt64(20)))
+            envelope(
+                type: 0x28,
+                body: Self.idBytes + [0x02] + be(UInt64(50)) + be(UInt64(60)) + be(UInt64(10)) + be(UInt64(20)))
         #expect(decodeError(descending) == .invalidField("resend.ranges"))
         let tooMany = envelope(type: 0x28, body: Self.idBytes + [0x11])
         #expect(decodeError(tooMany) == .invalidField("resend.rangeCount"))
@@ -219,6 +221,8 @@ import Testing
         #expect(decodeWhole(bytes) == .control(message))
         #expect(message.sessionID == nil)
         // A zero nonce is not a session id: it decodes.
-        #expect(decodeWhole(envelope(type: 0x29, body: be(UInt64(0)) + be(UInt64(0)))) == .control(.replace(HelloNonce(high: 0, low: 0))))
+        #expect(
+            decodeWhole(envelope(type: 0x29, body: be(UInt64(0)) + be(UInt64(0))))
+                == .control(.replace(HelloNonce(high: 0, low: 0))))
     }
 }

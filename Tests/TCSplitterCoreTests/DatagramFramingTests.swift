@@ -87,9 +87,13 @@ struct DatagramFramingTests {
     @Test("malformed streams are refused: unknown kind, orphan chunk without a skip, unfinished datagram, oversize")
     func malformed() {
         var unknown = DatagramDeframer()
-        #expect(throws: DatagramFramingError.unknownKind(0x41, offset: 0)) { try unknown.append(ByteBuffer([0x41, 0, 0])) }
+        #expect(throws: DatagramFramingError.unknownKind(0x41, offset: 0)) {
+            try unknown.append(ByteBuffer([0x41, 0, 0]))
+        }
         var orphan = DatagramDeframer()
-        #expect(throws: DatagramFramingError.orphanContinuation(offset: 0)) { try orphan.append(ByteBuffer([0xD2, 0, 0])) }
+        #expect(throws: DatagramFramingError.orphanContinuation(offset: 0)) {
+            try orphan.append(ByteBuffer([0xD2, 0, 0]))
+        }
         var unfinished = DatagramDeframer()
         #expect(throws: DatagramFramingError.unfinishedDatagram(offset: 4)) {
             try unfinished.append(ByteBuffer([0xD1, 0, 1, 1, 0xD3, 0, 0]))
@@ -147,7 +151,8 @@ struct DatagramFramingTests {
             }
             finished += deframer.takeFinishedBytes()
         }
-        let expected = datagrams.filter { datagram in !lost.contains(where: { $0.overlaps(datagram.range) }) }.map(\.bytes)
+        let expected = datagrams.filter { datagram in !lost.contains(where: { $0.overlaps(datagram.range) }) }.map(
+            \.bytes)
         #expect(received == expected)
         #expect(deframer.datagrams == expected.count)
         #expect(deframer.droppedAtGaps > 0)
@@ -176,9 +181,15 @@ struct DatagramGapPolicyTests {
     func noLossWaitsLonger() {
         var policy = DatagramGapPolicy()
         let wait = TimeAmount.milliseconds(100)
-        #expect(policy.update(missing: [10..<20], now: at(0), wait: wait, lastLoss: nil, silentWait: .seconds(2)).isEmpty)
-        #expect(policy.update(missing: [10..<20], now: at(1999), wait: wait, lastLoss: nil, silentWait: .seconds(2)).isEmpty)
-        #expect(policy.update(missing: [10..<20], now: at(2000), wait: wait, lastLoss: nil, silentWait: .seconds(2)) == [10..<20])
+        #expect(
+            policy.update(missing: [10..<20], now: at(0), wait: wait, lastLoss: nil, silentWait: .seconds(2)).isEmpty)
+        #expect(
+            policy.update(missing: [10..<20], now: at(1999), wait: wait, lastLoss: nil, silentWait: .seconds(2)).isEmpty
+        )
+        #expect(
+            policy.update(missing: [10..<20], now: at(2000), wait: wait, lastLoss: nil, silentWait: .seconds(2)) == [
+                10..<20
+            ])
     }
 
     @Test("a connection broken well before the gap appeared does not explain it; one broken after does")
@@ -186,39 +197,72 @@ struct DatagramGapPolicyTests {
         var policy = DatagramGapPolicy()
         let wait = TimeAmount.milliseconds(100)
         _ = policy.update(missing: [10..<20], now: at(1000), wait: wait, lastLoss: at(850), silentWait: .seconds(2))
-        #expect(policy.update(missing: [10..<20], now: at(1200), wait: wait, lastLoss: at(850), silentWait: .seconds(2)).isEmpty)
+        #expect(
+            policy.update(missing: [10..<20], now: at(1200), wait: wait, lastLoss: at(850), silentWait: .seconds(2))
+                .isEmpty)
         // A connection that broke 50 ms before the gap was seen may have carried it.
-        #expect(policy.update(missing: [10..<20], now: at(1200), wait: wait, lastLoss: at(950), silentWait: .seconds(2)) == [10..<20])
+        #expect(
+            policy.update(missing: [10..<20], now: at(1200), wait: wait, lastLoss: at(950), silentWait: .seconds(2))
+                == [10..<20])
         // One that breaks after the gap appeared explains it too.
         _ = policy.update(missing: [30..<40], now: at(1300), wait: wait, lastLoss: at(950), silentWait: .seconds(2))
-        #expect(policy.update(missing: [30..<40], now: at(1450), wait: wait, lastLoss: at(1400), silentWait: .seconds(2)) == [30..<40])
+        #expect(
+            policy.update(missing: [30..<40], now: at(1450), wait: wait, lastLoss: at(1400), silentWait: .seconds(2))
+                == [30..<40])
     }
 
     @Test("a gap is skipped once it has been missing for the wait, not before")
     func waitsThenSkips() {
         var policy = DatagramGapPolicy()
-        #expect(policy.update(missing: [10..<20], now: at(0), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2)).isEmpty)
-        #expect(policy.update(missing: [10..<20], now: at(99), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2)).isEmpty)
-        #expect(policy.update(missing: [10..<20], now: at(100), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2)) == [10..<20])
+        #expect(
+            policy.update(
+                missing: [10..<20], now: at(0), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2)
+            ).isEmpty)
+        #expect(
+            policy.update(
+                missing: [10..<20], now: at(99), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2)
+            ).isEmpty)
+        #expect(
+            policy.update(
+                missing: [10..<20], now: at(100), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2))
+                == [10..<20])
         #expect(policy.skippedRanges == 1)
     }
 
     @Test("only leading gaps are skipped, in order: a young gap holds back the old ones after it")
     func leadingOnly() {
         var policy = DatagramGapPolicy()
-        _ = policy.update(missing: [30..<40], now: at(0), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2))
-        _ = policy.update(missing: [10..<20, 30..<40], now: at(50), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2))
-        #expect(policy.update(missing: [10..<20, 30..<40], now: at(120), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2)).isEmpty)
-        #expect(policy.update(missing: [10..<20, 30..<40], now: at(150), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2)) == [10..<20, 30..<40])
+        _ = policy.update(
+            missing: [30..<40], now: at(0), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2))
+        _ = policy.update(
+            missing: [10..<20, 30..<40], now: at(50), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2)
+        )
+        #expect(
+            policy.update(
+                missing: [10..<20, 30..<40], now: at(120), wait: .milliseconds(100), lastLoss: at(0),
+                silentWait: .seconds(2)
+            ).isEmpty)
+        #expect(
+            policy.update(
+                missing: [10..<20, 30..<40], now: at(150), wait: .milliseconds(100), lastLoss: at(0),
+                silentWait: .seconds(2)) == [10..<20, 30..<40])
     }
 
     @Test("a gap partly filled keeps its age; a filled gap is forgotten")
     func ageKept() {
         var policy = DatagramGapPolicy()
-        _ = policy.update(missing: [10..<20], now: at(0), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2))
-        #expect(policy.update(missing: [15..<20], now: at(100), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2)) == [15..<20])
-        _ = policy.update(missing: [40..<50], now: at(200), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2))
+        _ = policy.update(
+            missing: [10..<20], now: at(0), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2))
+        #expect(
+            policy.update(
+                missing: [15..<20], now: at(100), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2))
+                == [15..<20])
+        _ = policy.update(
+            missing: [40..<50], now: at(200), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2))
         _ = policy.update(missing: [], now: at(250), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2))
-        #expect(policy.update(missing: [40..<50], now: at(300), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2)).isEmpty)
+        #expect(
+            policy.update(
+                missing: [40..<50], now: at(300), wait: .milliseconds(100), lastLoss: at(0), silentWait: .seconds(2)
+            ).isEmpty)
     }
 }

@@ -10,7 +10,8 @@ import Testing
 
     @Test("a server hello with an agreement carries payload size, FEC shards and protocol after its flags")
     func serverHelloAgreement() {
-        let agreement = TunnelAgreement(payloadBytes: 0x0102_0304, fecDataShards: 10, fecParityShards: 3, localProtocol: .udp)
+        let agreement = TunnelAgreement(
+            payloadBytes: 0x0102_0304, fecDataShards: 10, fecParityShards: 3, localProtocol: .udp)
         let hello = Frame.serverHello(ServerHello(nonce: Self.nonce, requiresProof: false, agreement: agreement))
         let bytes = encoded(hello)
         #expect(Array(bytes.suffix(7)) == [0x01, 0x02, 0x03, 0x04, 10, 3, 1])
@@ -87,7 +88,9 @@ import Testing
         buffer.sent(offset: 20, on: 1, now: at(900))
         // 30 was never written: it waits in the dispatcher.
         let live: Set<UInt64> = [1]
-        let resendable = { (carrier: UInt64, sentAt: NIODeadline) in !live.contains(carrier) || at(1000) - sentAt >= .milliseconds(500) }
+        let resendable = { (carrier: UInt64, sentAt: NIODeadline) in
+            !live.contains(carrier) || at(1000) - sentAt >= .milliseconds(500)
+        }
         let resent = buffer.payloads(overlapping: [0..<40], resendable: resendable)
         // 10's connection is gone, 0 is overdue on its live one; 20 is recent on a live one.
         #expect(resent.map(\.offset) == [0, 10])

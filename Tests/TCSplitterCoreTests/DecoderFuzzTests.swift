@@ -23,12 +23,23 @@ import Testing
         let id = SessionID(rawValue: 0x1122_3344_5566_7788)
         let frames: [Frame] = [
             .serverHello(ServerHello(nonce: HelloNonce(high: 1, low: 2), requiresProof: true)),
-            .clientHello(ClientHello(kind: .lasso, clientID: ClientID(rawValue: 9), nonce: HelloNonce(high: 3, low: 4), proof: Array(repeating: 7, count: 32))),
-            .payload(PayloadFrame(header: PayloadHeader(sessionID: id, offset: 1 << 40), data: .stream(offset: 0, count: 300))),
-            .payload(PayloadFrame(header: PayloadHeader(sessionID: id, offset: 0, group: 3, shardIndex: 11, dataShards: 10, parityShards: 3, flags: .parity), data: .stream(offset: 0, count: 64))),
+            .clientHello(
+                ClientHello(
+                    kind: .lasso, clientID: ClientID(rawValue: 9), nonce: HelloNonce(high: 3, low: 4),
+                    proof: Array(repeating: 7, count: 32))),
+            .payload(
+                PayloadFrame(
+                    header: PayloadHeader(sessionID: id, offset: 1 << 40), data: .stream(offset: 0, count: 300))),
+            .payload(
+                PayloadFrame(
+                    header: PayloadHeader(
+                        sessionID: id, offset: 0, group: 3, shardIndex: 11, dataShards: 10, parityShards: 3,
+                        flags: .parity), data: .stream(offset: 0, count: 64))),
             .control(.open(id)), .control(.opened(id)), .control(.openFailed(id, reason: "refused")),
-            .control(.finish(id, finalOffset: 123)), .control(.progress(id, receivedOffset: 5, sentOffset: 9, selective: [10..<20, 30..<40])),
-            .control(.resend(id, ranges: [0..<5, 8..<9])), .control(.reset(id, reason: "ünïcödé")), .control(.ping(1)), .control(.pong(2)),
+            .control(.finish(id, finalOffset: 123)),
+            .control(.progress(id, receivedOffset: 5, sentOffset: 9, selective: [10..<20, 30..<40])),
+            .control(.resend(id, ranges: [0..<5, 8..<9])), .control(.reset(id, reason: "ünïcödé")), .control(.ping(1)),
+            .control(.pong(2)),
             .control(.replace(HelloNonce(high: 5, low: 6))),
             .control(.openTo(id, SessionDestination(addressBytes: [198, 18, 20, 2], port: 7001)!)),
         ]
@@ -53,10 +64,15 @@ import Testing
                 bytes.removeLast(Int(generator.next() % UInt64(bytes.count)))
             case 3:  // insert random bytes
                 let index = bytes.isEmpty ? 0 : Int(generator.next() % UInt64(bytes.count))
-                bytes.insert(contentsOf: (0..<Int(generator.next() % 16)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }, at: index)
+                bytes.insert(
+                    contentsOf: (0..<Int(generator.next() % 16)).map { _ in UInt8(truncatingIfNeeded: generator.next())
+                    }, at: index)
             case 4 where bytes.count >= 8:  // rewrite the length field
-                let length = [0, 1, 24, 25, UInt32.max, UInt32(bytes.count - 8), UInt32(generator.next() % 4096)][Int(generator.next() % 7)]
-                withUnsafeBytes(of: length.bigEndian) { for (offset, byte) in $0.enumerated() { bytes[4 + offset] = byte } }
+                let length = [0, 1, 24, 25, UInt32.max, UInt32(bytes.count - 8), UInt32(generator.next() % 4096)][
+                    Int(generator.next() % 7)]
+                withUnsafeBytes(of: length.bigEndian) {
+                    for (offset, byte) in $0.enumerated() { bytes[4 + offset] = byte }
+                }
             case 5 where bytes.count >= 4:  // change the type byte
                 bytes[3] = UInt8(truncatingIfNeeded: generator.next())
             default:  // append another frame's bytes

@@ -7,10 +7,15 @@ import Testing
     let first = SessionID(rawValue: 1)
     let second = SessionID(rawValue: 2)
 
-    @Test("recorded messages are repeated on every new sync connection, oldest session first, until the lifetime is over")
+    @Test(
+        "recorded messages are repeated on every new sync connection, oldest session first, until the lifetime is over")
     func repeatsUntilExpiry() {
         var log = EndedSessionLog(capacity: 8, lifetime: .seconds(30))
-        log.record(self.first, messages: [.finish(self.first, finalOffset: 10), .progress(self.first, receivedOffset: 20, sentOffset: 10)], now: at(0))
+        log.record(
+            self.first,
+            messages: [
+                .finish(self.first, finalOffset: 10), .progress(self.first, receivedOffset: 20, sentOffset: 10),
+            ], now: at(0))
         log.record(self.second, messages: [.reset(self.second, reason: "gone")], now: at(1_000))
         let expected: [ControlMessage] = [
             .finish(self.first, finalOffset: 10), .progress(self.first, receivedOffset: 20, sentOffset: 10),
@@ -18,7 +23,8 @@ import Testing
         ]
         #expect(log.messagesToRepeat(now: at(2_000)) == expected)
         #expect(log.messagesToRepeat(now: at(30_000)) == expected, "repeating does not use an entry up")
-        #expect(log.messagesToRepeat(now: at(30_500)) == [.reset(self.second, reason: "gone")], "the first is 30.5 s old")
+        #expect(
+            log.messagesToRepeat(now: at(30_500)) == [.reset(self.second, reason: "gone")], "the first is 30.5 s old")
         #expect(log.messagesToRepeat(now: at(31_001)) == [])
         #expect(log.count == 0)
     }
@@ -32,7 +38,10 @@ import Testing
         }
         #expect(log.count == 2)
         #expect(log.evicted == 3)
-        #expect(log.messagesToRepeat(now: at(10)) == [.reset(SessionID(rawValue: 4), reason: "4"), .reset(SessionID(rawValue: 5), reason: "5")])
+        #expect(
+            log.messagesToRepeat(now: at(10)) == [
+                .reset(SessionID(rawValue: 4), reason: "4"), .reset(SessionID(rawValue: 5), reason: "5"),
+            ])
     }
 
     @Test("a session with nothing to repeat takes no room, and expiry happens on its own call too")

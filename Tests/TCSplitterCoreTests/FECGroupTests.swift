@@ -52,7 +52,9 @@ extension FECGroupAssembler.ClosedGroup: Equatable {
 @Suite struct FECShardCollectorTests {
     static let id = SessionID(rawValue: 1)
 
-    static func data(group: UInt32, index: Int, start: Int, length: Int = 10, dataShards: UInt8 = 3) -> (PayloadHeader, ByteBuffer) {
+    static func data(
+        group: UInt32, index: Int, start: Int, length: Int = 10, dataShards: UInt8 = 3
+    ) -> (PayloadHeader, ByteBuffer) {
         let offset = start + index * 10
         return (
             PayloadHeader(
@@ -63,7 +65,9 @@ extension FECGroupAssembler.ClosedGroup: Equatable {
         )
     }
 
-    static func parity(group: UInt32, index: Int, start: Int, dataCount: Int = 3, last: UInt32 = 10, size: Int = 10)
+    static func parity(
+        group: UInt32, index: Int, start: Int, dataCount: Int = 3, last: UInt32 = 10, size: Int = 10
+    )
         -> (PayloadHeader, ByteBuffer)
     {
         var bytes = ByteBuffer()

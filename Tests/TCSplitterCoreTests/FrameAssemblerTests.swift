@@ -9,7 +9,9 @@ import Testing
     static let limits = FrameLimits(maxPayloadBytes: 70_000)
 
     /// A stream of 60 frames: payloads of the given sizes and control frames.
-    static func stream(seed: UInt64, sizes: [Int] = [1, 100, 9_999, 10_000, 65_536]) -> (bytes: ByteBuffer, frames: [Frame]) {
+    static func stream(
+        seed: UInt64, sizes: [Int] = [1, 100, 9_999, 10_000, 65_536]
+    ) -> (bytes: ByteBuffer, frames: [Frame]) {
         var random = SplitMix64(seed: seed)
         var bytes = ByteBuffer()
         var frames: [Frame] = []
@@ -21,7 +23,8 @@ import Testing
             } else {
                 let size = sizes[Int(random.next() % UInt64(sizes.count))]
                 let data = ByteBuffer(bytes: (0..<size).map { _ in UInt8(truncatingIfNeeded: random.next()) })
-                frame = .payload(PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 9), offset: offset), data: data))
+                frame = .payload(
+                    PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 9), offset: offset), data: data))
                 offset += UInt64(size)
             }
             bytes.writeFrame(frame)
@@ -31,7 +34,9 @@ import Testing
     }
 
     /// Feeds `bytes` in reads of the sizes `readSizes` yields and parses every envelope.
-    static func assemble(_ bytes: ByteBuffer, readSizes: () -> Int) throws -> (frames: [Frame], assembler: FrameAssembler) {
+    static func assemble(
+        _ bytes: ByteBuffer, readSizes: () -> Int
+    ) throws -> (frames: [Frame], assembler: FrameAssembler) {
         var assembler = FrameAssembler(limits: Self.limits)
         var bytes = bytes
         var frames: [Frame] = []
@@ -66,9 +71,13 @@ import Testing
     func slicesAndGathering() throws {
         var bytes = ByteBuffer()
         let whole = Frame.payload(
-            PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 1), offset: 0), data: ByteBuffer(repeating: 1, count: 1000)))
+            PayloadFrame(
+                header: PayloadHeader(sessionID: SessionID(rawValue: 1), offset: 0),
+                data: ByteBuffer(repeating: 1, count: 1000)))
         let cut = Frame.payload(
-            PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 1), offset: 1000), data: ByteBuffer(repeating: 2, count: 50_000)))
+            PayloadFrame(
+                header: PayloadHeader(sessionID: SessionID(rawValue: 1), offset: 1000),
+                data: ByteBuffer(repeating: 2, count: 50_000)))
         bytes.writeFrame(whole)
         let wholeBytes = bytes.readableBytes
         bytes.writeFrame(cut)
@@ -79,7 +88,9 @@ import Testing
         let first = try #require(try assembler.next())
         read.withUnsafeReadableBytes { readBytes in
             first.body.withUnsafeReadableBytes { body in
-                #expect(body.baseAddress! > readBytes.baseAddress! && body.baseAddress! < readBytes.baseAddress! + readBytes.count)
+                #expect(
+                    body.baseAddress! > readBytes.baseAddress!
+                        && body.baseAddress! < readBytes.baseAddress! + readBytes.count)
             }
         }
         #expect(try assembler.next() == nil)
@@ -108,7 +119,8 @@ import Testing
 
         var oversize = FrameAssembler(limits: FrameLimits(maxPayloadBytes: 64))
         var header = ByteBuffer()
-        header.writeFrameHeader(type: .payload, bodyBytes: WireConstants.payloadHeaderBytes + 64 + WireConstants.maxTagBytes + 1)
+        header.writeFrameHeader(
+            type: .payload, bodyBytes: WireConstants.payloadHeaderBytes + 64 + WireConstants.maxTagBytes + 1)
         oversize.append(header.getSlice(at: 0, length: 5)!)
         #expect(try oversize.next() == nil)
         oversize.append(header.getSlice(at: 5, length: 3)!)

@@ -44,7 +44,8 @@ import Testing
     func typeBytes() {
         let expected: [FrameType: UInt8] = [
             .serverHello: 0x01, .clientHello: 0x02, .payload: 0x10, .open: 0x20, .opened: 0x21, .openFailed: 0x22,
-            .finish: 0x23, .progress: 0x24, .reset: 0x25, .ping: 0x26, .pong: 0x27, .resend: 0x28, .replace: 0x29, .openTo: 0x2A,
+            .finish: 0x23, .progress: 0x24, .reset: 0x25, .ping: 0x26, .pong: 0x27, .resend: 0x28, .replace: 0x29,
+            .openTo: 0x2A,
         ]
         #expect(FrameType.allCases.count == expected.count)
         for type in FrameType.allCases {
@@ -171,7 +172,9 @@ import Testing
         let hello = be(UInt64(1)) + be(UInt64(2)) + [0x00, 0x00]
         #expect(decodeError(envelope(type: 0x01, body: hello)) == .malformedBody(type: 0x01, length: 1))
         let agreement: [UInt8] = [0, 0, 0x27, 0x10, 0, 0, 0]
-        #expect(decodeError(envelope(type: 0x01, body: hello.dropLast() + agreement + [0xEE])) == .malformedBody(type: 0x01, length: 25))
+        #expect(
+            decodeError(envelope(type: 0x01, body: hello.dropLast() + agreement + [0xEE]))
+                == .malformedBody(type: 0x01, length: 25))
     }
 
     @Test("a body shorter than its fields is malformed")

@@ -75,7 +75,8 @@ import Testing
     func dupModes(dup: DupMode) {
         let expected: [DupMode: UInt8] = [.fling: 0, .lasso: 1, .both: 2, .none: 3]
         #expect(dup.wireValue == expected[dup])
-        let hello = Frame.clientHello(ClientHello(kind: .fling, dup: dup, clientID: ClientID(rawValue: 1), nonce: Self.nonce))
+        let hello = Frame.clientHello(
+            ClientHello(kind: .fling, dup: dup, clientID: ClientID(rawValue: 1), nonce: Self.nonce))
         #expect(encoded(hello)[9] == dup.wireValue)
         #expect(decodeWhole(encoded(hello)) == hello)
     }
@@ -109,7 +110,8 @@ import Testing
         let empty = [0x03, 0x01] + be(UInt64(9)) + Self.nonceBytes + [0]
         #expect(
             decodeWhole(envelope(type: 0x02, body: empty))
-                == .clientHello(ClientHello(kind: .lasso, dup: .lasso, clientID: ClientID(rawValue: 9), nonce: Self.nonce))
+                == .clientHello(
+                    ClientHello(kind: .lasso, dup: .lasso, clientID: ClientID(rawValue: 9), nonce: Self.nonce))
         )
     }
 
@@ -120,7 +122,9 @@ import Testing
         let declared = [UInt8](repeating: 0, count: 29) + [0, 0, 0x27, 0x10, 0, 0, 0]
         let whole = [0x01, 0x00] + be(UInt64(1)) + Self.nonceBytes + [0] + declared
         #expect(decodeWhole(envelope(type: 0x02, body: whole)) != nil)
-        #expect(decodeError(envelope(type: 0x02, body: whole + [0xEE])) == .malformedBody(type: 0x02, length: whole.count + 1))
+        #expect(
+            decodeError(envelope(type: 0x02, body: whole + [0xEE]))
+                == .malformedBody(type: 0x02, length: whole.count + 1))
     }
 
     @Test("random nonces and client ids differ from draw to draw")

@@ -42,7 +42,9 @@ import Testing
         var sizer = Self.sizer()
         #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
         #expect(sizer.sample(goodputBytesPerSecond: 60, busy: true, now: at(2000)) == .none)
-        #expect(sizer.sample(goodputBytesPerSecond: 70, busy: true, now: at(3000)) == .resize(size: 4, reason: .steppedBack))
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 70, busy: true, now: at(3000)) == .resize(size: 4, reason: .steppedBack)
+        )
         #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(4000)) == .none)
         #expect(sizer.size == 4)
     }
@@ -60,13 +62,17 @@ import Testing
         }
         #expect(abs(gain - 0.01) < 0.001)
         #expect(sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(20_000)) == .none)
-        #expect(sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(34_000)) == .resize(size: 16, reason: .reprobed))
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 101, busy: true, now: at(34_000))
+                == .resize(size: 16, reason: .reprobed))
     }
 
     @Test("a tunnel that is not busy never grows; idle traffic shrinks the pool back")
     func idleShrinks() {
         var sizer = Self.sizer()
-        for second in 1...5 { #expect(sizer.sample(goodputBytesPerSecond: 50, busy: false, now: at(Int64(second) * 1000)) == .none) }
+        for second in 1...5 {
+            #expect(sizer.sample(goodputBytesPerSecond: 50, busy: false, now: at(Int64(second) * 1000)) == .none)
+        }
         #expect(sizer.size == 4)
         _ = sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(6000))
         _ = sizer.sample(goodputBytesPerSecond: 150, busy: true, now: at(7000))
@@ -94,7 +100,9 @@ import Testing
 
 /// The send guard: wire bytes within 1.3 × acknowledged (plus FEC overhead) over 5 s.
 @Suite struct SendGuardTests {
-    @Test("resends are refused once wire bytes would pass 1.3 x the acknowledged bytes, and allowed again as the window moves")
+    @Test(
+        "resends are refused once wire bytes would pass 1.3 x the acknowledged bytes, and allowed again as the window moves"
+    )
     func boundsAmplification() {
         var guardrail = SendGuard(ratio: 1.3, window: .seconds(5), allowanceBytes: 0)
         guardrail.record(wireTotal: 0, acknowledgedTotal: 0, now: at(0))
@@ -106,7 +114,8 @@ import Testing
         #expect(guardrail.ratio(wireTotal: 1000, acknowledgedTotal: 1000) == 1.0)
         // A burst of resends long ago no longer counts once the window has moved past it.
         for second in 1...7 {
-            guardrail.record(wireTotal: 3000 + 100 * second, acknowledgedTotal: 1000 + 100 * second, now: at(Int64(second) * 1000))
+            guardrail.record(
+                wireTotal: 3000 + 100 * second, acknowledgedTotal: 1000 + 100 * second, now: at(Int64(second) * 1000))
         }
         #expect(guardrail.windowBytes(wireTotal: 3700, acknowledgedTotal: 1700) == (wire: 500, acknowledged: 500))
         let afterWindowMoved = guardrail.allowsResend(bytes: 150, wireTotal: 3700, acknowledgedTotal: 1700)
@@ -115,7 +124,8 @@ import Testing
 
     @Test("FEC's configured parity is not counted against the ratio")
     func fecOverheadAllowed() {
-        var guardrail = SendGuard(ratio: 1.3, fecDataShards: 10, fecParityShards: 3, window: .seconds(5), allowanceBytes: 0)
+        var guardrail = SendGuard(
+            ratio: 1.3, fecDataShards: 10, fecParityShards: 3, window: .seconds(5), allowanceBytes: 0)
         guardrail.record(wireTotal: 0, acknowledgedTotal: 0, now: at(0))
         // Data and parity: 1300 on the wire for 1000 acknowledged; 1.3 x 1.3 x 1000 = 1690.
         let withinFECOverhead = guardrail.allowsResend(bytes: 390, wireTotal: 1300, acknowledgedTotal: 1000)

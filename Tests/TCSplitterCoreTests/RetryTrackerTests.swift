@@ -9,7 +9,10 @@ import Testing
         var tracker = RetryTracker(skipAfter: nil)
         #expect(tracker.update(missing: [100..<200], now: at(0), timeout: .milliseconds(50)).isEmpty)
         #expect(tracker.update(missing: [100..<200], now: at(49), timeout: .milliseconds(50)).isEmpty)
-        #expect(tracker.update(missing: [100..<200], now: at(50), timeout: .milliseconds(50)) == [.requestResend([100..<200])])
+        #expect(
+            tracker.update(missing: [100..<200], now: at(50), timeout: .milliseconds(50)) == [
+                .requestResend([100..<200])
+            ])
         #expect(tracker.requestedRanges == 1)
     }
 
@@ -17,11 +20,14 @@ import Testing
     func backoff() {
         var tracker = RetryTracker(skipAfter: nil)
         _ = tracker.update(missing: [0..<10], now: at(0), timeout: .milliseconds(100))
-        #expect(tracker.update(missing: [0..<10], now: at(100), timeout: .milliseconds(100)) == [.requestResend([0..<10])])
+        #expect(
+            tracker.update(missing: [0..<10], now: at(100), timeout: .milliseconds(100)) == [.requestResend([0..<10])])
         #expect(tracker.update(missing: [0..<10], now: at(199), timeout: .milliseconds(100)).isEmpty)
-        #expect(tracker.update(missing: [0..<10], now: at(200), timeout: .milliseconds(100)) == [.requestResend([0..<10])])
+        #expect(
+            tracker.update(missing: [0..<10], now: at(200), timeout: .milliseconds(100)) == [.requestResend([0..<10])])
         #expect(tracker.update(missing: [0..<10], now: at(399), timeout: .milliseconds(100)).isEmpty)
-        #expect(tracker.update(missing: [0..<10], now: at(400), timeout: .milliseconds(100)) == [.requestResend([0..<10])])
+        #expect(
+            tracker.update(missing: [0..<10], now: at(400), timeout: .milliseconds(100)) == [.requestResend([0..<10])])
     }
 
     @Test("a gap that arrived is forgotten; a new one starts its own clock")
@@ -31,7 +37,8 @@ import Testing
         #expect(tracker.update(missing: [], now: at(40), timeout: .milliseconds(50)).isEmpty)
         #expect(tracker.missingRanges.isEmpty)
         #expect(tracker.update(missing: [20..<30], now: at(60), timeout: .milliseconds(50)).isEmpty)
-        #expect(tracker.update(missing: [20..<30], now: at(110), timeout: .milliseconds(50)) == [.requestResend([20..<30])])
+        #expect(
+            tracker.update(missing: [20..<30], now: at(110), timeout: .milliseconds(50)) == [.requestResend([20..<30])])
     }
 
     @Test("with skip N, a gap is skipped after N unanswered requests; without it, never")
@@ -41,7 +48,9 @@ import Testing
         var actions: [RetryTracker.Action] = []
         var neverActions: [RetryTracker.Action] = []
         for ms in stride(from: 0, through: 10_000, by: 10) {
-            actions += skipping.update(missing: skipping.missingRanges.isEmpty && !actions.contains(.skip(0..<5)) ? [0..<5] : skipping.missingRanges, now: at(Int64(ms)), timeout: .milliseconds(10))
+            actions += skipping.update(
+                missing: skipping.missingRanges.isEmpty && !actions.contains(.skip(0..<5))
+                    ? [0..<5] : skipping.missingRanges, now: at(Int64(ms)), timeout: .milliseconds(10))
             neverActions += never.update(missing: [0..<5], now: at(Int64(ms)), timeout: .milliseconds(10))
         }
         #expect(actions.filter { if case .requestResend = $0 { return true } else { return false } }.count == 2)
@@ -63,8 +72,14 @@ import Testing
         var tracker = RetryTracker(skipAfter: nil, maxRangesPerRequest: 3)
         let gaps: [Range<UInt64>] = (0..<5).map { UInt64($0 * 100)..<UInt64($0 * 100 + 10) }
         _ = tracker.update(missing: gaps, now: at(0), timeout: .milliseconds(10))
-        #expect(tracker.update(missing: gaps, now: at(10), timeout: .milliseconds(10)) == [.requestResend(Array(gaps.prefix(3)))])
-        #expect(tracker.update(missing: gaps, now: at(11), timeout: .milliseconds(10)) == [.requestResend(Array(gaps.suffix(2)))])
+        #expect(
+            tracker.update(missing: gaps, now: at(10), timeout: .milliseconds(10)) == [
+                .requestResend(Array(gaps.prefix(3)))
+            ])
+        #expect(
+            tracker.update(missing: gaps, now: at(11), timeout: .milliseconds(10)) == [
+                .requestResend(Array(gaps.suffix(2)))
+            ])
     }
 }
 
@@ -175,7 +190,8 @@ import Testing
         // The peer sent up to 5000; 3000..<5000 arrived (stashed), so 2000..<3000 is a silent
         // connection's share, not bytes in flight.
         _ = tracker.update(missing: [0..<500, 2000..<3000], now: at(0), timeout: .milliseconds(50), tailEnd: 5000)
-        let first = tracker.update(missing: [0..<500, 2000..<3000], now: at(50), timeout: .milliseconds(50), tailEnd: 5000)
+        let first = tracker.update(
+            missing: [0..<500, 2000..<3000], now: at(50), timeout: .milliseconds(50), tailEnd: 5000)
         #expect(first == [.requestResend([0..<500, 2000..<3000])])
         // A gap that reaches the sent offset is the tail, and capped.
         var tail = RetryTracker(skipAfter: nil, maxRequestBytes: 100)

@@ -42,7 +42,9 @@ import Testing
         #expect(stream.takePayloads(includeTail: true).isEmpty)
     }
 
-    @Test("with largeCutBytes, a payload takes the rest of a read up to that size; less than a payload is gathered or waits")
+    @Test(
+        "with largeCutBytes, a payload takes the rest of a read up to that size; less than a payload is gathered or waits"
+    )
     func largeCuts() throws {
         var stream = SendStream(payloadBytes: 10, windowBytes: 1000)
         stream.largeCutBytes = 35
@@ -52,15 +54,19 @@ import Testing
         let cut = stream.takePayloads(includeTail: false)
         // The first read: 35 + 35 + 25, slices of it. The second read: 27, a slice. The third
         // holds 4 bytes, short of a payload: they wait for the tock.
-        #expect(cut.map(\.data) == [
-            .stream(offset: 0, count: 35), .stream(offset: 35, count: 35), .stream(offset: 70, count: 25),
-            .stream(offset: 95, count: 27),
-        ])
+        #expect(
+            cut.map(\.data) == [
+                .stream(offset: 0, count: 35), .stream(offset: 35, count: 35), .stream(offset: 70, count: 25),
+                .stream(offset: 95, count: 27),
+            ])
         #expect(cut.map(\.offset) == [0, 35, 70, 95])
         #expect(stream.pendingBytes == 4)
         // A head shorter than a payload makes one payload of --frags size from two reads.
         stream.append(.stream(offset: 126, count: 30))
-        #expect(stream.takePayloads(includeTail: false).map(\.data) == [.stream(offset: 122, count: 10), .stream(offset: 132, count: 24)])
+        #expect(
+            stream.takePayloads(includeTail: false).map(\.data) == [
+                .stream(offset: 122, count: 10), .stream(offset: 132, count: 24),
+            ])
         #expect(stream.pendingBytes == 0)
 
         // The window still bounds every cut, and 0 means payloads of --frags size again.

@@ -20,9 +20,15 @@ import Testing
 
     @Test("the sentences name what happened")
     func descriptions() {
-        #expect(SessionEndReason.localClosedEarly(undeliveredBytes: 0).description == "local connection closed before its input ended")
-        #expect(SessionEndReason.localClosedEarly(undeliveredBytes: 12).description == "local connection closed with 12 bytes undelivered")
-        #expect(SessionEndReason.openTimedOut(milliseconds: 15_000).description == "the server did not open the session within 15000 ms")
+        #expect(
+            SessionEndReason.localClosedEarly(undeliveredBytes: 0).description
+                == "local connection closed before its input ended")
+        #expect(
+            SessionEndReason.localClosedEarly(undeliveredBytes: 12).description
+                == "local connection closed with 12 bytes undelivered")
+        #expect(
+            SessionEndReason.openTimedOut(milliseconds: 15_000).description
+                == "the server did not open the session within 15000 ms")
         #expect(SessionEndReason.shutdown.description == "the tunnel end is stopping")
         #expect(SessionEndReason.Kind.resetByPeer.rawValue == "reset_by_peer")
     }

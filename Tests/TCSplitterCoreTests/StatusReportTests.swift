@@ -6,7 +6,8 @@ import Testing
 @Suite struct StatusReportTests {
     /// A client end 10 s up that moved 1 MiB each way on one session, with some connections.
     static func snapshot(uptime seconds: Int64 = 10, bytes: Int = 1 << 20, flingOpened: Int = 20) -> EndStatistics {
-        var statistics = EndStatistics(role: .client, uptime: .seconds(seconds), windowBytes: 4 << 20, maxSessions: 1024)
+        var statistics = EndStatistics(
+            role: .client, uptime: .seconds(seconds), windowBytes: 4 << 20, maxSessions: 1024)
         statistics.counters.sessionsOpened = 2
         statistics.counters.sessionsClosed = 1
         statistics.counters.bytesSent = bytes
@@ -51,8 +52,13 @@ import Testing
         #expect(lines["sessions"] == "1 open, 2 opened, 1 closed, 0 aborted")
         #expect(lines["sent"]?.hasPrefix("1048576 bytes (1.0 MiB) in 105 payloads") == true)
         #expect(lines["received"]?.hasPrefix("524288 bytes (512.0 KiB) in 53 payloads") == true)
-        #expect(lines["recovery"] == "3 payloads resent on 2 requests, 4 FEC rebuilds, 1 skips (10000 bytes), 7 bad input, 0 orphan payloads")
-        #expect(lines["buffered"] == "send 1.5 KiB, receive 512 B, of 4.0 MiB each; 0 B waiting for a connection; end bound 8.0 GiB")
+        #expect(
+            lines["recovery"]
+                == "3 payloads resent on 2 requests, 4 FEC rebuilds, 1 skips (10000 bytes), 7 bad input, 0 orphan payloads"
+        )
+        #expect(
+            lines["buffered"]
+                == "send 1.5 KiB, receive 512 B, of 4.0 MiB each; 0 B waiting for a connection; end bound 8.0 GiB")
         #expect(lines["pool"] == "0 fling connections (--conns); wire 0.0 x acknowledged (5 s)")
     }
 
@@ -69,7 +75,9 @@ import Testing
     @Test("connections are listed for every kind, fling, lasso, sync, even those never opened")
     func everyKind() {
         let lines = Self.lines(StatusReport.block(Self.snapshot(), since: nil))
-        #expect(lines["connections"] == "fling 4 open, 20 opened (2.0/s); lasso 0 open, 0 opened (0.0/s); sync 1 open, 1 opened (0.1/s)")
+        #expect(
+            lines["connections"]
+                == "fling 4 open, 20 opened (2.0/s); lasso 0 open, 0 opened (0.0/s); sync 1 open, 1 opened (0.1/s)")
     }
 
     @Test("without a previous report, rates are over the whole uptime")
@@ -99,9 +107,12 @@ import Testing
         )
     }
 
-    @Test("byte counts use binary units with one decimal", arguments: [
-        (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"), (5 << 20, "5.0 MiB"), (8 << 30, "8.0 GiB"),
-    ])
+    @Test(
+        "byte counts use binary units with one decimal",
+        arguments: [
+            (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"), (5 << 20, "5.0 MiB"),
+            (8 << 30, "8.0 GiB"),
+        ])
     func byteUnits(count: Int, text: String) {
         #expect(StatusReport.bytes(count) == text)
     }

@@ -313,7 +313,9 @@ extension SteadyRateBufferTests {
         return (gaps.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(gaps.count)).squareRoot()
     }
 
-    @Test("--mode live's buffer (40 ms, 4 payloads) releases a jittered steady stream at steadier spacing than it arrived")
+    @Test(
+        "--mode live's buffer (40 ms, 4 payloads) releases a jittered steady stream at steadier spacing than it arrived"
+    )
     func jitterSmoothed() {
         var driver = Driver(interval: 40, prefill: 4, payloadBytes: 1000)
         var generator = SplitMix64(seed: 40)
@@ -330,6 +332,8 @@ extension SteadyRateBufferTests {
         let releases = driver.releases.map(\.at)
         let arrivalSpread = Self.spacingSpread(arrivals)
         let releaseSpread = Self.spacingSpread(releases)
-        #expect(releaseSpread < arrivalSpread / 2, "release spacing spread \(releaseSpread) ms, arrivals \(arrivalSpread) ms")
+        #expect(
+            releaseSpread < arrivalSpread / 2,
+            "release spacing spread \(releaseSpread) ms, arrivals \(arrivalSpread) ms")
     }
 }

@@ -129,6 +129,7 @@ import Testing
         )
         #expect(scheduler.start(allowance: 10_000) == .readNow)
         #expect(scheduler.readCycleEnded(drained: true, bytesRead: 1000, allowance: 10_000, now: at(0)) == .readNow)
-        #expect(scheduler.readCycleEnded(drained: true, bytesRead: 999, allowance: 10_000, now: at(5)) == .readAt(at(55)))
+        #expect(
+            scheduler.readCycleEnded(drained: true, bytesRead: 999, allowance: 10_000, now: at(5)) == .readAt(at(55)))
     }
 }

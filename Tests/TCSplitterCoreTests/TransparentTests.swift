@@ -11,7 +11,8 @@ import Testing
     func openToIPv4() {
         let destination = SessionDestination(addressBytes: [198, 18, 20, 2], port: 7001)!
         let message = ControlMessage.openTo(Self.id, destination)
-        let bytes: [UInt8] = [0x54, 0x43, 0x02, 0x2A, 0x00, 0x00, 0x00, 0x0F] + Self.idBytes + [4, 198, 18, 20, 2, 0x1B, 0x59]
+        let bytes: [UInt8] =
+            [0x54, 0x43, 0x02, 0x2A, 0x00, 0x00, 0x00, 0x0F] + Self.idBytes + [4, 198, 18, 20, 2, 0x1B, 0x59]
         #expect(encoded(.control(message)) == bytes)
         #expect(decodeWhole(bytes) == .control(message))
         #expect(message.sessionID == Self.id)
@@ -33,9 +34,16 @@ import Testing
 
     @Test("a bad family, a short address, port 0 or a trailing byte are refused")
     func openToMalformed() {
-        #expect(decodeError(envelope(type: 0x2A, body: Self.idBytes + [5, 1, 2, 3, 4, 0, 80])) == .invalidField("openTo.family"))
-        #expect(decodeError(envelope(type: 0x2A, body: Self.idBytes + [4, 1, 2, 3, 4, 0, 0])) == .invalidField("openTo.port"))
-        for body in [Self.idBytes + [4, 1, 2, 3], Self.idBytes + [6] + Array(repeating: 1, count: 17), Self.idBytes + [4, 1, 2, 3, 4, 0, 80, 9]] {
+        #expect(
+            decodeError(envelope(type: 0x2A, body: Self.idBytes + [5, 1, 2, 3, 4, 0, 80]))
+                == .invalidField("openTo.family"))
+        #expect(
+            decodeError(envelope(type: 0x2A, body: Self.idBytes + [4, 1, 2, 3, 4, 0, 0]))
+                == .invalidField("openTo.port"))
+        for body in [
+            Self.idBytes + [4, 1, 2, 3], Self.idBytes + [6] + Array(repeating: 1, count: 17),
+            Self.idBytes + [4, 1, 2, 3, 4, 0, 80, 9],
+        ] {
             guard case .malformedBody(type: 0x2A, _) = decodeError(envelope(type: 0x2A, body: body)) else {
                 Issue.record("expected malformedBody for \(body)")
                 continue
@@ -76,10 +84,12 @@ import Testing
         #expect(try AllowRule.parse("::1").admits(Self.destination("::1", 9)))
     }
 
-    @Test("bad allow rules name --allow", arguments: [
-        "", "example.com", "198.18.20.0/33", "198.18.20.0/x", "198.18.20.0/24:0", "198.18.20.0/24:9-3",
-        "198.18.20.0/24:70000", "[2001:db8::/129]", "[2001:db8::/32:443", "1.2.3.4:", "1.2.3.4:1-2-3",
-    ])
+    @Test(
+        "bad allow rules name --allow",
+        arguments: [
+            "", "example.com", "198.18.20.0/33", "198.18.20.0/x", "198.18.20.0/24:0", "198.18.20.0/24:9-3",
+            "198.18.20.0/24:70000", "[2001:db8::/129]", "[2001:db8::/32:443", "1.2.3.4:", "1.2.3.4:1-2-3",
+        ])
     func badAllowRules(value: String) {
         #expect(throws: ConfigurationError.self) { try AllowRule.parse(value) }
         do {

@@ -31,7 +31,8 @@ import Testing
         }
     }
 
-    @Test("the defaults are the original's, but no address is guessed: --forward and --rSync come from the command line")
+    @Test(
+        "the defaults are the original's, but no address is guessed: --forward and --rSync come from the command line")
     func defaults() {
         let configuration = TunnelConfiguration(role: .client)
         #expect(configuration.listen == EndpointAddress(host: "127.0.0.1", port: 6000))
@@ -224,7 +225,9 @@ import Testing
         #expect(Self.failingFlag(server) == nil)
     }
 
-    @Test("lasso connections: none in fling mode, --lassoes or else --conns in the others; dialed at --rLasso or the fling address")
+    @Test(
+        "lasso connections: none in fling mode, --lassoes or else --conns in the others; dialed at --rLasso or the fling address"
+    )
     func effectiveLassoes() {
         var client = Self.client
         client.connections = 6
@@ -262,7 +265,9 @@ import Testing
                 == "--conns: 0 is out of range 1...1024")
     }
 
-    @Test("the decoder limits follow the payload size (at least the large-cut size without FEC), capped at the wire maximum")
+    @Test(
+        "the decoder limits follow the payload size (at least the large-cut size without FEC), capped at the wire maximum"
+    )
     func frameLimits() {
         var configuration = Self.client
         configuration.payloadBytes = 1400
@@ -331,7 +336,12 @@ import Testing
         // The receiving side accepts them unless FEC fixes the shard size.
         #expect(defaults.frameLimits.maxPayloadBytes == 65536)
         let excluded: [(String, (inout TunnelConfiguration) -> Void)] = [
-            ("fec", { $0.fecDataShards = 4; $0.fecParityShards = 1 }),
+            (
+                "fec",
+                {
+                    $0.fecDataShards = 4; $0.fecParityShards = 1
+                }
+            ),
             ("udp", { $0.localProtocol = .udp }),
             ("exact budget", { $0.scalesBudget = false }),
             ("budget 1", { $0.payloadsPerConnection = 1 }),
@@ -356,7 +366,10 @@ import Testing
         scaler.budgetSpent(factor: 1, lifetime: .milliseconds(5))
         #expect(scaler.budget == 128)
         var generator = SystemRandomNumberGenerator()
-        #expect((0..<50).allSatisfy { _ in (96...160).contains(configuration.connectionBudget(baseBudget: scaler.budget, using: &generator)) })
+        #expect(
+            (0..<50).allSatisfy { _ in
+                (96...160).contains(configuration.connectionBudget(baseBudget: scaler.budget, using: &generator))
+            })
         configuration.scalesBudget = false
         configuration.payloadsPerConnection = 1
         var exact = configuration.makeBudgetScaler()

@@ -80,7 +80,8 @@ import Testing
                 let dataCorrect = (0..<k).allSatisfy { self.slot($0, of: group, shardBytes: shardBytes) == data[$0] }
                 let parityKept = (k..<(k + m)).allSatisfy { index in
                     let slot = self.slot(index, of: group, shardBytes: shardBytes)
-                    let expected = erased.contains(index)
+                    let expected =
+                        erased.contains(index)
                         ? ByteBuffer(repeating: Self.garbage, count: shardBytes)
                         : self.slot(index, of: complete, shardBytes: shardBytes)
                     return slot == expected

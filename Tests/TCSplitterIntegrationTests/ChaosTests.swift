@@ -105,7 +105,8 @@ extension IntegrationTests {
                             for end in [client, server] {
                                 try await end.logLines(containing: "session closed", count: 2, timeout: .seconds(10))
                             }
-                            #expect(client.standardError.count(of: "sync connection lost") >= 2, "\(client.diagnostics)")
+                            #expect(
+                                client.standardError.count(of: "sync connection lost") >= 2, "\(client.diagnostics)")
                             #expect(client.standardError.count(of: "session aborted") == 0, "\(client.diagnostics)")
                             #expect(server.standardError.count(of: "session aborted") == 0, "\(server.diagnostics)")
                         }
@@ -133,11 +134,13 @@ extension IntegrationTests {
                         ) { port, client, server in
                             let bytes = 32 * Size.mebibyte
                             let result = try await ProbeClient.run(
-                                host: "127.0.0.1", port: port, bytes: bytes, seed: 42, timeout: .seconds(50), group: group
+                                host: "127.0.0.1", port: port, bytes: bytes, seed: 42, timeout: .seconds(50),
+                                group: group
                             ).get()
                             // Every byte missing from the echo was skipped on the way up or down,
                             // and each skip was logged with its range and size.
-                            let skipped = Self.skippedBytes(in: client.standardError.text)
+                            let skipped =
+                                Self.skippedBytes(in: client.standardError.text)
                                 + Self.skippedBytes(in: server.standardError.text)
                             #expect(result.sentBytes == bytes)
                             #expect(skipped == bytes - result.receivedBytes, "\(scope.diagnostics)")
@@ -170,7 +173,9 @@ extension IntegrationTests {
                             }
                             // The application sees a reset, never a clean end with missing bytes.
                             if case .success(let result) = outcome {
-                                Issue.record("the probe ended cleanly after \(result.receivedBytes) bytes; exact: \(result.isExact)")
+                                Issue.record(
+                                    "the probe ended cleanly after \(result.receivedBytes) bytes; exact: \(result.isExact)"
+                                )
                             }
                             // The end that gave up logs the missing range; the other logs the reset
                             // when it hears of it (which can be just after the probe saw its
@@ -231,10 +236,14 @@ extension IntegrationTests {
                         ) { port, client, server in
                             let mismatches = await probeMismatches(
                                 port: port, sessions: 1, bytes: bytes, timeout: .seconds(50), group: group)
-                            #expect(mismatches.isEmpty, "\(mismatches)\n\(scope.diagnostics)", sourceLocation: sourceLocation)
+                            #expect(
+                                mismatches.isEmpty, "\(mismatches)\n\(scope.diagnostics)",
+                                sourceLocation: sourceLocation)
                             for end in [client, server] {
                                 try await end.logLines(containing: "session closed", count: 1, timeout: .seconds(10))
-                                #expect(end.standardError.count(of: "session aborted") == 0, "\(end.diagnostics)", sourceLocation: sourceLocation)
+                                #expect(
+                                    end.standardError.count(of: "session aborted") == 0, "\(end.diagnostics)",
+                                    sourceLocation: sourceLocation)
                             }
                         }
                     }
@@ -266,7 +275,8 @@ extension IntegrationTests {
                         let tunnel = try await scope.startTunnel(
                             forwardPort: echoPort, flags: Self.eventDriven + ["--retries", "1:-1", "--budget", "8"])
                         let mismatches = await probeMismatches(
-                            port: tunnel.listenPort, sessions: 1, bytes: 32 * Size.mebibyte, timeout: .seconds(45), group: group)
+                            port: tunnel.listenPort, sessions: 1, bytes: 32 * Size.mebibyte, timeout: .seconds(45),
+                            group: group)
                         #expect(mismatches.isEmpty, "\(mismatches)\n\(scope.diagnostics)")
                         for end in [tunnel.client.process, tunnel.server.process] {
                             let block = try await StatusBlock.request(from: end, number: 1)
@@ -275,8 +285,12 @@ extension IntegrationTests {
                             let sent = try block.payloads("sent")
                             // Before: every closing connection's payloads (about all of them at this
                             // budget) plus whole in-flight tails per request (40%) were resent.
-                            print("retries without faults, \(end.name): \(resent) of \(sent) payloads resent; \(recovery)")
-                            #expect(resent >= 0 && sent > 0 && resent * 100 <= sent * 10, "\(end.name): \(recovery); sent \(sent)")
+                            print(
+                                "retries without faults, \(end.name): \(resent) of \(sent) payloads resent; \(recovery)"
+                            )
+                            #expect(
+                                resent >= 0 && sent > 0 && resent * 100 <= sent * 10,
+                                "\(end.name): \(recovery); sent \(sent)")
                         }
                     }
                 }

@@ -30,8 +30,11 @@ extension IntegrationTests {
             // A server with nowhere to forward sessions refuses to start (it used to guess 127.0.0.1:6003).
             Case(arguments: ["server", "--lFling", "127.0.0.1:0", "--lSync", "127.0.0.1:0"], flag: "--forward"),
             Case(arguments: ["client", "--rFling", "127.0.0.1:1", "--clocks", "sometimes"], flag: "--clocks"),
-            Case(arguments: ["client", "--rFling", "127.0.0.1:1", "--protocol", "udp", "--udp-idle-timeout", "0"], flag: "--udp-idle-timeout"),
-            Case(arguments: ["client", "--rFling", "127.0.0.1:1", "--protocol", "udp", "--frags", "32"], flag: "--frags"),
+            Case(
+                arguments: ["client", "--rFling", "127.0.0.1:1", "--protocol", "udp", "--udp-idle-timeout", "0"],
+                flag: "--udp-idle-timeout"),
+            Case(
+                arguments: ["client", "--rFling", "127.0.0.1:1", "--protocol", "udp", "--frags", "32"], flag: "--frags"),
         ]
 
         @Test(
@@ -66,7 +69,9 @@ extension IntegrationTests {
             }
         }
 
-        @Test("help client shows the client's flags in groups and hides the server's; help server the reverse", .timeLimit(.minutes(1)))
+        @Test(
+            "help client shows the client's flags in groups and hides the server's; help server the reverse",
+            .timeLimit(.minutes(1)))
         func helpPerRole() async throws {
             let client = try await Self.help(["help", "client"])
             let server = try await Self.help(["help", "server"])

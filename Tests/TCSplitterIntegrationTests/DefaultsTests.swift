@@ -39,7 +39,9 @@ extension IntegrationTests {
             }
         }
 
-        @Test("--mode stealth keeps the original's fixed clocks: a lone round trip still waits for the tocks", .timeLimit(.minutes(1)))
+        @Test(
+            "--mode stealth keeps the original's fixed clocks: a lone round trip still waits for the tocks",
+            .timeLimit(.minutes(1)))
         func stealthKeepsFixedClocks() async throws {
             try await withEventLoopGroup { group in
                 try await withEchoService(group: group) { echoPort in
@@ -66,7 +68,8 @@ extension IntegrationTests {
                         let plan = UDPProbeClient.Plan(
                             count: 100, minBytes: 100, maxBytes: 100, window: 1, lossTimeout: .seconds(5), seed: 11)
                         let result = try #require(
-                            try await udpProbe(port: tunnel.listenPort, plan: plan, timeout: .seconds(30), group: group).first)
+                            try await udpProbe(port: tunnel.listenPort, plan: plan, timeout: .seconds(30), group: group)
+                                .first)
                         #expect(result.received == 100 && result.lost == 0 && result.corrupt == 0, "\(result)")
                         // At the old defaults each of the 100 took about a second.
                         #expect(result.elapsed < .seconds(3), "\(result)")
@@ -85,7 +88,8 @@ extension IntegrationTests {
             try await withEventLoopGroup { group in
                 try await withEchoService(group: group) { echoPort in
                     try await withProcesses { scope in
-                        let server = try await scope.startServer(forwardPort: echoPort, flags: ["--metrics", "127.0.0.1:0"])
+                        let server = try await scope.startServer(
+                            forwardPort: echoPort, flags: ["--metrics", "127.0.0.1:0"])
                         let client = try await scope.startClient(
                             flingPort: server.flingPort, syncPort: server.syncPort, flags: ["--metrics", "127.0.0.1:0"])
                         let mismatches = await probeMismatches(
@@ -198,15 +202,24 @@ extension IntegrationTests.DefaultsTests {
         "Ends whose keys differ say so on both ends, naming --key",
         .timeLimit(.minutes(1)),
         arguments: [
-            (["--key", "one-key-for-the-server-0123456"], [String](), "--key: this end requires a key, the client has none",
-             "--key: the server requires a key, this end has none"),
-            (["--key", "one-key-for-the-server-0123456"], ["--key", "another-key-for-the-client-01"],
-             "--key: a hello without a valid key proof", "is --key (or the key file) the same on both ends?"),
-            ([String](), ["--key", "another-key-for-the-client-01"], "--key: the client uses a key, this end none",
-             "--key: this end uses a key, the server none"),
+            (
+                ["--key", "one-key-for-the-server-0123456"], [String](),
+                "--key: this end requires a key, the client has none",
+                "--key: the server requires a key, this end has none"
+            ),
+            (
+                ["--key", "one-key-for-the-server-0123456"], ["--key", "another-key-for-the-client-01"],
+                "--key: a hello without a valid key proof", "is --key (or the key file) the same on both ends?"
+            ),
+            (
+                [String](), ["--key", "another-key-for-the-client-01"], "--key: the client uses a key, this end none",
+                "--key: this end uses a key, the server none"
+            ),
         ] as [([String], [String], String, String)]
     )
-    func keyMismatchNamedOnBothEnds(serverFlags: [String], clientFlags: [String], serverSays: String, clientSays: String)
+    func keyMismatchNamedOnBothEnds(
+        serverFlags: [String], clientFlags: [String], serverSays: String, clientSays: String
+    )
         async throws
     {
         try await withEventLoopGroup { group in

@@ -59,7 +59,8 @@ extension IntegrationTests {
                 try await withEchoService(group: group) { echoPort in
                     try await withProcesses(sourceLocation: sourceLocation) { scope in
                         let server = try await scope.startServer(forwardPort: echoPort, flags: flags)
-                        let (flingRelay, flingPort) = try await Self.relay("fling relay", to: server.flingPort, scope: scope)
+                        let (flingRelay, flingPort) = try await Self.relay(
+                            "fling relay", to: server.flingPort, scope: scope)
                         var clientFlags = flags + ["--dup", mode.rawValue]
                         var lassoRelay: SplitterProcess? = nil
                         if mode.usesLassoes {
@@ -70,7 +71,8 @@ extension IntegrationTests {
                         let client = try await scope.startClient(
                             flingPort: flingPort, syncPort: server.syncPort, flags: clientFlags)
                         let mismatches = await probeMismatches(
-                            port: client.listenPort, sessions: sessions, bytes: bytes, timeout: .seconds(45), group: group)
+                            port: client.listenPort, sessions: sessions, bytes: bytes, timeout: .seconds(45),
+                            group: group)
                         #expect(
                             mismatches.isEmpty,
                             "\(mode): \(mismatches.count) of \(sessions) sessions not byte-exact:\n\(mismatches.joined(separator: "\n"))\n\(scope.diagnostics)",
@@ -90,20 +92,30 @@ extension IntegrationTests {
                             #expect(fling.back >= downstream, "fling: downstream rides fling connections: \(fling)")
                         case .lasso:
                             guard let lasso else { return }
-                            #expect(lasso.toServer < Self.helloBytesOnly, "lasso: no upstream on lasso connections: \(lasso)")
-                            #expect(lasso.back >= downstream * 9 / 10, "lasso: downstream prefers lasso connections: \(lasso)")
+                            #expect(
+                                lasso.toServer < Self.helloBytesOnly,
+                                "lasso: no upstream on lasso connections: \(lasso)")
+                            #expect(
+                                lasso.back >= downstream * 9 / 10,
+                                "lasso: downstream prefers lasso connections: \(lasso)")
                             #expect(lasso.back + fling.back >= downstream)
                         case .both:
                             guard let lasso else { return }
-                            #expect(lasso.toServer < Self.helloBytesOnly, "both: no upstream on lasso connections: \(lasso)")
+                            #expect(
+                                lasso.toServer < Self.helloBytesOnly, "both: no upstream on lasso connections: \(lasso)"
+                            )
                             #expect(lasso.back + fling.back >= downstream)
                             #expect(
                                 lasso.back >= downstream / 10 && fling.back >= downstream / 10,
                                 "both: downstream on both pools: fling \(fling), lasso \(lasso)")
                         case .none:
                             guard let lasso else { return }
-                            #expect(fling.back < Self.helloBytesOnly, "none: fling connections carry upstream only: \(fling)")
-                            #expect(lasso.toServer < Self.helloBytesOnly, "none: lasso connections carry downstream only: \(lasso)")
+                            #expect(
+                                fling.back < Self.helloBytesOnly,
+                                "none: fling connections carry upstream only: \(fling)")
+                            #expect(
+                                lasso.toServer < Self.helloBytesOnly,
+                                "none: lasso connections carry downstream only: \(lasso)")
                             #expect(lasso.back >= downstream, "none: downstream rides lasso connections: \(lasso)")
                         }
                     }
@@ -121,10 +133,13 @@ extension IntegrationTests {
             try await withEventLoopGroup { group in
                 try await withEchoService(group: group) { echoPort in
                     try await withProcesses { scope in
-                        let tunnel = try await scope.startTunnel(forwardPort: echoPort, flags: ["--dup", mode.rawValue])
+                        let tunnel = try await scope.startTunnel(
+                            forwardPort: echoPort, flags: ["--dup", mode.rawValue])
                         let exchange = try await PlainSocket.exchange(
                             port: tunnel.listenPort, request: request, shutWriteSide: true, timeout: .seconds(10))
-                        #expect(exchange.reply == request, "\(mode): \(exchange.reply.count) bytes, then \(exchange.ending)\n\(scope.diagnostics)")
+                        #expect(
+                            exchange.reply == request,
+                            "\(mode): \(exchange.reply.count) bytes, then \(exchange.ending)\n\(scope.diagnostics)")
                         #expect(exchange.ending == .endOfFile, "\(mode)")
                     }
                 }

@@ -3,9 +3,9 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #endif
 
 extension IntegrationTests {
@@ -50,7 +50,8 @@ extension IntegrationTests {
             let spaces = NetworkNamespaces(tag: "hap")
             defer { spaces.removeAll() }
             let balancerHost = try spaces.add("lb")
-            try spaces.exec(balancerHost, [NetworkNamespaces.ipCommand, "addr", "add", "\(Self.balancer)/32", "dev", "lo"])
+            try spaces.exec(
+                balancerHost, [NetworkNamespaces.ipCommand, "addr", "add", "\(Self.balancer)/32", "dev", "lo"])
             var clientHosts: [String] = []
             for (index, address) in Self.clientAddresses.enumerated() {
                 let host = try spaces.add("c\(index + 1)")
@@ -62,7 +63,9 @@ extension IntegrationTests {
             var serverHosts: [String] = []
             for (index, address) in Self.serverAddresses.enumerated() {
                 let host = try spaces.add("s\(index + 1)")
-                try spaces.link(host, "eth0", "\(address)/24", to: balancerHost, "srv\(index + 1)", "\(Self.gateway(of: address))/24")
+                try spaces.link(
+                    host, "eth0", "\(address)/24", to: balancerHost, "srv\(index + 1)",
+                    "\(Self.gateway(of: address))/24")
                 serverHosts.append(host)
             }
 
@@ -70,7 +73,8 @@ extension IntegrationTests {
                 // Two server hosts: an echo service and a server end each, on the configuration's ports.
                 var servers: [SplitterProcess] = []
                 for (index, host) in serverHosts.enumerated() {
-                    let echo = try scope.launch("echo \(index + 1)", ["echo", "--listen", "127.0.0.1:0"], inNamespace: host)
+                    let echo = try scope.launch(
+                        "echo \(index + 1)", ["echo", "--listen", "127.0.0.1:0"], inNamespace: host)
                     let echoPort = try SplitterProcess.port("listen", in: try await echo.ready())
                     let address = Self.serverAddresses[index]
                     let server = try scope.launch(
@@ -85,7 +89,8 @@ extension IntegrationTests {
                 }
 
                 // The balancer: the repository's configuration, with this test's addresses.
-                let haproxy = try HAProxyProcess(namespace: balancerHost, configuration: try Self.renderedConfiguration())
+                let haproxy = try HAProxyProcess(
+                    namespace: balancerHost, configuration: try Self.renderedConfiguration())
                 defer { haproxy.stop() }
 
                 // Three client hosts, each dialing the balancer (lasso mode: all three ports in use).
@@ -116,16 +121,22 @@ extension IntegrationTests {
                 var endOfClient: [Int] = []
                 for (index, host) in clientHosts.enumerated() {
                     let before = servers.map { $0.standardError.count(of: "session opened") }
-                    try await Self.probe(scope, host, listenPorts[index], bytes: "2MiB", sessions: 2, name: "probe \(index + 1)", haproxy: haproxy)
+                    try await Self.probe(
+                        scope, host, listenPorts[index], bytes: "2MiB", sessions: 2, name: "probe \(index + 1)",
+                        haproxy: haproxy)
                     let after = try await Self.sessionCounts(servers, total: before.reduce(0, +) + 2)
                     let gained = zip(after, before).map { $0 - $1 }
                     let end = gained.firstIndex(of: 2)
-                    #expect(end != nil, "client \(index + 1)'s 2 sessions were split over the ends: \(gained)\n\(scope.diagnostics)")
+                    #expect(
+                        end != nil,
+                        "client \(index + 1)'s 2 sessions were split over the ends: \(gained)\n\(scope.diagnostics)")
                     endOfClient.append(end ?? 0)
                 }
                 let sessionsPerEnd = servers.map { $0.standardError.count(of: "session opened") }
                 let clientsPerEnd = servers.indices.map { end in endOfClient.filter { $0 == end }.count }
-                print("HAProxy: sessions per server end \(sessionsPerEnd), client ends per server end \(clientsPerEnd) (clients 1-3 on ends \(endOfClient.map { $0 + 1 }))")
+                print(
+                    "HAProxy: sessions per server end \(sessionsPerEnd), client ends per server end \(clientsPerEnd) (clients 1-3 on ends \(endOfClient.map { $0 + 1 }))"
+                )
                 try #require(
                     clientsPerEnd.allSatisfy { $0 >= 1 },
                     "the source hash put every client on one end (\(clientsPerEnd)): pick other clientAddresses")
@@ -135,13 +146,17 @@ extension IntegrationTests {
                 let survivor = 1
                 let affected = try #require(endOfClient.firstIndex(of: victim))
                 let unaffected = try #require(endOfClient.firstIndex(of: survivor))
-                let affectedSession = try await NamespacedConnection.dial(namespace: clientHosts[affected], port: listenPorts[affected])
+                let affectedSession = try await NamespacedConnection.dial(
+                    namespace: clientHosts[affected], port: listenPorts[affected])
                 defer { affectedSession.hangUp() }
-                let unaffectedSession = try await NamespacedConnection.dial(namespace: clientHosts[unaffected], port: listenPorts[unaffected])
+                let unaffectedSession = try await NamespacedConnection.dial(
+                    namespace: clientHosts[unaffected], port: listenPorts[unaffected])
                 defer { unaffectedSession.hangUp() }
                 var unaffectedRounds = 0
                 for session in [affectedSession, unaffectedSession] {
-                    #expect(try await session.echoes(Self.pattern(round: 0)), "a held session did not echo before the stop\n\(scope.diagnostics)")
+                    #expect(
+                        try await session.echoes(Self.pattern(round: 0)),
+                        "a held session did not echo before the stop\n\(scope.diagnostics)")
                 }
                 unaffectedRounds += 1
 
@@ -149,18 +164,26 @@ extension IntegrationTests {
                 let stopped = ContinuousClock.now
                 let haproxyOutput = haproxy.output
                 let markedDown = Task { () -> Duration? in
-                    let line = try? await haproxyOutput.line(containing: "Server sync/end\(victim + 1) is DOWN", timeout: .seconds(15))
+                    let line = try? await haproxyOutput.line(
+                        containing: "Server sync/end\(victim + 1) is DOWN", timeout: .seconds(15))
                     return line.map { _ in ContinuousClock.now - stopped }
                 }
                 let victimEnd = await servers[victim].stop()
-                #expect(victimEnd == .exited(0), "server \(victim + 1) did not stop cleanly: \(servers[victim].diagnostics)")
+                #expect(
+                    victimEnd == .exited(0), "server \(victim + 1) did not stop cleanly: \(servers[victim].diagnostics)"
+                )
 
                 // The stopped end's client: its open session ends, with a reason in its log.
                 let ending = try await affectedSession.readToEnd(timeout: .seconds(10))
-                #expect(ending.ending != .timedOut, "client \(affected + 1)'s session outlived its server end\n\(scope.diagnostics)")
+                #expect(
+                    ending.ending != .timedOut,
+                    "client \(affected + 1)'s session outlived its server end\n\(scope.diagnostics)")
                 let reason = try await clients[affected].standardError.line(
-                    containingAnyOf: ["session reset by the peer", "sync connection lost", "session aborted"], timeout: .seconds(10))
-                print("HAProxy: client \(affected + 1)'s open session after the stop of server end \(victim + 1): \(ending.ending); its log: \(reason)")
+                    containingAnyOf: ["session reset by the peer", "sync connection lost", "session aborted"],
+                    timeout: .seconds(10))
+                print(
+                    "HAProxy: client \(affected + 1)'s open session after the stop of server end \(victim + 1): \(ending.ending); its log: \(reason)"
+                )
 
                 // Its new sessions reach the other end once the health checks took the stopped one out.
                 var recovery: Duration?
@@ -169,7 +192,10 @@ extension IntegrationTests {
                     attempts += 1
                     let probe = try scope.launch(
                         "retry \(attempts)",
-                        ["probe", "--connect", "127.0.0.1:\(listenPorts[affected])", "--bytes", "256KiB", "--timeout", "3000"],
+                        [
+                            "probe", "--connect", "127.0.0.1:\(listenPorts[affected])", "--bytes", "256KiB",
+                            "--timeout", "3000",
+                        ],
                         inNamespace: clientHosts[affected])
                     let end = await probe.waitForExit(timeout: .seconds(5))
                     if end == .exited(0) {
@@ -187,7 +213,9 @@ extension IntegrationTests {
                     if recovery == nil { try await Task.sleep(for: .milliseconds(200)) }
                 }
                 let recovered = try #require(
-                    recovery, "client \(affected + 1) reached no server end within 15 s of the stop\n\(scope.diagnostics)\n--- haproxy\n\(haproxy.output.tail())")
+                    recovery,
+                    "client \(affected + 1) reached no server end within 15 s of the stop\n\(scope.diagnostics)\n--- haproxy\n\(haproxy.output.tail())"
+                )
                 // The health checks take the stopped end out; the other client's session goes on
                 // across that moment too.
                 while ContinuousClock.now - stopped < .seconds(5) {
@@ -198,24 +226,37 @@ extension IntegrationTests {
                     try await Task.sleep(for: .milliseconds(250))
                 }
                 let down = await markedDown.value
-                #expect(down != nil, "HAProxy did not mark server end \(victim + 1) down\n--- haproxy\n\(haproxy.output.tail())")
-                print("HAProxy: health checks marked server end \(victim + 1) down \(down.map(Self.format) ?? "never") after it stopped")
-                print("HAProxy: client \(affected + 1) reached server end \(survivor + 1) \(Self.format(recovered)) after server end \(victim + 1) stopped (\(attempts) probe(s))")
+                #expect(
+                    down != nil,
+                    "HAProxy did not mark server end \(victim + 1) down\n--- haproxy\n\(haproxy.output.tail())")
+                print(
+                    "HAProxy: health checks marked server end \(victim + 1) down \(down.map(Self.format) ?? "never") after it stopped"
+                )
+                print(
+                    "HAProxy: client \(affected + 1) reached server end \(survivor + 1) \(Self.format(recovered)) after server end \(victim + 1) stopped (\(attempts) probe(s))"
+                )
                 #expect(
                     servers[survivor].standardError.count(of: "session opened") > survivorSessionsBefore,
                     "the recovered session did not reach server end \(survivor + 1)")
 
                 // Both clients carry full probes again; the unaffected one never lost its sync connection.
-                try await Self.probe(scope, clientHosts[affected], listenPorts[affected], bytes: "2MiB", sessions: 2, name: "after \(affected + 1)", haproxy: haproxy)
-                try await Self.probe(scope, clientHosts[unaffected], listenPorts[unaffected], bytes: "2MiB", sessions: 2, name: "after \(unaffected + 1)", haproxy: haproxy)
-                #expect(try await unaffectedSession.echoes(Self.pattern(round: unaffectedRounds)), "\(scope.diagnostics)")
+                try await Self.probe(
+                    scope, clientHosts[affected], listenPorts[affected], bytes: "2MiB", sessions: 2,
+                    name: "after \(affected + 1)", haproxy: haproxy)
+                try await Self.probe(
+                    scope, clientHosts[unaffected], listenPorts[unaffected], bytes: "2MiB", sessions: 2,
+                    name: "after \(unaffected + 1)", haproxy: haproxy)
+                #expect(
+                    try await unaffectedSession.echoes(Self.pattern(round: unaffectedRounds)), "\(scope.diagnostics)")
                 unaffectedRounds += 1
                 for (index, client) in clients.enumerated() where endOfClient[index] == survivor {
                     #expect(client.standardError.count(of: "sync connection lost") == 0, "\(client.diagnostics)")
                     #expect(client.standardError.count(of: "session reset") == 0, "\(client.diagnostics)")
                     #expect(client.standardError.count(of: "session aborted") == 0, "\(client.diagnostics)")
                 }
-                print("HAProxy: client \(unaffected + 1)'s session on server end \(survivor + 1) echoed \(unaffectedRounds) rounds across the stop; sessions per server end at the end \(servers.map { $0.standardError.count(of: "session opened") })")
+                print(
+                    "HAProxy: client \(unaffected + 1)'s session on server end \(survivor + 1) echoed \(unaffectedRounds) rounds across the stop; sessions per server end at the end \(servers.map { $0.standardError.count(of: "session opened") })"
+                )
                 affectedSession.hangUp()
                 unaffectedSession.hangUp()
             }
@@ -223,14 +264,20 @@ extension IntegrationTests {
 
         /// Runs `tcsplitter probe` in `host` against the client listening on `port`; it must pass.
         static func probe(
-            _ scope: ProcessScope, _ host: String, _ port: Int, bytes: String, sessions: Int, name: String, haproxy: HAProxyProcess
+            _ scope: ProcessScope, _ host: String, _ port: Int, bytes: String, sessions: Int, name: String,
+            haproxy: HAProxyProcess
         ) async throws {
             let probe = try scope.launch(
                 name,
-                ["probe", "--connect", "127.0.0.1:\(port)", "--bytes", bytes, "--sessions", "\(sessions)", "--timeout", "20000"],
+                [
+                    "probe", "--connect", "127.0.0.1:\(port)", "--bytes", bytes, "--sessions", "\(sessions)",
+                    "--timeout", "20000",
+                ],
                 inNamespace: host)
             let ended = await probe.waitForExit(timeout: .seconds(25))
-            #expect(ended == .exited(0), "\(name): \(probe.diagnostics)\n\(scope.diagnostics)\n--- haproxy\n\(haproxy.output.tail())")
+            #expect(
+                ended == .exited(0),
+                "\(name): \(probe.diagnostics)\n\(scope.diagnostics)\n--- haproxy\n\(haproxy.output.tail())")
             #expect(probe.standardOutput.count(of: "probe: OK") == 1, "\(probe.diagnostics)")
             if ended != .exited(0) { throw HarnessError("\(name) failed") }
         }
@@ -273,7 +320,8 @@ extension IntegrationTests {
         }
 
         static func format(_ duration: Duration) -> String {
-            let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+            let milliseconds =
+                duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
             return "\(milliseconds) ms"
         }
     }
@@ -287,13 +335,16 @@ final class HAProxyProcess {
     private let directory: URL
 
     init(namespace: String, configuration: String) throws {
-        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("tcs-haproxy-\(getpid())-\(UUID().uuidString)")
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tcs-haproxy-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         let file = self.directory.appendingPathComponent("haproxy.cfg")
         try configuration.write(to: file, atomically: true, encoding: .utf8)
         try NetworkNamespaces.run([IntegrationTests.HAProxyTests.haproxyCommand, "-c", "-f", file.path])
         self.process.executableURL = URL(fileURLWithPath: NetworkNamespaces.ipCommand)
-        self.process.arguments = ["netns", "exec", namespace, IntegrationTests.HAProxyTests.haproxyCommand, "-f", file.path, "-db"]
+        self.process.arguments = [
+            "netns", "exec", namespace, IntegrationTests.HAProxyTests.haproxyCommand, "-f", file.path, "-db",
+        ]
         self.process.standardInput = FileHandle.nullDevice
         let pipe = Pipe()
         self.process.standardOutput = pipe
@@ -344,8 +395,12 @@ final class NamespacedConnection: Sendable {
                 if original >= 0 { close(original) }
                 if target >= 0 { close(target) }
             }
-            guard original >= 0, target >= 0 else { throw HarnessError("cannot open the namespaces of \(namespace): errno \(errno)") }
-            guard setNamespace(target, networkNamespace) == 0 else { throw HarnessError("setns(\(namespace)) failed: errno \(errno)") }
+            guard original >= 0, target >= 0 else {
+                throw HarnessError("cannot open the namespaces of \(namespace): errno \(errno)")
+            }
+            guard setNamespace(target, networkNamespace) == 0 else {
+                throw HarnessError("setns(\(namespace)) failed: errno \(errno)")
+            }
             defer { _ = setNamespace(original, networkNamespace) }
             return NamespacedConnection(descriptor: try PlainSocket.dial(port: port))
         }
@@ -356,7 +411,8 @@ final class NamespacedConnection: Sendable {
         try await Self.onThread {
             try PlainSocket.sendAll(bytes, on: self.descriptor)
             var reply: [UInt8] = []
-            _ = PlainSocket.receive(on: self.descriptor, into: &reply, until: bytes.count, deadline: ContinuousClock.now + .seconds(10))
+            _ = PlainSocket.receive(
+                on: self.descriptor, into: &reply, until: bytes.count, deadline: ContinuousClock.now + .seconds(10))
             return reply == bytes
         }
     }
@@ -365,7 +421,8 @@ final class NamespacedConnection: Sendable {
     func readToEnd(timeout: Duration) async throws -> PlainSocket.Exchange {
         try await Self.onThread {
             var reply: [UInt8] = []
-            let ending = PlainSocket.receive(on: self.descriptor, into: &reply, until: nil, deadline: ContinuousClock.now + timeout)
+            let ending = PlainSocket.receive(
+                on: self.descriptor, into: &reply, until: nil, deadline: ContinuousClock.now + timeout)
             return PlainSocket.Exchange(reply: reply, ending: ending ?? .timedOut)
         }
     }

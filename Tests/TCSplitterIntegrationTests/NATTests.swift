@@ -27,17 +27,23 @@ extension IntegrationTests {
             try spaces.exec(client, [NetworkNamespaces.ipCommand, "route", "add", "default", "via", "198.18.1.1"])
             try spaces.exec(router, ["/usr/sbin/sysctl", "-qw", "net.ipv4.ip_forward=1"])
             // The server host knows only its own /24: it cannot reach 198.18.1.0/24 at all.
-            try spaces.nft(router, """
+            try spaces.nft(
+                router,
+                """
                 table ip nat {
                     chain postrouting { type nat hook postrouting priority srcnat; oifname "wan" masquerade; }
                 }
                 """)
-            try spaces.nft(client, """
+            try spaces.nft(
+                client,
+                """
                 table inet guard {
                     chain input { type filter hook input priority filter; iifname "eth0" ct state new counter drop; }
                 }
                 """)
-            try spaces.nft(server, """
+            try spaces.nft(
+                server,
+                """
                 table inet seen {
                     chain input { type filter hook input priority filter; tcp flags syn ip saddr 198.18.2.1 counter; }
                 }
@@ -49,7 +55,10 @@ extension IntegrationTests {
                 let flags = ["--tick", "0", "--tock", "0", "--buffer", "0"]
                 let serverEnd = try scope.launch(
                     "server",
-                    ["server", "--lFling", "198.18.2.2:0", "--lSync", "198.18.2.2:0", "--forward", "127.0.0.1:\(echoPort)"]
+                    [
+                        "server", "--lFling", "198.18.2.2:0", "--lSync", "198.18.2.2:0", "--forward",
+                        "127.0.0.1:\(echoPort)",
+                    ]
                         + flags,
                     inNamespace: server)
                 let serverFields = try await serverEnd.ready()
@@ -65,17 +74,24 @@ extension IntegrationTests {
                 let listenPort = try SplitterProcess.port("listen", in: try await clientEnd.ready())
                 let probe = try scope.launch(
                     "probe",
-                    ["probe", "--connect", "127.0.0.1:\(listenPort)", "--bytes", "8MiB", "--sessions", "2", "--timeout", "40000"],
+                    [
+                        "probe", "--connect", "127.0.0.1:\(listenPort)", "--bytes", "8MiB", "--sessions", "2",
+                        "--timeout", "40000",
+                    ],
                     inNamespace: client)
                 let ended = await probe.waitForExit(timeout: .seconds(45))
                 #expect(ended == .exited(0), "\(mode): \(probe.diagnostics)\n\(scope.diagnostics)")
                 #expect(probe.standardOutput.count(of: "probe: OK") == 1, "\(probe.diagnostics)")
 
-                let guardCounter = try spaces.exec(client, [NetworkNamespaces.nftCommand, "list", "table", "inet", "guard"])
-                let seenCounter = try spaces.exec(server, [NetworkNamespaces.nftCommand, "list", "table", "inet", "seen"])
+                let guardCounter = try spaces.exec(
+                    client, [NetworkNamespaces.nftCommand, "list", "table", "inet", "guard"])
+                let seenCounter = try spaces.exec(
+                    server, [NetworkNamespaces.nftCommand, "list", "table", "inet", "seen"])
                 let dropped = Self.packets(in: guardCounter) ?? -1
                 let masqueraded = Self.packets(in: seenCounter) ?? -1
-                print("NAT \(mode): inbound connection attempts dropped at the client: \(dropped); connections the server saw from the router's address: \(masqueraded)")
+                print(
+                    "NAT \(mode): inbound connection attempts dropped at the client: \(dropped); connections the server saw from the router's address: \(masqueraded)"
+                )
                 #expect(dropped == 0, "\(mode): something tried to connect to the client:\n\(guardCounter)")
                 #expect(masqueraded > 2, "\(mode): the server saw no masqueraded connections:\n\(seenCounter)")
             }

@@ -38,7 +38,8 @@ extension IntegrationTests {
                             _ = try await peer.handshake(key: wrongKey)
                         }
                         var recorded: ByteBuffer?
-                        results["honest hello"] = try await Attacker.closed(port: port, group: group, expectOpen: true) { peer in
+                        results["honest hello"] = try await Attacker.closed(port: port, group: group, expectOpen: true)
+                        { peer in
                             recorded = try await peer.handshake(key: key).hello
                         }
                         let replay = recorded!
@@ -56,9 +57,11 @@ extension IntegrationTests {
                         results["unauthenticated frame"] = try await Attacker.closed(port: port, group: group) { peer in
                             _ = try await peer.handshake(key: key)
                             var clear = ByteBuffer()
-                            clear.writeFrame(.payload(PayloadFrame(
-                                header: PayloadHeader(sessionID: SessionID(rawValue: 1), offset: 0),
-                                data: ByteBuffer(string: "injected"))))
+                            clear.writeFrame(
+                                .payload(
+                                    PayloadFrame(
+                                        header: PayloadHeader(sessionID: SessionID(rawValue: 1), offset: 0),
+                                        data: ByteBuffer(string: "injected"))))
                             try await peer.send(clear)
                         }
                         results["truncated frame"] = try await Attacker.closed(port: port, group: group) { peer in
@@ -90,14 +93,18 @@ extension IntegrationTests {
                             #expect(closed, "\(attack): the server kept the connection open")
                         }
                         #expect(results["honest hello"] == false, "an honest keyed hello was refused")
-                        #expect(tunnel.server.process.standardError.count(of: "session aborted") == 0, "\(scope.diagnostics)")
+                        #expect(
+                            tunnel.server.process.standardError.count(of: "session aborted") == 0,
+                            "\(scope.diagnostics)")
                         #expect(peak < 128 * Size.mebibyte, "server peak RSS \(peak) bytes")
                     }
                 }
             }
         }
 
-        @Test("A flood of 200 connections that never say hello is cut off; the transfer beside is unharmed", .timeLimit(.minutes(1)))
+        @Test(
+            "A flood of 200 connections that never say hello is cut off; the transfer beside is unharmed",
+            .timeLimit(.minutes(1)))
         func connectionFlood() async throws {
             try await withEventLoopGroup { group in
                 try await withEchoService(group: group) { echoPort in
@@ -177,7 +184,10 @@ enum Attacker {
         let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
         var buffered = ByteBuffer()
 
-        init(iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        init(
+            iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator,
+            outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+        ) {
             self.iterator = iterator
             self.outbound = outbound
         }
@@ -193,7 +203,9 @@ enum Attacker {
         /// Reads the server's greeting.
         mutating func serverHello() async throws -> ServerHello {
             while true {
-                if case .serverHello(let hello)? = try self.buffered.readFrame(limits: FrameLimits(maxPayloadBytes: 1024)) {
+                if case .serverHello(let hello)? = try self.buffered.readFrame(
+                    limits: FrameLimits(maxPayloadBytes: 1024))
+                {
                     return hello
                 }
                 guard var chunk = try await self.iterator.next() else { throw ChannelError.eof }
@@ -216,7 +228,10 @@ enum Attacker {
         /// Whether the server closes the connection within `limit` (else this end closes it then).
         mutating func waitForClose(within limit: Duration, channel: Channel) async -> Bool {
             let timedOut = NIOLockedValueBox(false)
-            let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)) {
+            let timer = channel.eventLoop.scheduleTask(
+                in: .nanoseconds(
+                    Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
+            ) {
                 timedOut.withLockedValue { $0 = true }
                 channel.close(promise: nil)
             }

@@ -11,7 +11,8 @@ extension IntegrationTests {
         static let primer = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         static let rest = (0..<(256 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
 
-        @Test("SIGUSR1 prints a status block on each end whose byte counters match the transfer", .timeLimit(.minutes(1)))
+        @Test(
+            "SIGUSR1 prints a status block on each end whose byte counters match the transfer", .timeLimit(.minutes(1)))
         func statusReportMatchesTransfer() async throws {
             let bytes = 3 * Size.mebibyte
             try await withEventLoopGroup { group in
@@ -28,8 +29,11 @@ extension IntegrationTests {
                             // Through an echo service every byte goes both ways, on both ends.
                             #expect(try block.bytes("sent") == bytes, "\(block.lines)")
                             #expect(try block.bytes("received") == bytes, "\(block.lines)")
-                            #expect(block.lines["sessions"] == "0 open, 1 opened, 1 closed, 0 aborted; ended: closed 1", "\(block.lines)")
-                            #expect(block.lines["connections"]?.contains("sync 1 open, 1 opened") == true, "\(block.lines)")
+                            #expect(
+                                block.lines["sessions"] == "0 open, 1 opened, 1 closed, 0 aborted; ended: closed 1",
+                                "\(block.lines)")
+                            #expect(
+                                block.lines["connections"]?.contains("sync 1 open, 1 opened") == true, "\(block.lines)")
                             #expect(block.lines["heading"]?.hasPrefix("\(end.name),") == true, "\(block.lines)")
                         }
                         // A second report: the totals stand, the rates are since the first.
@@ -41,7 +45,9 @@ extension IntegrationTests {
             }
         }
 
-        @Test("/metrics scraped during a transfer parses as Prometheus text and its counters grow", .timeLimit(.minutes(1)))
+        @Test(
+            "/metrics scraped during a transfer parses as Prometheus text and its counters grow",
+            .timeLimit(.minutes(1)))
         func metricsGrowDuringTransfer() async throws {
             let bytes = 64 * Size.mebibyte
             let sent = "tcsplitter_stream_bytes_total{direction=\"sent\"}"
@@ -65,7 +71,9 @@ extension IntegrationTests {
                         let first = try await Self.scrape(port: metricsPort, until: { ($0[sent] ?? 0) > 0 })
                         let second = try await Self.scrape(port: metricsPort, until: { ($0[sent] ?? 0) > first[sent]! })
                         #expect(Double(bytes) > first[sent]!, "the first scrape came after the transfer: \(first)")
-                        #expect(second["tcsplitter_payloads_total{direction=\"sent\"}"]! > first["tcsplitter_payloads_total{direction=\"sent\"}"]!)
+                        #expect(
+                            second["tcsplitter_payloads_total{direction=\"sent\"}"]! > first[
+                                "tcsplitter_payloads_total{direction=\"sent\"}"]!)
                         #expect(second["tcsplitter_sessions_open"] == 1, "\(second)")
                         let mismatches = await transfer.value
                         #expect(mismatches.isEmpty, "\(mismatches)\n\(scope.diagnostics)")
@@ -74,7 +82,8 @@ extension IntegrationTests {
                         #expect(last[sent] == Double(bytes) && last[received] == Double(bytes), "\(last)")
                         #expect(last["tcsplitter_sessions_ended_total{outcome=\"closed\"}"] == 1, "\(last)")
                         #expect(last["tcsplitter_sessions_ended_by_reason_total{reason=\"closed\"}"] == 1, "\(last)")
-                        #expect(last["tcsplitter_sessions_ended_by_reason_total{reason=\"reset_by_peer\"}"] == 0, "\(last)")
+                        #expect(
+                            last["tcsplitter_sessions_ended_by_reason_total{reason=\"reset_by_peer\"}"] == 0, "\(last)")
                         #expect(last["tcsplitter_sessions_open"] == 0, "\(last)")
                     }
                 }
@@ -106,12 +115,14 @@ extension IntegrationTests {
             try await withEventLoopGroup { group in
                 try await withEchoService(group: group) { echoPort in
                     try await withProcesses { scope in
-                        let tunnel = try await scope.startTunnel(forwardPort: echoPort, flags: ["--grace-period", "20"])
+                        let tunnel = try await scope.startTunnel(
+                            forwardPort: echoPort, flags: ["--grace-period", "20"])
                         let end = stopped == .client ? tunnel.client.process : tunnel.server.process
                         let held = try await Self.openHeldSession(port: tunnel.listenPort)
                         let started = ContinuousClock.now
                         end.send(signal: SIGTERM)
-                        _ = try await end.logLine(containing: "no new sessions; 1 open session(s)", timeout: .seconds(10))
+                        _ = try await end.logLine(
+                            containing: "no new sessions; 1 open session(s)", timeout: .seconds(10))
                         switch stopped {
                         case .client:
                             #expect(throws: HarnessError.self, "the client still accepts") {
@@ -122,12 +133,15 @@ extension IntegrationTests {
                                 port: tunnel.listenPort, request: [1, 2, 3], shutWriteSide: false, timeout: .seconds(10)
                             )
                             #expect(refused.reply.isEmpty && refused.ending != .timedOut, "a new session was served")
-                            _ = try await tunnel.client.process.logLine(containing: "the server is shutting down", timeout: .seconds(10))
+                            _ = try await tunnel.client.process.logLine(
+                                containing: "the server is shutting down", timeout: .seconds(10))
                         }
                         try await held.send(Self.rest)
                         try held.shutWriteSide()
                         let echo = try await held.readToEnd(timeout: .seconds(20))
-                        #expect(echo.reply == Self.rest, "\(echo.reply.count) of \(Self.rest.count) bytes\n\(scope.diagnostics)")
+                        #expect(
+                            echo.reply == Self.rest,
+                            "\(echo.reply.count) of \(Self.rest.count) bytes\n\(scope.diagnostics)")
                         #expect(echo.ending == .endOfFile)
                         let exit = await end.waitForExit(timeout: .seconds(20))
                         #expect(exit == .exited(0), "\(exit.map { "\($0)" } ?? "still running")\n\(end.diagnostics)")
@@ -139,7 +153,8 @@ extension IntegrationTests {
             }
         }
 
-        @Test("A session still open when the grace period ends is aborted, and the end exits 0", .timeLimit(.minutes(1)))
+        @Test(
+            "A session still open when the grace period ends is aborted, and the end exits 0", .timeLimit(.minutes(1)))
         func gracePeriodEnds() async throws {
             try await withEventLoopGroup { group in
                 try await withEchoService(group: group) { echoPort in
@@ -150,10 +165,14 @@ extension IntegrationTests {
                         client.send(signal: SIGTERM)
                         let exit = await client.waitForExit(timeout: .seconds(15))
                         #expect(exit == .exited(0), "\(exit.map { "\($0)" } ?? "still running")\n\(client.diagnostics)")
-                        _ = try await client.logLine(containing: "grace period of 1 s over: aborting 1 open session(s)", timeout: .seconds(5))
+                        _ = try await client.logLine(
+                            containing: "grace period of 1 s over: aborting 1 open session(s)", timeout: .seconds(5))
                         let end = try await held.readToEnd(timeout: .seconds(10))
-                        #expect(end.ending != .timedOut && end.ending != .endOfFile, "the held connection ended with \(end.ending), not a reset")
-                        _ = try await tunnel.server.process.logLine(containing: "session reset by the peer", timeout: .seconds(10))
+                        #expect(
+                            end.ending != .timedOut && end.ending != .endOfFile,
+                            "the held connection ended with \(end.ending), not a reset")
+                        _ = try await tunnel.server.process.logLine(
+                            containing: "session reset by the peer", timeout: .seconds(10))
                     }
                 }
             }
@@ -165,21 +184,27 @@ extension IntegrationTests {
                 try await withEchoService(group: group) { echoPort in
                     // The client's status is checked below (130, not a clean 0); the server's too.
                     try await withProcesses(expectCleanStop: false) { scope in
-                        let tunnel = try await scope.startTunnel(forwardPort: echoPort, flags: ["--grace-period", "60"])
+                        let tunnel = try await scope.startTunnel(
+                            forwardPort: echoPort, flags: ["--grace-period", "60"])
                         let held = try await Self.openHeldSession(port: tunnel.listenPort)
                         let client = tunnel.client.process
                         client.send(signal: SIGINT)
-                        _ = try await client.logLine(containing: "no new sessions; 1 open session(s)", timeout: .seconds(10))
-                        #expect(await client.waitForExit(timeout: .milliseconds(300)) == nil, "one SIGINT must drain, not exit")
+                        _ = try await client.logLine(
+                            containing: "no new sessions; 1 open session(s)", timeout: .seconds(10))
+                        #expect(
+                            await client.waitForExit(timeout: .milliseconds(300)) == nil,
+                            "one SIGINT must drain, not exit")
                         let second = ContinuousClock.now
                         client.send(signal: SIGINT)
                         let exit = await client.waitForExit(timeout: .seconds(5))
-                        #expect(exit == .exited(130), "\(exit.map { "\($0)" } ?? "still running")\n\(client.diagnostics)")
+                        #expect(
+                            exit == .exited(130), "\(exit.map { "\($0)" } ?? "still running")\n\(client.diagnostics)")
                         #expect(ContinuousClock.now - second < .seconds(3))
                         _ = try await client.logLine(containing: "second SIGINT", timeout: .seconds(5))
                         let end = try await held.readToEnd(timeout: .seconds(10))
                         #expect(end.ending != .timedOut, "the held connection stayed open")
-                        #expect(await tunnel.server.process.stop() == .exited(0), "\(tunnel.server.process.diagnostics)")
+                        #expect(
+                            await tunnel.server.process.stop() == .exited(0), "\(tunnel.server.process.diagnostics)")
                     }
                 }
             }
@@ -191,7 +216,9 @@ extension IntegrationTests {
                 let process = try scope.launch("tcsplitter", ["--version"])
                 #expect(await process.waitForExit(timeout: .seconds(10)) == .exited(0))
                 let line = try await process.standardOutput.line(containing: ".", timeout: .seconds(5))
-                #expect(line.split(separator: ".").count == 3 && line.allSatisfy { $0.isNumber || $0 == "." || $0 == "-" || $0.isLetter }, "\(line)")
+                #expect(
+                    line.split(separator: ".").count == 3
+                        && line.allSatisfy { $0.isNumber || $0 == "." || $0 == "-" || $0.isLetter }, "\(line)")
             }
         }
 

@@ -44,10 +44,13 @@ extension IntegrationTests {
         // (640 kB) in milliseconds even in a debug build: --budget auto must then double the
         // budgets of both ends' later connections, and an exact --budget 64 must not. Once
         // doubled twice, the path counts as fast and payloads are cut up to 64 KiB.
-        @Test("--budget auto scales both ends' budgets and payloads on a fast link; an exact --budget does neither", .timeLimit(.minutes(2)))
+        @Test(
+            "--budget auto scales both ends' budgets and payloads on a fast link; an exact --budget does neither",
+            .timeLimit(.minutes(2)))
         func budgetScalesOnFastLink() async throws {
             let bytes = 32 * Size.mebibyte
-            let exact = try await self.transfer(sessions: 1, bytes: bytes, flags: Self.eventDriven + ["--conns", "1", "--budget", "64"])
+            let exact = try await self.transfer(
+                sessions: 1, bytes: bytes, flags: Self.eventDriven + ["--conns", "1", "--budget", "64"])
             let auto = try await self.transfer(sessions: 1, bytes: bytes, flags: Self.eventDriven + ["--conns", "1"])
             // 32 MiB each way in 64-payload budgets of 10,000 bytes is at least 52 connections;
             // with the budgets doubling (64, 128, ... 2048 payloads) and the payloads growing,
@@ -55,7 +58,8 @@ extension IntegrationTests {
             #expect(exact.connections >= 50, "fling connections opened with --budget 64: \(exact.connections)")
             #expect(
                 auto.connections <= exact.connections / 2,
-                "fling connections opened with --budget auto: \(auto.connections), with --budget 64: \(exact.connections)")
+                "fling connections opened with --budget auto: \(auto.connections), with --budget 64: \(exact.connections)"
+            )
             // Payloads of --frags (10,000 bytes) with an exact budget; with auto, once doubled
             // twice (after about 2 MB), the rest of each read up to 64 KiB (742 payloads, 45 kB on
             // average, in a debug build on an idle machine).
@@ -70,7 +74,9 @@ extension IntegrationTests {
             var connections: Int
             var payloadsSent: Int
             var bytesSent: Int
-            var description: String { "\(self.bytesSent) bytes in \(self.payloadsSent) payloads on \(self.connections) fling connections" }
+            var description: String {
+                "\(self.bytesSent) bytes in \(self.payloadsSent) payloads on \(self.connections) fling connections"
+            }
         }
 
         /// Starts a tunnel with `flags` on both ends in front of an in-process echo service and

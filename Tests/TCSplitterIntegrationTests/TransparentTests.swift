@@ -30,7 +30,8 @@ extension IntegrationTests {
             var allow: String { self.ipv6 ? "[2001:2:0:20::2/128]:7001-7002" : "198.18.20.2/32:7001-7002" }
             var listen: String { self.ipv6 ? "[::]:6000" : "0.0.0.0:6000" }
             var redirect: String {
-                let (family, match) = self.ipv6 ? ("ip6", "ip6 daddr 2001:2:0:20::/64") : ("ip", "ip daddr 198.18.20.0/24")
+                let (family, match) =
+                    self.ipv6 ? ("ip6", "ip6 daddr 2001:2:0:20::/64") : ("ip", "ip daddr 198.18.20.0/24")
                 return """
                     table \(family) tcs {
                         chain prerouting {
@@ -44,7 +45,9 @@ extension IntegrationTests {
 
         static let plans = [
             Plan(ipv6: false, shared: eventDriven, clientOnly: []),
-            Plan(ipv6: false, shared: eventDriven + ["--fec", "4:1", "--retries", "1:-1", "--conns", "10"] + key, clientOnly: ["--dup", "both"]),
+            Plan(
+                ipv6: false, shared: eventDriven + ["--fec", "4:1", "--retries", "1:-1", "--conns", "10"] + key,
+                clientOnly: ["--dup", "both"]),
             Plan(ipv6: true, shared: eventDriven + key, clientOnly: ["--dup", "lasso"]),
         ]
 
@@ -62,8 +65,14 @@ extension IntegrationTests {
             let remote = try spaces.add("s")
             try spaces.link(host, "eth0", plan.hostAddress, to: router, "lan", plan.lanAddress)
             try spaces.link(router, "wan", plan.wanAddress, to: remote, "eth0", plan.remoteAddress)
-            try spaces.exec(host, [NetworkNamespaces.ipCommand] + (plan.ipv6 ? ["-6"] : []) + ["route", "add", "default", "via", plan.gateway])
-            try spaces.exec(router, ["/usr/sbin/sysctl", "-qw", plan.ipv6 ? "net.ipv6.conf.all.forwarding=1" : "net.ipv4.ip_forward=1"])
+            try spaces.exec(
+                host,
+                [NetworkNamespaces.ipCommand] + (plan.ipv6 ? ["-6"] : []) + [
+                    "route", "add", "default", "via", plan.gateway,
+                ])
+            try spaces.exec(
+                router,
+                ["/usr/sbin/sysctl", "-qw", plan.ipv6 ? "net.ipv6.conf.all.forwarding=1" : "net.ipv4.ip_forward=1"])
             // The remote host has no route to the application's network: only the tunnel reaches it.
             try spaces.nft(router, plan.redirect)
 
@@ -71,18 +80,25 @@ extension IntegrationTests {
                 // Three services on the remote host, each an echo behind a counting relay.
                 var relays: [SplitterProcess] = []
                 for port in 7001...7003 {
-                    let echo = try scope.launch("echo \(port)", ["echo", "--listen", "127.0.0.1:0"], inNamespace: remote)
+                    let echo = try scope.launch(
+                        "echo \(port)", ["echo", "--listen", "127.0.0.1:0"], inNamespace: remote)
                     let echoPort = try SplitterProcess.port("listen", in: try await echo.ready())
                     let relay = try scope.launch(
                         "service \(port)",
-                        ["chaos-proxy", "--listen", plan.remote(port: port), "--to", "127.0.0.1:\(echoPort)", "--kill-percent", "0"],
+                        [
+                            "chaos-proxy", "--listen", plan.remote(port: port), "--to", "127.0.0.1:\(echoPort)",
+                            "--kill-percent", "0",
+                        ],
                         inNamespace: remote)
                     _ = try await relay.ready()
                     relays.append(relay)
                 }
                 let server = try scope.launch(
                     "server",
-                    ["server", "--lFling", plan.remote(port: 0), "--lSync", plan.remote(port: 0), "--allow", plan.allow]
+                    [
+                        "server", "--lFling", plan.remote(port: 0), "--lSync", plan.remote(port: 0), "--allow",
+                        plan.allow,
+                    ]
                         + plan.shared,
                     inNamespace: remote)
                 let fields = try await server.ready()
@@ -101,7 +117,10 @@ extension IntegrationTests {
                 for (port, sessions) in [(7001, 2), (7002, 3)] {
                     let probe = try scope.launch(
                         "probe \(port)",
-                        ["probe", "--connect", plan.remote(port: port), "--bytes", "4MiB", "--sessions", "\(sessions)", "--timeout", "30000"],
+                        [
+                            "probe", "--connect", plan.remote(port: port), "--bytes", "4MiB", "--sessions",
+                            "\(sessions)", "--timeout", "30000",
+                        ],
                         inNamespace: host)
                     let ended = await probe.waitForExit(timeout: .seconds(40))
                     #expect(ended == .exited(0), "probe of \(port): \(probe.diagnostics)\n\(scope.diagnostics)")

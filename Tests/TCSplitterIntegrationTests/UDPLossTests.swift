@@ -45,7 +45,8 @@ extension IntegrationTests {
                             killPercent: 10,
                             scope: scope
                         ) { port, client, server in
-                            let results = try await udpProbe(port: port, plan: Self.plan, timeout: .seconds(80), group: group)
+                            let results = try await udpProbe(
+                                port: port, plan: Self.plan, timeout: .seconds(80), group: group)
                             outcome = results.first
                             for end in [client, server] {
                                 #expect(end.standardError.count(of: "session aborted") == 0, "\(end.diagnostics)")

@@ -47,7 +47,8 @@ extension IntegrationTests {
             }
         }
 
-        @Test("50 concurrent source addresses are 50 sessions, each echoed intact and in order", .timeLimit(.minutes(2)))
+        @Test(
+            "50 concurrent source addresses are 50 sessions, each echoed intact and in order", .timeLimit(.minutes(2)))
         func fiftySources() async throws {
             try await withEventLoopGroup { group in
                 try await withUDPEchoService(group: group) { echoPort in
@@ -63,7 +64,9 @@ extension IntegrationTests {
                             port: tunnel.listenPort, plan: plan, sessions: 50, timeout: .seconds(90), group: group
                         )
                         let broken = results.enumerated().filter { !$0.element.isExact }
-                        #expect(broken.isEmpty, "\(broken.map { "source \($0.offset): \($0.element)" })\n\(scope.diagnostics)")
+                        #expect(
+                            broken.isEmpty,
+                            "\(broken.map { "source \($0.offset): \($0.element)" })\n\(scope.diagnostics)")
                         #expect(results.reduce(0) { $0 + $1.received } == 50 * 400)
                         #expect(tunnel.server.process.standardError.count(of: "udp session opened") == 50)
                     }
@@ -101,9 +104,11 @@ extension IntegrationTests {
                         #expect(result.isExact, "\(result)\n\(scope.diagnostics)")
                         // IPv6 carries datagrams up to 65,527 bytes, past what UDP mode carries:
                         // counted, dropped, logged; never truncated.
-                        let sender = try await DatagramBootstrap(group: group).connect(host: "::1", port: listenPort).get()
+                        let sender = try await DatagramBootstrap(group: group).connect(host: "::1", port: listenPort)
+                            .get()
                         try await sender.writeAndFlush(ByteBuffer(repeating: 0xAB, count: 65_520))
-                        _ = try await client.logLine(containing: "dropped a datagram of 65520 bytes", timeout: .seconds(5))
+                        _ = try await client.logLine(
+                            containing: "dropped a datagram of 65520 bytes", timeout: .seconds(5))
                         try await sender.close()
                     }
                 }
@@ -125,7 +130,8 @@ extension IntegrationTests {
                         let plan = UDPProbeClient.Plan(
                             count: 200, minBytes: 8, maxBytes: 1000, window: 8, lossTimeout: .seconds(10), seed: 3
                         )
-                        let first = try await udpProbe(port: tunnel.listenPort, plan: plan, timeout: .seconds(20), group: group)
+                        let first = try await udpProbe(
+                            port: tunnel.listenPort, plan: plan, timeout: .seconds(20), group: group)
                         #expect(first.allSatisfy { $0.isExact }, "\(first)")
                         // Either end may expire it first; it tells the other, so both end it.
                         let start = ContinuousClock.now
@@ -138,8 +144,11 @@ extension IntegrationTests {
                         // One end expires it and the other hears of it (or both expire it at once).
                         let expired = logs.reduce(0) { $0 + $1.count(of: "udp session expired") }
                         let told = logs.reduce(0) { $0 + $1.count(of: "session reset by the peer: UDP session idle") }
-                        #expect(expired >= 1 && expired + told == 2, "expired \(expired), told \(told)\n\(scope.diagnostics)")
-                        let second = try await udpProbe(port: tunnel.listenPort, plan: plan, timeout: .seconds(20), group: group)
+                        #expect(
+                            expired >= 1 && expired + told == 2,
+                            "expired \(expired), told \(told)\n\(scope.diagnostics)")
+                        let second = try await udpProbe(
+                            port: tunnel.listenPort, plan: plan, timeout: .seconds(20), group: group)
                         #expect(second.allSatisfy { $0.isExact }, "\(second)")
                         for end in [tunnel.client.process, tunnel.server.process] {
                             try await end.logLines(containing: "udp session ended", count: 2, timeout: .seconds(10))
@@ -177,7 +186,9 @@ extension IntegrationTests {
             }
         }
 
-        @Test("--max-sessions caps the source addresses served: datagrams from one more are dropped and logged", .timeLimit(.minutes(1)))
+        @Test(
+            "--max-sessions caps the source addresses served: datagrams from one more are dropped and logged",
+            .timeLimit(.minutes(1)))
         func sessionCap() async throws {
             try await withEventLoopGroup { group in
                 try await withUDPEchoService(group: group) { echoPort in
@@ -194,7 +205,8 @@ extension IntegrationTests {
                         )
                         #expect(results.filter { $0.isExact }.count == 2, "\(results)")
                         #expect(results.filter { $0.received == 0 }.count == 1, "\(results)")
-                        _ = try await tunnel.client.process.logLine(containing: "2 sessions open (--max-sessions", timeout: .seconds(5))
+                        _ = try await tunnel.client.process.logLine(
+                            containing: "2 sessions open (--max-sessions", timeout: .seconds(5))
                     }
                 }
             }

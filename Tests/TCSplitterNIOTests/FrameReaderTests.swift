@@ -13,8 +13,13 @@ import Testing
     static let frames: [Frame] = [
         .serverHello(ServerHello(nonce: HelloNonce(high: 1, low: 2), requiresProof: false)),
         .clientHello(ClientHello(kind: .fling, clientID: ClientID(rawValue: 7), nonce: HelloNonce(high: 3, low: 4))),
-        .payload(PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 9), offset: 640), data: ByteBuffer(bytes: Array(0..<64)))),
-        .payload(PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 9), offset: 704), data: ByteBuffer(bytes: [1]))),
+        .payload(
+            PayloadFrame(
+                header: PayloadHeader(sessionID: SessionID(rawValue: 9), offset: 640),
+                data: ByteBuffer(bytes: Array(0..<64)))),
+        .payload(
+            PayloadFrame(
+                header: PayloadHeader(sessionID: SessionID(rawValue: 9), offset: 704), data: ByteBuffer(bytes: [1]))),
         .control(.open(SessionID(rawValue: 5))),
         .control(.progress(SessionID(rawValue: 5), receivedOffset: 10, sentOffset: 20)),
         .control(.reset(SessionID(rawValue: 5), reason: "because")),
@@ -108,7 +113,8 @@ import Testing
     func oversize() throws {
         let channel = EmbeddedChannel(handler: FrameReader(limits: Self.limits))
         var header = ByteBuffer()
-        header.writeFrameHeader(type: .payload, bodyBytes: WireConstants.payloadHeaderBytes + 64 + WireConstants.maxTagBytes + 1)
+        header.writeFrameHeader(
+            type: .payload, bodyBytes: WireConstants.payloadHeaderBytes + 64 + WireConstants.maxTagBytes + 1)
         #expect(throws: FrameDecodingError.self) {
             try channel.writeInbound(header)
         }

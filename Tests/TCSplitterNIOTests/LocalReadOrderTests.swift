@@ -10,7 +10,9 @@ import Testing
 /// `opened` read in the same event-loop pass as the accept) must still read that socket. NIO
 /// forgets a read asked for before registration; this hung one session in a few hundred in CI.
 @Suite struct LocalReadOrderTests {
-    @Test("a session opened inside the accept, before registration, still reads its local socket", .timeLimit(.minutes(1)))
+    @Test(
+        "a session opened inside the accept, before registration, still reads its local socket", .timeLimit(.minutes(1))
+    )
     func openBeforeRegistrationReads() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
@@ -20,7 +22,8 @@ import Testing
                 channel.eventLoop.makeCompletedFuture {
                     let link = state.value.link
                     let session = TunnelSession(
-                        id: SessionID.random(), link: link, configuration: link.configuration, logger: link.logger, now: .now())
+                        id: SessionID.random(), link: link, configuration: link.configuration, logger: link.logger,
+                        now: .now())
                     try channel.pipeline.syncOperations.addHandler(LocalStreamHandler(session: session))
                     session.attach(localChannel: channel)
                     link.add(session)
@@ -55,6 +58,7 @@ private final class AcceptedSessions {
         var configuration = TunnelConfiguration(role: .client)
         configuration.tickInterval = .zero
         configuration.tockInterval = .zero
-        self.link = TunnelLink(eventLoop: eventLoop, configuration: configuration, logger: Logger(label: "test"), isClient: true)
+        self.link = TunnelLink(
+            eventLoop: eventLoop, configuration: configuration, logger: Logger(label: "test"), isClient: true)
     }
 }

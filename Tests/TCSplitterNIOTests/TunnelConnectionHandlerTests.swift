@@ -17,8 +17,12 @@ final class RecordingDelegate: TunnelConnectionDelegate {
     var mismatches: [[TunnelAgreement.Mismatch]] = []
 
     func connectionReady(_ connection: TunnelConnectionHandler, hello: ClientHello?) { self.ready.append(hello) }
-    func connection(_ connection: TunnelConnectionHandler, received payload: PayloadFrame) { self.payloads.append(payload) }
-    func connection(_ connection: TunnelConnectionHandler, received message: ControlMessage) { self.messages.append(message) }
+    func connection(_ connection: TunnelConnectionHandler, received payload: PayloadFrame) {
+        self.payloads.append(payload)
+    }
+    func connection(_ connection: TunnelConnectionHandler, received message: ControlMessage) {
+        self.messages.append(message)
+    }
     func connectionAvailabilityChanged(_ connection: TunnelConnectionHandler) {}
     func connectionRetired(_ connection: TunnelConnectionHandler) { self.retired += 1 }
     func connectionClosed(_ connection: TunnelConnectionHandler) { self.closed += 1 }
@@ -89,7 +93,8 @@ final class RecordingDelegate: TunnelConnectionDelegate {
         #expect(handler.kind == .fling)
         #expect(handler.clientID == ClientID(rawValue: 77))
         #expect(handler.canSend)
-        let payload = PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0), data: ByteBuffer(string: "hi"))
+        let payload = PayloadFrame(
+            header: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0), data: ByteBuffer(string: "hi"))
         try channel.writeInbound(Self.bytes(.payload(payload)))
         #expect(delegate.payloads == [payload])
         _ = try? channel.finish()
@@ -100,7 +105,8 @@ final class RecordingDelegate: TunnelConnectionDelegate {
         let (channel, handler, delegate) = try Self.makeChannel(side: .dialer(.fling, ClientID(rawValue: 5)))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
         #expect(!handler.canSend)
-        try channel.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
+        try channel.writeInbound(
+            Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
         guard case .clientHello(let hello) = try Self.readFrame(channel) else {
             Issue.record("no client hello")
             return
@@ -115,7 +121,8 @@ final class RecordingDelegate: TunnelConnectionDelegate {
     @Test("a server that asks for a key proof the client cannot give is left")
     func proofRequired() throws {
         let (channel, _, delegate) = try Self.makeChannel(side: .dialer(.sync, ClientID(rawValue: 5)))
-        try channel.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: true))))
+        try channel.writeInbound(
+            Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: true))))
         #expect(!channel.isActive)
         #expect(delegate.ready.isEmpty)
         #expect(delegate.closed == 1)
@@ -143,14 +150,21 @@ final class RecordingDelegate: TunnelConnectionDelegate {
     @Test("a payload on a sync connection, or a control message on a data connection, is a protocol error")
     func wrongKind() throws {
         let (sync, _, syncDelegate) = try Self.makeChannel(side: .acceptor)
-        try sync.writeInbound(Self.bytes(.clientHello(ClientHello(kind: .sync, clientID: ClientID(rawValue: 1), nonce: HelloNonce(high: 0, low: 0)))))
-        let payload = PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0), data: ByteBuffer(string: "x"))
+        try sync.writeInbound(
+            Self.bytes(
+                .clientHello(
+                    ClientHello(kind: .sync, clientID: ClientID(rawValue: 1), nonce: HelloNonce(high: 0, low: 0)))))
+        let payload = PayloadFrame(
+            header: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0), data: ByteBuffer(string: "x"))
         try sync.writeInbound(Self.bytes(.payload(payload)))
         #expect(!sync.isActive)
         #expect(syncDelegate.payloads.isEmpty)
 
         let (fling, _, flingDelegate) = try Self.makeChannel(side: .acceptor)
-        try fling.writeInbound(Self.bytes(.clientHello(ClientHello(kind: .fling, clientID: ClientID(rawValue: 1), nonce: HelloNonce(high: 0, low: 0)))))
+        try fling.writeInbound(
+            Self.bytes(
+                .clientHello(
+                    ClientHello(kind: .fling, clientID: ClientID(rawValue: 1), nonce: HelloNonce(high: 0, low: 0)))))
         try fling.writeInbound(Self.bytes(.control(.open(SessionID(rawValue: 4)))))
         #expect(!fling.isActive)
         #expect(flingDelegate.messages.isEmpty)
@@ -159,7 +173,8 @@ final class RecordingDelegate: TunnelConnectionDelegate {
     @Test("payloads are written header then data, and the budget retires the connection")
     func budget() throws {
         let (channel, handler, delegate) = try Self.makeChannel(side: .dialer(.fling, ClientID(rawValue: 5)), budget: 2)
-        try channel.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
+        try channel.writeInbound(
+            Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
         _ = try Self.readFrame(channel)
         let header = PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0)
         handler.send(payload: header, data: ByteBuffer(string: "abc"))
@@ -172,7 +187,8 @@ final class RecordingDelegate: TunnelConnectionDelegate {
         #expect(String(buffer: sent.data) == "abc")
         #expect(handler.canSend)
         #expect(delegate.retired == 0)
-        handler.send(payload: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 3), data: ByteBuffer(string: "d"))
+        handler.send(
+            payload: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 3), data: ByteBuffer(string: "d"))
         #expect(!handler.canSend)
         #expect(delegate.retired == 1)
         _ = try? channel.finish()
@@ -181,11 +197,14 @@ final class RecordingDelegate: TunnelConnectionDelegate {
     @Test("three quarters into its budget a connection asks once for its replacement")
     func nearlySpent() throws {
         let (channel, handler, delegate) = try Self.makeChannel(side: .dialer(.fling, ClientID(rawValue: 5)), budget: 8)
-        try channel.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
+        try channel.writeInbound(
+            Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
         _ = try Self.readFrame(channel)
         var counts: [Int] = []
         for index in 0..<8 {
-            handler.send(payload: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: UInt64(index)), data: ByteBuffer(string: "x"))
+            handler.send(
+                payload: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: UInt64(index)),
+                data: ByteBuffer(string: "x"))
             counts.append(delegate.nearlySpent)
         }
         #expect(counts == [0, 0, 0, 0, 0, 1, 1, 1])
@@ -195,8 +214,10 @@ final class RecordingDelegate: TunnelConnectionDelegate {
     @Test("the client's hello declares its dup mode and nonce; payloads the mode rules out close the connection")
     func dupModeRules() throws {
         // The client end in none mode: its lasso connection declares the mode and only receives.
-        let (lasso, lassoHandler, _) = try Self.makeChannel(side: .dialer(.lasso, ClientID(rawValue: 5)), budget: 0, dup: .none)
-        try lasso.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
+        let (lasso, lassoHandler, _) = try Self.makeChannel(
+            side: .dialer(.lasso, ClientID(rawValue: 5)), budget: 0, dup: .none)
+        try lasso.writeInbound(
+            Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
         guard case .clientHello(let hello) = try Self.readFrame(lasso) else {
             Issue.record("no client hello")
             return
@@ -204,7 +225,8 @@ final class RecordingDelegate: TunnelConnectionDelegate {
         #expect(hello.dup == .none && hello.kind == .lasso)
         #expect(lassoHandler.clientNonce == hello.nonce)
         #expect(!lassoHandler.canSend)
-        let payload = PayloadFrame(header: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0), data: ByteBuffer(string: "x"))
+        let payload = PayloadFrame(
+            header: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0), data: ByteBuffer(string: "x"))
         try lasso.writeInbound(Self.bytes(.payload(payload)))  // downstream on a lasso: fine
         #expect(lasso.isActive)
 
@@ -219,14 +241,16 @@ final class RecordingDelegate: TunnelConnectionDelegate {
 
         // The client end in none mode refuses downstream payloads on a fling connection.
         let (fling, _, flingDelegate) = try Self.makeChannel(side: .dialer(.fling, ClientID(rawValue: 5)), dup: .none)
-        try fling.writeInbound(Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
+        try fling.writeInbound(
+            Self.bytes(.serverHello(ServerHello(nonce: HelloNonce(high: 9, low: 9), requiresProof: false))))
         try fling.writeInbound(Self.bytes(.payload(payload)))
         #expect(!fling.isActive)
         #expect(flingDelegate.payloads.isEmpty)
         _ = try? lasso.finish()
     }
 
-    static let agreement = TunnelAgreement(payloadBytes: 10000, fecDataShards: 0, fecParityShards: 0, localProtocol: .tcp)
+    static let agreement = TunnelAgreement(
+        payloadBytes: 10000, fecDataShards: 0, fecParityShards: 0, localProtocol: .tcp)
 
     @Test("a server whose --frags and --fec differ is refused by the client, naming both flags and both values")
     func clientRefusesDifferentServer() throws {
@@ -241,11 +265,15 @@ final class RecordingDelegate: TunnelConnectionDelegate {
         #expect(delegate.ready.isEmpty)
         #expect(!handler.canSend)
         let reported = try #require(delegate.mismatches.first)
-        #expect(reported.map(\.description) == ["--frags: this end 10000, the peer 65536", "--fec: this end 0:0, the peer 10:3"])
+        #expect(
+            reported.map(\.description) == [
+                "--frags: this end 10000, the peer 65536", "--fec: this end 0:0, the peer 10:3",
+            ])
         #expect(!channel.isActive)
     }
 
-    @Test("a client that declares another --protocol is refused by the server; a matching one is served with its tuning")
+    @Test(
+        "a client that declares another --protocol is refused by the server; a matching one is served with its tuning")
     func serverChecksDeclaredSettings() throws {
         let tuning = TunnelConfiguration(role: .client).tuning
         var udp = Self.agreement

@@ -14,7 +14,8 @@ import Testing
     }
 
     /// Sends `method uri` (HTTP/1.1, keep-alive unless `close`) and collects the response.
-    static func request(_ method: HTTPMethod, _ uri: String, close: Bool = false) throws -> (Response, EmbeddedChannel) {
+    static func request(_ method: HTTPMethod, _ uri: String, close: Bool = false) throws -> (Response, EmbeddedChannel)
+    {
         let channel = EmbeddedChannel()
         let loop = channel.eventLoop
         let render: @Sendable () -> EventLoopFuture<ByteBuffer> = {

@@ -40,7 +40,9 @@ import Testing
         #expect(Self.value("tcsplitter_connections_open{kind=\"sync\"}", in: text) == 1)
         #expect(Self.value("tcsplitter_sessions_open", in: text) == 2)
         #expect(Self.value("tcsplitter_buffer_limit_bytes{buffer=\"send\"}", in: text) == 2048)
-        #expect(Self.value("tcsplitter_build_info{version=\"\(TCSplitterVersion.current)\",role=\"server\"}", in: text) == 1)
+        #expect(
+            Self.value("tcsplitter_build_info{version=\"\(TCSplitterVersion.current)\",role=\"server\"}", in: text) == 1
+        )
         #expect(text.contains("# TYPE tcsplitter_stream_bytes_total counter"))
     }
 

@@ -33,7 +33,9 @@ public struct AllowRule: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         let network = SessionDestination(addressBytes: self.networkBytes, port: 0)?.host ?? "?"
         let cidr = "\(network)/\(self.prefixLength)"
-        let ports = self.ports.lowerBound == self.ports.upperBound ? "\(self.ports.lowerBound)" : "\(self.ports.lowerBound)-\(self.ports.upperBound)"
+        let ports =
+            self.ports.lowerBound == self.ports.upperBound
+            ? "\(self.ports.lowerBound)" : "\(self.ports.lowerBound)-\(self.ports.upperBound)"
         if self.ports == 1...65535 { return cidr }
         return self.networkBytes.count == 16 ? "[\(cidr)]:\(ports)" : "\(cidr):\(ports)"
     }
@@ -75,18 +77,22 @@ public struct AllowRule: Hashable, Sendable, CustomStringConvertible {
         }
         let length = prefix ?? bytes.count * 8
         guard (0...bytes.count * 8).contains(length) else {
-            throw ConfigurationError(flag: "--allow", "\"\(value)\": prefix /\(length) is out of range 0...\(bytes.count * 8)")
+            throw ConfigurationError(
+                flag: "--allow", "\"\(value)\": prefix /\(length) is out of range 0...\(bytes.count * 8)")
         }
         let ports = try Self.parsePorts(portText, value: value)
         return AllowRule(networkBytes: bytes, prefixLength: length, ports: ports)!
     }
 
-    private static func parsePorts(_ text: Substring?, value: String) throws(ConfigurationError) -> ClosedRange<UInt16> {
+    private static func parsePorts(_ text: Substring?, value: String) throws(ConfigurationError) -> ClosedRange<UInt16>
+    {
         guard let text else { return 1...65535 }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let low = UInt16(parts[0]), let high = UInt16(parts.last!), low >= 1, low <= high
+        guard (1...2).contains(parts.count), let low = UInt16(parts[0]), let high = UInt16(parts.last!), low >= 1,
+            low <= high
         else {
-            throw ConfigurationError(flag: "--allow", "\"\(value)\": ports \"\(text)\" are not N or LOW-HIGH within 1...65535")
+            throw ConfigurationError(
+                flag: "--allow", "\"\(value)\": ports \"\(text)\" are not N or LOW-HIGH within 1...65535")
         }
         return low...high
     }

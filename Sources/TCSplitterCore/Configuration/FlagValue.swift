@@ -12,7 +12,8 @@ public enum FlagValue {
             throw ConfigurationError(flag: flag, "\"\(value)\" is not a whole number")
         }
         guard range.contains(number) else {
-            throw ConfigurationError(flag: flag, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)\(unit)")
+            throw ConfigurationError(
+                flag: flag, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)\(unit)")
         }
         return number
     }
@@ -80,7 +81,8 @@ public enum FlagValue {
         }
         let bytes = number * multiplier
         guard range.contains(bytes) else {
-            throw ConfigurationError(flag: flag, "\(bytes) bytes is out of range \(range.lowerBound)...\(range.upperBound)")
+            throw ConfigurationError(
+                flag: flag, "\(bytes) bytes is out of range \(range.lowerBound)...\(range.upperBound)")
         }
         return bytes
     }

@@ -173,7 +173,9 @@ public struct TunnelConfiguration: Hashable, Sendable {
     /// The decoder limits this configuration implies: payloads of up to `--frags` bytes, or up to
     /// `largePayloadBytes` without FEC (the peer may cut large payloads, `largeCutBytes`).
     public var frameLimits: FrameLimits {
-        FrameLimits(maxPayloadBytes: self.fecDataShards > 0 ? self.payloadBytes : max(self.payloadBytes, Self.largePayloadBytes))
+        FrameLimits(
+            maxPayloadBytes: self.fecDataShards > 0 ? self.payloadBytes : max(self.payloadBytes, Self.largePayloadBytes)
+        )
     }
 
     /// The largest payload a sender cuts on a fast path (`largeCutBytes(onFastPath:)`).
@@ -204,22 +206,27 @@ public struct TunnelConfiguration: Hashable, Sendable {
             guard self.remoteSync != nil else {
                 throw ConfigurationError(flag: "--rSync", "the client needs the server's sync address")
             }
-            for (flag, address) in [("--rFling", self.remoteFling), ("--rSync", self.remoteSync), ("--rLasso", self.remoteLasso)] {
+            for (flag, address) in [
+                ("--rFling", self.remoteFling), ("--rSync", self.remoteSync), ("--rLasso", self.remoteLasso),
+            ] {
                 if let address, address.port == 0 {
                     throw ConfigurationError(flag: flag, "port 0 cannot be dialed")
                 }
             }
             if !self.allowRules.isEmpty {
-                throw ConfigurationError(flag: "--allow", "only the server end dials destinations; give --allow to the server")
+                throw ConfigurationError(
+                    flag: "--allow", "only the server end dials destinations; give --allow to the server")
             }
             if !self.dup.usesLassoes {
                 if self.lassoes > 0 {
                     throw ConfigurationError(
-                        flag: "--lassoes", "fling mode has no lasso connections; use --dup lasso, both or none (or --lassoes 0)")
+                        flag: "--lassoes",
+                        "fling mode has no lasso connections; use --dup lasso, both or none (or --lassoes 0)")
                 }
                 if self.remoteLasso != nil {
                     throw ConfigurationError(
-                        flag: "--rLasso", "fling mode has no lasso connections; use --dup lasso, both or none (or --rLasso 0)")
+                        flag: "--rLasso",
+                        "fling mode has no lasso connections; use --dup lasso, both or none (or --rLasso 0)")
                 }
             }
         case .server:
@@ -248,10 +255,13 @@ public struct TunnelConfiguration: Hashable, Sendable {
             throw ConfigurationError(flag: "--lassoes", "\(self.lassoes) is out of range 0...1024")
         }
         guard (1...WireConstants.maxPayloadBytes).contains(self.payloadBytes) else {
-            throw ConfigurationError(flag: "--frags", "payload \(self.payloadBytes) is out of range 1...\(WireConstants.maxPayloadBytes)")
+            throw ConfigurationError(
+                flag: "--frags", "payload \(self.payloadBytes) is out of range 1...\(WireConstants.maxPayloadBytes)")
         }
         guard self.windowBytes >= 2 * self.payloadBytes else {
-            throw ConfigurationError(flag: "--window", "\(self.windowBytes) bytes must hold at least two payloads (\(2 * self.payloadBytes))")
+            throw ConfigurationError(
+                flag: "--window", "\(self.windowBytes) bytes must hold at least two payloads (\(2 * self.payloadBytes))"
+            )
         }
         // The jitter buffer's bytes are delivered but not consumed, so they hold the receive window:
         // past half of it (the buffer's high water) the peer would stop before the prefill completes.
@@ -276,15 +286,19 @@ public struct TunnelConfiguration: Hashable, Sendable {
             }
         }
         if let name = self.congestionControl {
-            let allowed = name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D }
+            let allowed = name.utf8.allSatisfy {
+                ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D
+            }
             guard (1...15).contains(name.utf8.count), allowed else {
                 throw ConfigurationError(
-                    flag: "--congestion", "\"\(name)\" is not a congestion control name (1-15 of a-z, 0-9, _ and -, e.g. bbr, cubic)")
+                    flag: "--congestion",
+                    "\"\(name)\" is not a congestion control name (1-15 of a-z, 0-9, _ and -, e.g. bbr, cubic)")
             }
         }
         if self.localProtocol == .udp { try self.validateUDP() }
         if self.transparent && self.localProtocol != .tcp {
-            throw ConfigurationError(flag: "--transparent", "redirects TCP connections; it does not work with --protocol udp")
+            throw ConfigurationError(
+                flag: "--transparent", "redirects TCP connections; it does not work with --protocol udp")
         }
     }
 }

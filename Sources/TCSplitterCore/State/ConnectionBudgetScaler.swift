@@ -78,7 +78,9 @@ public struct ConnectionBudgetScaler: Sendable {
     /// A connection opened at `factor` spent its whole budget in `lifetime`, on a path whose
     /// round trip is `roundTrip` (zero when not known yet). Returns whether the factor changed.
     @discardableResult
-    public mutating func budgetSpent(factor connectionFactor: Int, lifetime: TimeAmount, roundTrip: TimeAmount = .zero)
+    public mutating func budgetSpent(
+        factor connectionFactor: Int, lifetime: TimeAmount, roundTrip: TimeAmount = .zero
+    )
         -> Bool
     {
         guard self.minimumLifetime > .zero else { return false }

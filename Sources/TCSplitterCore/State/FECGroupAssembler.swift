@@ -50,12 +50,14 @@ public struct FECGroupAssembler: Sendable {
     /// Places one payload (in stream order) in the current group. Returns the header fields to
     /// send it with, and the group it closed, if any.
     public mutating func add(_ payload: OutboundPayload) -> (header: PayloadHeaderFields, closed: ClosedGroup?) {
-        var group = self.open ?? ClosedGroup(
-            group: self.nextGroup,
-            startOffset: payload.offset,
-            data: [],
-            shardBytes: payload.data.readableBytes
-        )
+        var group =
+            self.open
+            ?? ClosedGroup(
+                group: self.nextGroup,
+                startOffset: payload.offset,
+                data: [],
+                shardBytes: payload.data.readableBytes
+            )
         if self.open == nil { self.nextGroup &+= 1 }
         let index = group.data.count
         group.data.append(payload.data)
@@ -65,7 +67,8 @@ public struct FECGroupAssembler: Sendable {
             dataShards: UInt8(self.dataShards),
             parityShards: UInt8(self.parityShards)
         )
-        let isPartial = payload.data.readableBytes < group.shardBytes
+        let isPartial =
+            payload.data.readableBytes < group.shardBytes
             || (index == 0 && payload.data.readableBytes < self.payloadBytes)
         if group.data.count == self.dataShards || isPartial || payload.isEndOfStream {
             self.open = nil

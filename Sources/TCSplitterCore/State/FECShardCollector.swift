@@ -131,7 +131,9 @@ public struct FECShardCollector: Sendable {
         }
         guard var group = self.group(header.group, start: header.offset, header: header) else { return nil }
         if group.rebuilt { return nil }
-        if let known = group.dataCount, known != dataCount || group.shardBytes != size || group.lastShardBytes != lastBytes {
+        if let known = group.dataCount,
+            known != dataCount || group.shardBytes != size || group.lastShardBytes != lastBytes
+        {
             self.reject(header.group)
             return nil
         }
@@ -156,10 +158,13 @@ public struct FECShardCollector: Sendable {
 
     /// What is held of the group covering `offset` (for error messages).
     public func describe(offset: UInt64) -> String {
-        guard let (number, group) = self.groups.first(where: {
-            $0.value.startOffset <= offset && offset < $0.value.endOffset(payloadBytes: self.payloadBytes)
-        }) else { return "no group holds offset \(offset)" }
-        return "group \(number) at \(group.startOffset): data shards \(group.data.keys.sorted()), parity \(group.parity.keys.sorted()), data count \(group.dataCount.map(String.init) ?? "?"), rebuilt \(group.rebuilt)"
+        guard
+            let (number, group) = self.groups.first(where: {
+                $0.value.startOffset <= offset && offset < $0.value.endOffset(payloadBytes: self.payloadBytes)
+            })
+        else { return "no group holds offset \(offset)" }
+        return
+            "group \(number) at \(group.startOffset): data shards \(group.data.keys.sorted()), parity \(group.parity.keys.sorted()), data count \(group.dataCount.map(String.init) ?? "?"), rebuilt \(group.rebuilt)"
     }
 
     /// Drops every group the stream was delivered past.
@@ -199,7 +204,8 @@ public struct FECShardCollector: Sendable {
         else { return nil }
         group.rebuilt = true
         // Keep the record (marked rebuilt) so late shards of this group are ignored; drop its bytes.
-        let shards: [ByteBuffer?] = (0..<count).map { group.data[$0] } + (0..<group.parityCount).map { group.parity[$0] }
+        let shards: [ByteBuffer?] =
+            (0..<count).map { group.data[$0] } + (0..<group.parityCount).map { group.parity[$0] }
         group.data.removeAll()
         group.parity.removeAll()
         self.groups[number] = group

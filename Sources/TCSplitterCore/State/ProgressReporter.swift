@@ -27,7 +27,9 @@ public struct ProgressReporter: Sendable {
 
     /// Whether to report now. `consumed`/`delivered` describe the receiving half, `sent`/`acked`
     /// the sending half.
-    public func shouldReport(consumed: UInt64, delivered: UInt64, sent: UInt64, acked: UInt64, now: NIODeadline)
+    public func shouldReport(
+        consumed: UInt64, delivered: UInt64, sent: UInt64, acked: UInt64, now: NIODeadline
+    )
         -> Bool
     {
         if consumed > self.reportedReceived {

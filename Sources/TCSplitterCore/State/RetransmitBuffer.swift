@@ -121,7 +121,9 @@ public struct RetransmitBuffer: Sendable {
         self.take(overlapping: ranges) { _ in true }
     }
 
-    private mutating func take(overlapping ranges: [Range<UInt64>], where taking: (Entry) -> Bool)
+    private mutating func take(
+        overlapping ranges: [Range<UInt64>], where taking: (Entry) -> Bool
+    )
         -> [OutboundPayload]
     {
         var out: [OutboundPayload] = []

@@ -110,7 +110,8 @@ public struct RetryTracker: Sendable {
         var merged: [Gap] = []
         for range in missing where !range.isEmpty {
             if let old = self.gaps.first(where: { $0.range.overlaps(range) }) {
-                merged.append(Gap(range: range, firstSeen: old.firstSeen, lastRequest: old.lastRequest, requests: old.requests))
+                merged.append(
+                    Gap(range: range, firstSeen: old.firstSeen, lastRequest: old.lastRequest, requests: old.requests))
             } else {
                 merged.append(Gap(range: range, firstSeen: now, lastRequest: nil, requests: 0))
             }

@@ -107,7 +107,8 @@ public enum StatusReport {
         }
 
         func connectionsPerSecond(_ kind: ConnectionKind) -> Double {
-            self.perSecond(self.current.counters.connectionsOpened[kind] ?? 0, self.previous.connectionsOpened[kind] ?? 0)
+            self.perSecond(
+                self.current.counters.connectionsOpened[kind] ?? 0, self.previous.connectionsOpened[kind] ?? 0)
         }
 
         var sentBytesPerSecond: Int {

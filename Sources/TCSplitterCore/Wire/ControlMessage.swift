@@ -85,7 +85,8 @@ public enum ControlMessage: Hashable, Sendable {
     /// The session this message is about, if any.
     public var sessionID: SessionID? {
         switch self {
-        case .open(let id), .openTo(let id, _), .opened(let id), .openFailed(let id, _), .finish(let id, _), .progress(let id, _, _, _),
+        case .open(let id), .openTo(let id, _), .opened(let id), .openFailed(let id, _), .finish(let id, _),
+            .progress(let id, _, _, _),
             .resend(let id, _), .reset(let id, _):
             return id
         case .ping, .pong, .replace:
@@ -134,7 +135,8 @@ public enum ControlMessage: Hashable, Sendable {
         case .progress:
             guard let received = body.readInteger(as: UInt64.self), let sent = body.readInteger(as: UInt64.self)
             else { throw .malformedBody(type: type.rawValue, length: body.readableBytes) }
-            let ranges = try Self.readRanges(&body, type: type, limit: WireConstants.maxSelectiveRanges, field: "progress")
+            let ranges = try Self.readRanges(
+                &body, type: type, limit: WireConstants.maxSelectiveRanges, field: "progress")
             self = .progress(session, receivedOffset: received, sentOffset: sent, selective: ranges)
         case .resend:
             let ranges = try Self.readRanges(&body, type: type, limit: WireConstants.maxResendRanges, field: "resend")

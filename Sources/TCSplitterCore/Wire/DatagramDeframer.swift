@@ -79,7 +79,8 @@ public struct DatagramDeframer: Sendable {
         return out
     }
 
-    private mutating func consume(_ piece: inout ByteBuffer, into out: inout [ByteBuffer]) throws(DatagramFramingError) {
+    private mutating func consume(_ piece: inout ByteBuffer, into out: inout [ByteBuffer]) throws(DatagramFramingError)
+    {
         while piece.readableBytes > 0 {
             switch self.state {
             case .header(var partial):

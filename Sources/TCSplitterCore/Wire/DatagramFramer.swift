@@ -15,7 +15,8 @@ public enum DatagramFramer {
         precondition(payloadBytes >= DatagramChunk.minPayloadBytes, "UDP payloads are at least 64 bytes")
         var data = datagram
         var out = ByteBuffer()
-        out.reserveCapacity(data.readableBytes + 2 * DatagramChunk.headerBytes * (data.readableBytes / payloadBytes + 2))
+        out.reserveCapacity(
+            data.readableBytes + 2 * DatagramChunk.headerBytes * (data.readableBytes / payloadBytes + 2))
         var room = payloadBytes - (position % payloadBytes)
         var isFirst = true
         repeat {

@@ -55,7 +55,8 @@ public struct TunnelAgreement: Hashable, Sendable {
                     peer: "\(peer.fecDataShards):\(peer.fecParityShards)"))
         }
         if self.localProtocol != peer.localProtocol {
-            out.append(Mismatch(flag: "--protocol", local: self.localProtocol.rawValue, peer: peer.localProtocol.rawValue))
+            out.append(
+                Mismatch(flag: "--protocol", local: self.localProtocol.rawValue, peer: peer.localProtocol.rawValue))
         }
         return out
     }

@@ -35,7 +35,9 @@ public struct SessionDestination: Hashable, Sendable, CustomStringConvertible {
     /// The address as text: dotted quad, or RFC 5952 hex groups.
     public var host: String {
         if !self.isIPv6 { return self.addressBytes.map(String.init).joined(separator: ".") }
-        let groups = stride(from: 0, to: 16, by: 2).map { UInt16(self.addressBytes[$0]) << 8 | UInt16(self.addressBytes[$0 + 1]) }
+        let groups = stride(from: 0, to: 16, by: 2).map {
+            UInt16(self.addressBytes[$0]) << 8 | UInt16(self.addressBytes[$0 + 1])
+        }
         // The longest run of two or more zero groups becomes "::".
         var best = (start: -1, length: 0)
         var index = 0
@@ -77,7 +79,8 @@ public struct SessionDestination: Hashable, Sendable, CustomStringConvertible {
     }
 
     func writeBody(into buffer: inout ByteBuffer) -> Int {
-        buffer.writeInteger(UInt8(self.isIPv6 ? 6 : 4)) + buffer.writeBytes(self.addressBytes) + buffer.writeInteger(self.port)
+        buffer.writeInteger(UInt8(self.isIPv6 ? 6 : 4)) + buffer.writeBytes(self.addressBytes)
+            + buffer.writeInteger(self.port)
     }
 
     /// The bytes of an IPv4 or IPv6 socket address (4 or 16), `nil` for other kinds.

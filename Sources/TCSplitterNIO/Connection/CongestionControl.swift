@@ -1,12 +1,13 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import TCSplitterCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Logging
-import NIOConcurrencyHelpers
-import NIOCore
-import TCSplitterCore
 
 /// The TCP congestion control of the tunnel's own connections (`--congestion`): `TCP_CONGESTION`
 /// set on each tunnel socket, so a lossy long path can use bbr while the end hosts keep theirs.
@@ -14,7 +15,9 @@ public enum CongestionControl {
     /// `TCP_CONGESTION` (linux/tcp.h).
     static let option: CInt = 13
     /// The kernel's limit on a name, with its terminating zero (`TCP_CA_NAME_MAX`).
-    typealias Name = (CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar)
+    typealias Name = (
+        CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar
+    )
 
     /// Whether the failure was logged already (once per process is enough).
     private static let warned = NIOLockedValueBox(false)
@@ -27,18 +30,20 @@ public enum CongestionControl {
         withUnsafeMutableBytes(of: &value) { bytes in
             for (index, byte) in name.utf8.prefix(15).enumerated() { bytes[index] = byte }
         }
-        provider.unsafeSetSocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(Self.option), value: value)
-            .whenFailure { error in
-                let first = Self.warned.withLockedValue { warned in
-                    defer { warned = true }
-                    return !warned
-                }
-                if first {
-                    logger.warning(
-                        "congestion control \(name) unavailable (\(error)); tunnel connections keep the system default (see sysctl net.ipv4.tcp_available_congestion_control, modprobe tcp_\(name))"
-                    )
-                }
+        provider.unsafeSetSocketOption(
+            level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(Self.option), value: value
+        )
+        .whenFailure { error in
+            let first = Self.warned.withLockedValue { warned in
+                defer { warned = true }
+                return !warned
             }
+            if first {
+                logger.warning(
+                    "congestion control \(name) unavailable (\(error)); tunnel connections keep the system default (see sysctl net.ipv4.tcp_available_congestion_control, modprobe tcp_\(name))"
+                )
+            }
+        }
     }
 
     /// `--congestion auto`'s choice on this machine, from `/proc/sys/net/ipv4` (read once, at

@@ -76,7 +76,8 @@ final class FrameReader: ChannelInboundHandler {
 
     private func reportCutFrame(context: ChannelHandlerContext) {
         guard !self.failed, self.assembler.bufferedBytes > 0 else { return }
-        self.fail(context: context, error: FrameDecodingError.truncatedFrame(bufferedBytes: self.assembler.bufferedBytes))
+        self.fail(
+            context: context, error: FrameDecodingError.truncatedFrame(bufferedBytes: self.assembler.bufferedBytes))
     }
 
     private func fail(context: ChannelHandlerContext, error: Error) {

@@ -12,7 +12,8 @@ enum TunnelBootstraps {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
         if configuration.typeOfService != 0 {
-            bootstrap = bootstrap.channelOption(ChannelOptions.ipTypeOfService, value: SocketOptionValue(configuration.typeOfService))
+            bootstrap = bootstrap.channelOption(
+                ChannelOptions.ipTypeOfService, value: SocketOptionValue(configuration.typeOfService))
         }
         return bootstrap
     }

@@ -229,7 +229,9 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             switch (frame, self.kind) {
             case (.payload(let payload), .fling), (.payload(let payload), .lasso):
                 guard self.peerMaySend else {
-                    self.protocolError("a payload on a \(self.kind?.description ?? "?") connection, which carries none this way in \(self.dup) mode")
+                    self.protocolError(
+                        "a payload on a \(self.kind?.description ?? "?") connection, which carries none this way in \(self.dup) mode"
+                    )
                     return
                 }
                 self.delegate?.connection(self, received: payload)
@@ -247,7 +249,8 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             let nonce = HelloNonce.random()
             self.clientNonce = nonce
             var answer = ClientHello(
-                kind: kind, dup: self.dup, clientID: client, nonce: nonce, tuning: self.tuning, agreement: self.agreement)
+                kind: kind, dup: self.dup, clientID: client, nonce: nonce, tuning: self.tuning,
+                agreement: self.agreement)
             if let key = self.security.key {
                 answer.proof = key.proof(
                     serverNonce: hello.nonce, clientNonce: nonce, kind: kind, dup: self.dup, clientID: client,
@@ -261,7 +264,9 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                 return
             }
             if self.security.key == nil && hello.requiresProof {
-                self.keyMismatch("--key: the server requires a key, this end has none (give the same --key, --key-file or TCSPLITTER_KEY to both ends)")
+                self.keyMismatch(
+                    "--key: the server requires a key, this end has none (give the same --key, --key-file or TCSPLITTER_KEY to both ends)"
+                )
                 return
             }
             if let mine = self.agreement, let theirs = hello.agreement, self.disagrees(mine.mismatches(with: theirs)) {
@@ -287,7 +292,8 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                     self.keyMismatch(
                         hello.proof.isEmpty
                             ? "--key: this end requires a key, the client has none"
-                            : "--key: a hello without a valid key proof (the client's --key differs from this end's, or the hello was replayed)")
+                            : "--key: a hello without a valid key proof (the client's --key differs from this end's, or the hello was replayed)"
+                    )
                     return
                 }
                 self.security.cipher = key.cipher(serverNonce: serverNonce, clientNonce: hello.nonce, isClient: false)

@@ -77,7 +77,9 @@ public final class TunnelClient: @unchecked Sendable {
             let excess = pool.members.count - size
             self.pools[kind] = pool
             if excess > 0 {
-                let extra = self.link.dataConnections.values.filter { $0.kind == kind && pool.members.contains($0.serial) }
+                let extra = self.link.dataConnections.values.filter {
+                    $0.kind == kind && pool.members.contains($0.serial)
+                }
                 for connection in extra.prefix(excess) { connection.retire() }
             }
             self.replenish(kind)
@@ -108,7 +110,9 @@ public final class TunnelClient: @unchecked Sendable {
             listening = TunnelBootstraps.localListener(on: self.eventLoop)
                 .childChannelInitializer { channel in
                     guard bound.value.configuration.transparent else {
-                        return channel.eventLoop.makeCompletedFuture { try bound.value.acceptLocal(channel, destination: nil) }
+                        return channel.eventLoop.makeCompletedFuture {
+                            try bound.value.acceptLocal(channel, destination: nil)
+                        }
                     }
                     return OriginalDestination.read(channel, listener: bound.value.listener?.localAddress)
                         .flatMapThrowing { destination in
@@ -121,14 +125,16 @@ public final class TunnelClient: @unchecked Sendable {
                 }
                 .bind(host: listen.bindHost, port: listen.port)
         }
-        return listening
+        return
+            listening
             .flatMapThrowing { channel in
                 let client = bound.value
                 client.listener = channel
                 if client.configuration.transparent {
                     OriginalDestination.allowTProxy(on: channel).whenSuccess { allowed in
                         if !allowed {
-                            bound.value.logger.info("TPROXY unavailable (IP_TRANSPARENT needs CAP_NET_ADMIN); REDIRECT rules still work")
+                            bound.value.logger.info(
+                                "TPROXY unavailable (IP_TRANSPARENT needs CAP_NET_ADMIN); REDIRECT rules still work")
                         }
                     }
                 }
@@ -137,7 +143,8 @@ public final class TunnelClient: @unchecked Sendable {
                 if client.configuration.rampDelay > .zero {
                     client.eventLoop.assumeIsolated().scheduleTask(in: client.configuration.rampDelay) {
                         client.pools[.fling]?.setTarget(client.poolSize)
-                        client.pools[.lasso]?.setTarget(client.configuration.lassoes > 0 ? client.configuration.lassoes : client.poolSize)
+                        client.pools[.lasso]?.setTarget(
+                            client.configuration.lassoes > 0 ? client.configuration.lassoes : client.poolSize)
                         client.replenishPools()
                     }
                 }
@@ -198,7 +205,8 @@ public final class TunnelClient: @unchecked Sendable {
             return
         }
         let id = SessionID.random()
-        let session = TunnelSession(id: id, link: self.link, configuration: self.configuration, logger: self.logger, now: .now())
+        let session = TunnelSession(
+            id: id, link: self.link, configuration: self.configuration, logger: self.logger, now: .now())
         session.destination = destination
         try channel.pipeline.syncOperations.addHandler(LocalStreamHandler(session: session))
         session.attach(localChannel: channel)
@@ -276,7 +284,9 @@ public final class TunnelClient: @unchecked Sendable {
 
     /// A pooled connection retired or closed: dial its replacement.
     private func poolMemberGone(_ connection: TunnelConnectionHandler) {
-        guard let kind = connection.kind, self.pools[kind]?.memberGone(serial: connection.serial) == true else { return }
+        guard let kind = connection.kind, self.pools[kind]?.memberGone(serial: connection.serial) == true else {
+            return
+        }
         self.replenish(kind)
     }
 
@@ -346,7 +356,9 @@ extension TunnelClient: TunnelConnectionDelegate {
                 self.settingsRefused = false
                 self.replenishPools()
             }
-            self.logger.info("connected to the server", metadata: ["sync": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"])
+            self.logger.info(
+                "connected to the server",
+                metadata: ["sync": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"])
             self.link.attachSync(connection)
         default:
             self.link.dataConnectionReady(connection)

@@ -64,7 +64,9 @@ public final class TunnelServer: @unchecked Sendable {
                 return BoundAddresses(fling: flingChannel.localAddress!, sync: syncChannel.localAddress!)
             }
         }.flatMap { (addresses: BoundAddresses) -> EventLoopFuture<BoundAddresses> in
-            guard let lasso = bound.value.configuration.localLasso else { return bound.value.eventLoop.makeSucceededFuture(addresses) }
+            guard let lasso = bound.value.configuration.localLasso else {
+                return bound.value.eventLoop.makeSucceededFuture(addresses)
+            }
             return bound.value.makeListener().bind(host: lasso.bindHost, port: lasso.port).map { lassoChannel in
                 bound.value.listeners.append(lassoChannel)
                 var addresses = addresses
@@ -166,14 +168,16 @@ public final class TunnelServer: @unchecked Sendable {
         }
         let limit = self.configuration.effectiveMaxSessions
         guard self.sessionCount < limit else {
-            self.badInput.log(self.logger, "refusing session \(id): \(limit) sessions open (--max-sessions, --max-buffer)")
+            self.badInput.log(
+                self.logger, "refusing session \(id): \(limit) sessions open (--max-sessions, --max-buffer)")
             link.sendControl(.openFailed(id, reason: "the server has \(limit) sessions open"))
             return
         }
         let target: EndpointAddress
         if let destination {
             guard self.configuration.admits(destination) else {
-                let rule = self.configuration.allowRules.isEmpty
+                let rule =
+                    self.configuration.allowRules.isEmpty
                     ? "this server has no --allow list, so it dials no destination a client names"
                     : "not in --allow \(self.configuration.allowRules.map(\.description).joined(separator: ", "))"
                 self.badInput.log(link.logger, "refusing session \(id) to \(destination): \(rule)")
@@ -184,12 +188,14 @@ public final class TunnelServer: @unchecked Sendable {
         } else {
             guard let forward = self.configuration.forward else {
                 link.sendControl(
-                    .openFailed(id, reason: "this server has no --forward: it serves only transparent clients (--allow)"))
+                    .openFailed(
+                        id, reason: "this server has no --forward: it serves only transparent clients (--allow)"))
                 return
             }
             target = forward
         }
-        let session = TunnelSession(id: id, link: link, configuration: link.configuration, logger: link.logger, now: .now())
+        let session = TunnelSession(
+            id: id, link: link, configuration: link.configuration, logger: link.logger, now: .now())
         link.add(session)
         self.sessionCount += 1
         if self.configuration.localProtocol == .udp {
@@ -235,7 +241,9 @@ public final class TunnelServer: @unchecked Sendable {
             // The client retires idle connections; a dead client's are closed at twice that.
             link.housekeeping(now: now, idleLimit: self.configuration.idleTimeout * 2)
             let idleLink = link.sync == nil && link.sessions.isEmpty
-            if idleLink && link.dataConnections.isEmpty && now - (self.linkSince[client] ?? now) > self.configuration.helloTimeout {
+            if idleLink && link.dataConnections.isEmpty
+                && now - (self.linkSince[client] ?? now) > self.configuration.helloTimeout
+            {
                 self.links.removeValue(forKey: client)
                 self.linkSince.removeValue(forKey: client)
             }
@@ -249,7 +257,8 @@ extension TunnelServer: TunnelConnectionDelegate {
         connection.helloCounted = false
         guard let hello else { return }
         guard self.links[hello.clientID] != nil || self.links.count < self.configuration.maxClients else {
-            self.badInput.log(self.logger, "refusing client \(hello.clientID): \(self.links.count) clients served (--max-clients)")
+            self.badInput.log(
+                self.logger, "refusing client \(hello.clientID): \(self.links.count) clients served (--max-clients)")
             connection.close()
             return
         }

@@ -147,7 +147,8 @@ final class PayloadDispatcher {
                 connectionsVersion = self.connectionsVersion
                 self.choice.endBurst()  // its index is a position in the old list
             }
-            let groupKey = next.header.dataShards > 0 ? GroupKey(session: next.header.sessionID, group: next.header.group) : nil
+            let groupKey =
+                next.header.dataShards > 0 ? GroupKey(session: next.header.sessionID, group: next.header.group) : nil
             let used = groupKey.flatMap { self.groupConnections[$0] } ?? []
             for index in candidates.indices {
                 candidates[index].carriesGroup = !used.isEmpty && used.contains(self.connections[index].serial)
@@ -155,7 +156,8 @@ final class PayloadDispatcher {
             // The clock only matters while a shard waits for a fresh connection.
             let allowDoubling = self.doublingWaitSince.map { NIODeadline.now() - $0 >= Self.doublingWait } ?? false
             let frameBytes = WireConstants.payloadFrameHeaderBytes + next.data.readableBytes
-            guard let index = self.choice.choose(candidates, allowDoubling: allowDoubling, payloadBytes: frameBytes) else {
+            guard let index = self.choice.choose(candidates, allowDoubling: allowDoubling, payloadBytes: frameBytes)
+            else {
                 if groupKey != nil, candidates.contains(where: { $0.canCarry && $0.isWritable }) {
                     self.waitForFreshConnection(now: .now())  // only the group rule held it back
                 }

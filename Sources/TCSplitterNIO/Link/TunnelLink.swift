@@ -237,7 +237,8 @@ final class TunnelLink {
             acknowledgedTotal: self.counters.values.bytesAcknowledged)
         if !allowed && self.sendGuard.refusedResends & (self.sendGuard.refusedResends - 1) == 0 {
             self.logger.notice(
-                "resends held back: the wire would carry over 1.3 x the bytes the peer acknowledged in 5 s (\(self.sendGuard.refusedResends) so far)")
+                "resends held back: the wire would carry over 1.3 x the bytes the peer acknowledged in 5 s (\(self.sendGuard.refusedResends) so far)"
+            )
         }
         return allowed
     }
@@ -269,20 +270,24 @@ final class TunnelLink {
     func housekeeping(now: NIODeadline, idleLimit: TimeAmount) {
         if let sync = self.sync {
             if now - self.lastSyncFrame > self.configuration.keepaliveInterval * 3 {
-                self.logger.warning("sync connection silent for \((now - self.lastSyncFrame).milliseconds) ms; dropping it")
+                self.logger.warning(
+                    "sync connection silent for \((now - self.lastSyncFrame).milliseconds) ms; dropping it")
                 sync.close()
             } else if now - self.lastPing >= .seconds(1) {
                 self.lastPing = now
                 sync.send(control: .ping(now.uptimeNanoseconds))
             }
-        } else if let since = self.syncDownSince, now - since > self.configuration.stallTimeout, !self.sessions.isEmpty {
-            self.logger.warning("no sync connection for \((now - since).milliseconds) ms; ending \(self.sessions.count) session(s)")
+        } else if let since = self.syncDownSince, now - since > self.configuration.stallTimeout, !self.sessions.isEmpty
+        {
+            self.logger.warning(
+                "no sync connection for \((now - since).milliseconds) ms; ending \(self.sessions.count) session(s)")
             self.pendingControl.removeAll()
             for session in Array(self.sessions.values) { session.syncLost() }
         }
         self.endedSessions.expire(now: now)
         self.sendGuard.record(
-            wireTotal: self.counters.values.wireBytesSent, acknowledgedTotal: self.counters.values.bytesAcknowledged, now: now)
+            wireTotal: self.counters.values.wireBytesSent, acknowledgedTotal: self.counters.values.bytesAcknowledged,
+            now: now)
         let retryTimeout = self.roundTrip.retryTimeout
         if self.dispatcher.queuedPayloads > 0 {
             self.logger.debug("payloads waiting for a connection; \(self.stateDescription)")

@@ -76,7 +76,8 @@ extension TunnelSession {
         shards[lastIndex] = shards[lastIndex].map { Self.padded($0, to: request.shardBytes) }
         let data: [ByteBuffer]
         do {
-            data = try codec.reconstructData(shards: shards, shardBytes: request.shardBytes, allocator: ByteBufferAllocator())
+            data = try codec.reconstructData(
+                shards: shards, shardBytes: request.shardBytes, allocator: ByteBufferAllocator())
         } catch {
             self.logger.debug("FEC could not rebuild group \(request.group): \(error)")
             return
@@ -84,11 +85,15 @@ extension TunnelSession {
         self.link.counters.values.fecRebuilds += 1
         for index in 0..<request.dataCount where request.shards[index] == nil {
             let range = request.range(ofDataShard: index)
-            guard var shard = data[index].getSlice(at: data[index].readerIndex, length: Int(range.count)) else { continue }
+            guard var shard = data[index].getSlice(at: data[index].readerIndex, length: Int(range.count)) else {
+                continue
+            }
             shard.moveReaderIndex(to: shard.readerIndex)
             do {
                 let ready = try self.receive.receive(offset: range.lowerBound, data: shard, now: now)
-                if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now) }
+                if !ready.isEmpty {
+                    self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now)
+                }
             } catch {
                 // A rebuilt shard outside the window or past the end: the group was forged.
                 self.logger.debug("FEC rebuilt shard refused: \(error)")

@@ -21,7 +21,8 @@ extension TunnelSession {
     /// connection is slow, not lost, and sending it twice would spend the link's capacity on
     /// duplicates.
     func resendRequested(_ ranges: [Range<UInt64>]) {
-        guard var retransmit = self.retransmit, self.link.guardAllowsResend(bytes: self.configuration.payloadBytes) else {
+        guard var retransmit = self.retransmit, self.link.guardAllowsResend(bytes: self.configuration.payloadBytes)
+        else {
             return
         }
         let link = self.link
@@ -69,7 +70,9 @@ extension TunnelSession {
                     continue
                 }
                 let ready = self.receive.skip(upTo: range.upperBound, now: now)
-                if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now) }
+                if !ready.isEmpty {
+                    self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now)
+                }
                 self.receiveMaybeComplete(now: now)
             }
         }

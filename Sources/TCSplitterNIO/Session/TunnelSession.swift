@@ -346,7 +346,9 @@ final class TunnelSession {
         if self.receive.isStalled(now: now, timeout: self.configuration.stallTimeout) {
             let gap = self.receive.firstGap.map { "\($0.lowerBound)..<\($0.upperBound)" } ?? "?"
             self.abort(
-                .stalled("bytes \(gap) did not arrive within \(self.configuration.stallTimeout.milliseconds) ms: a payload was lost with its connection (use --retries or --fec to recover) [delivered \(self.receive.deliveredOffset), consumed \(self.receive.consumedOffset), stashed \(self.receive.stashedBytes), duplicates \(self.receive.duplicatePayloads), orphans \(self.link.orphanPayloads)\(self.fecCollector.map { ", fec groups rebuilt \($0.rebuiltGroups), rejected \($0.rejectedGroups), held \($0.heldGroups); \($0.describe(offset: self.receive.deliveredOffset))" } ?? "")]"),
+                .stalled(
+                    "bytes \(gap) did not arrive within \(self.configuration.stallTimeout.milliseconds) ms: a payload was lost with its connection (use --retries or --fec to recover) [delivered \(self.receive.deliveredOffset), consumed \(self.receive.consumedOffset), stashed \(self.receive.stashedBytes), duplicates \(self.receive.duplicatePayloads), orphans \(self.link.orphanPayloads)\(self.fecCollector.map { ", fec groups rebuilt \($0.rebuiltGroups), rejected \($0.rejectedGroups), held \($0.heldGroups); \($0.describe(offset: self.receive.deliveredOffset))" } ?? "")]"
+                ),
                 notifyPeer: true
             )
             return
@@ -599,7 +601,11 @@ final class TunnelSession {
         }
         self.link.sessionEnded(self, farewell: self.farewell(abortive: abortive))
         self.datagramSessionEnded()
-        if abortive { self.link.counters.values.sessionsAborted += 1 } else { self.link.counters.values.sessionsClosed += 1 }
+        if abortive {
+            self.link.counters.values.sessionsAborted += 1
+        } else {
+            self.link.counters.values.sessionsClosed += 1
+        }
         if wasOpen && !abortive {
             self.logger.info("session closed", metadata: self.endMetadata)
         }

@@ -13,7 +13,8 @@ extension TunnelSession {
             fields.append("local=none")
         }
         fields.append("read=\(self.scheduler.stateDescription)")
-        fields.append("inputEnded=\(self.localInputEnded) outputShut=\(self.localOutputShut) finishSent=\(self.finishSent)")
+        fields.append(
+            "inputEnded=\(self.localInputEnded) outputShut=\(self.localOutputShut) finishSent=\(self.finishSent)")
         fields.append(
             "send[packed=\(self.send.packedOffset) pending=\(self.send.pendingBytes) sent=\(self.sentOffset) acked=\(self.send.ackedOffset) allowance=\(self.send.readAllowance) complete=\(self.send.isComplete)]"
         )

@@ -1,10 +1,11 @@
+import NIOCore
+import TCSplitterCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import NIOCore
-import TCSplitterCore
 
 /// Where a connection redirected to the client end was originally headed (`--transparent`).
 ///
@@ -46,12 +47,16 @@ enum OriginalDestination {
 
     /// Lets `listener` accept TPROXY'd connections (needs CAP_NET_ADMIN). Returns whether it could.
     static func allowTProxy(on listener: Channel) -> EventLoopFuture<Bool> {
-        guard let provider = listener as? SocketOptionProvider else { return listener.eventLoop.makeSucceededFuture(false) }
+        guard let provider = listener as? SocketOptionProvider else {
+            return listener.eventLoop.makeSucceededFuture(false)
+        }
         let level: CInt = listener.localAddress?.protocol == .inet6 ? CInt(IPPROTO_IPV6) : CInt(IPPROTO_IP)
         // IPV6_TRANSPARENT is 75; IP_TRANSPARENT 19.
         let name: CInt = level == CInt(IPPROTO_IPV6) ? 75 : Self.ipTransparentOption
-        return provider.unsafeSetSocketOption(level: SocketOptionLevel(level), name: SocketOptionName(name), value: CInt(1))
-            .map { true }.recover { _ in false }
+        return provider.unsafeSetSocketOption(
+            level: SocketOptionLevel(level), name: SocketOptionName(name), value: CInt(1)
+        )
+        .map { true }.recover { _ in false }
     }
 
     /// A conntrack answer that differs from the socket's own address (REDIRECT rewrote it).

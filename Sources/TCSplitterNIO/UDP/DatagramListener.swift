@@ -69,7 +69,8 @@ final class DatagramListener {
             return nil
         }
         let id = SessionID.random()
-        let session = TunnelSession(id: id, link: self.link, configuration: self.configuration, logger: self.logger, now: .now())
+        let session = TunnelSession(
+            id: id, link: self.link, configuration: self.configuration, logger: self.logger, now: .now())
         session.logger[metadataKey: "app"] = "\(source)"
         session.datagram?.port = ListenerDatagramPort(listener: self, channel: channel, address: source)
         self.sessions[source] = session

@@ -88,8 +88,10 @@ extension TunnelSession {
                     self.open()
                     self.logger.debug("udp session opened", metadata: ["forward": "\(forward)"])
                 case .failure(let error):
-                    self.logger.warning("udp session refused: cannot open a socket to the forward address \(forward): \(error)")
-                    self.link.sendControl(.openFailed(self.id, reason: "the server cannot reach its forward address: \(error)"))
+                    self.logger.warning(
+                        "udp session refused: cannot open a socket to the forward address \(forward): \(error)")
+                    self.link.sendControl(
+                        .openFailed(self.id, reason: "the server cannot reach its forward address: \(error)"))
                     self.localChannelFailed(.forwardUnreachable)
                 }
             }

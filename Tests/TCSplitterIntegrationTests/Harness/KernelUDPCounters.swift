@@ -14,9 +14,12 @@ struct KernelUDPCounters: Equatable, CustomStringConvertible {
         var counters = KernelUDPCounters()
         if let snmp = try? String(contentsOfFile: "/proc/net/snmp", encoding: .utf8) {
             // Two "Udp:" lines: the names, then the values, each after the "Udp:" tag.
-            let rows = snmp.split(separator: "\n").filter { $0.hasPrefix("Udp: ") }.map { $0.split(separator: " ").dropFirst() }
+            let rows = snmp.split(separator: "\n").filter { $0.hasPrefix("Udp: ") }.map {
+                $0.split(separator: " ").dropFirst()
+            }
             if rows.count >= 2 {
-                let fields = Dictionary(zip(rows[0].map(String.init), rows[1].map { Int($0) ?? 0 }), uniquingKeysWith: { a, _ in a })
+                let fields = Dictionary(
+                    zip(rows[0].map(String.init), rows[1].map { Int($0) ?? 0 }), uniquingKeysWith: { a, _ in a })
                 counters.receiveBufferErrors += fields["RcvbufErrors"] ?? 0
                 counters.inErrors += fields["InErrors"] ?? 0
             }

@@ -31,7 +31,8 @@ enum MetricsScrape {
                     throw HarnessError("bad comment line: \(line)")
                 }
                 if words[1] == "TYPE" {
-                    guard words.count == 4, ["counter", "gauge", "histogram", "summary", "untyped"].contains(words[3]) else {
+                    guard words.count == 4, ["counter", "gauge", "histogram", "summary", "untyped"].contains(words[3])
+                    else {
                         throw HarnessError("bad TYPE line: \(line)")
                     }
                     typed.insert(String(words[2]))

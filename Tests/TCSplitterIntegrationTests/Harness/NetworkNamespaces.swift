@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #endif
 
 /// Network namespaces a test creates (and always removes) to stand in for separate hosts, joined
@@ -13,19 +13,23 @@ import Foundation
 /// `unavailableReason` what is missing, for the test's skip message.
 final class NetworkNamespaces {
     /// Where `ip` is.
-    static let ipCommand = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first {
-        FileManager.default.isExecutableFile(atPath: $0)
-    } ?? "/usr/sbin/ip"
+    static let ipCommand =
+        ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        } ?? "/usr/sbin/ip"
     /// Where `nft` is.
-    static let nftCommand = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first {
-        FileManager.default.isExecutableFile(atPath: $0)
-    } ?? "/usr/sbin/nft"
+    static let nftCommand =
+        ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        } ?? "/usr/sbin/nft"
 
     /// Why namespace tests cannot run here, or `nil` when they can.
     static let unavailableReason: String? = {
         guard getuid() == 0 else { return "needs root (network namespaces, veth, nftables)" }
         guard FileManager.default.isExecutableFile(atPath: ipCommand) else { return "needs iproute2's ip" }
-        guard FileManager.default.isExecutableFile(atPath: nftCommand) else { return "needs nft (apt-get install nftables)" }
+        guard FileManager.default.isExecutableFile(atPath: nftCommand) else {
+            return "needs nft (apt-get install nftables)"
+        }
         let probe = "tcs-probe-\(getpid())"
         guard (try? NetworkNamespaces.run([ipCommand, "netns", "add", probe])) != nil else {
             return "cannot create network namespaces here"
@@ -63,7 +67,9 @@ final class NetworkNamespaces {
 
     /// Joins namespaces `a` and `b` with a veth pair `aName`/`bName`, addressed `aAddress` and
     /// `bAddress` (CIDR), both up.
-    func link(_ a: String, _ aName: String, _ aAddress: String, to b: String, _ bName: String, _ bAddress: String) throws {
+    func link(
+        _ a: String, _ aName: String, _ aAddress: String, to b: String, _ bName: String, _ bAddress: String
+    ) throws {
         let temporary = "tv\(getpid() % 100_000)\(self.names.count)"
         try Self.run([Self.ipCommand, "link", "add", temporary + "a", "type", "veth", "peer", "name", temporary + "b"])
         try Self.run([Self.ipCommand, "link", "set", temporary + "a", "netns", a])
@@ -71,8 +77,10 @@ final class NetworkNamespaces {
         try self.exec(a, [Self.ipCommand, "link", "set", temporary + "a", "name", aName])
         try self.exec(b, [Self.ipCommand, "link", "set", temporary + "b", "name", bName])
         // IPv6 addresses skip duplicate address detection, so they are usable at once.
-        try self.exec(a, [Self.ipCommand, "addr", "add", aAddress, "dev", aName] + (aAddress.contains(":") ? ["nodad"] : []))
-        try self.exec(b, [Self.ipCommand, "addr", "add", bAddress, "dev", bName] + (bAddress.contains(":") ? ["nodad"] : []))
+        try self.exec(
+            a, [Self.ipCommand, "addr", "add", aAddress, "dev", aName] + (aAddress.contains(":") ? ["nodad"] : []))
+        try self.exec(
+            b, [Self.ipCommand, "addr", "add", bAddress, "dev", bName] + (bAddress.contains(":") ? ["nodad"] : []))
         try self.exec(a, [Self.ipCommand, "link", "set", aName, "up"])
         try self.exec(b, [Self.ipCommand, "link", "set", bName, "up"])
     }

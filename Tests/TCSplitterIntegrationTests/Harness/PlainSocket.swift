@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #endif
 
 /// Plain POSIX loopback sockets, for what the tests must see without NIO in between: whether a
@@ -186,9 +186,9 @@ enum PlainSocket {
 
     static func makeSocket() throws -> Int32 {
         #if canImport(Glibc)
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
-            let descriptor = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)
+        let descriptor = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)
         #endif
         guard descriptor >= 0 else { throw HarnessError("socket() failed: errno \(errno)") }
         return descriptor

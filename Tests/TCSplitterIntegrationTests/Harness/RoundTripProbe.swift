@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #endif
 
 /// Round-trip times of small request/response exchanges, as an interactive application (ssh)
@@ -34,14 +34,17 @@ extension PlainSocket {
     /// Connects to `127.0.0.1:port` and times `count` round trips of `size` bytes after `warmup`
     /// untimed ones (the session's setup). Each reply must equal its request. Runs on its own
     /// thread (blocking calls); fails when `timeout` passes.
-    static func roundTrips(port: Int, count: Int, warmup: Int = 10, size: Int = 100, timeout: Duration) async throws
+    static func roundTrips(
+        port: Int, count: Int, warmup: Int = 10, size: Int = 100, timeout: Duration
+    ) async throws
         -> RoundTripSamples
     {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(
                     with: Result {
-                        try self.blockingRoundTrips(port: port, count: count, warmup: warmup, size: size, timeout: timeout)
+                        try self.blockingRoundTrips(
+                            port: port, count: count, warmup: warmup, size: size, timeout: timeout)
                     })
             }
             thread.name = "tcsplitter-test-round-trips"
@@ -49,7 +52,9 @@ extension PlainSocket {
         }
     }
 
-    private static func blockingRoundTrips(port: Int, count: Int, warmup: Int, size: Int, timeout: Duration) throws
+    private static func blockingRoundTrips(
+        port: Int, count: Int, warmup: Int, size: Int, timeout: Duration
+    ) throws
         -> RoundTripSamples
     {
         let deadline = ContinuousClock.now + timeout
@@ -76,7 +81,9 @@ extension PlainSocket {
                 throw HarnessError("round trip \(round) ended early: \(ended) after \(reply.count) bytes")
             }
             let elapsed = clock.now - start
-            guard reply == request else { throw HarnessError("round trip \(round): the reply differs from the request") }
+            guard reply == request else {
+                throw HarnessError("round trip \(round): the reply differs from the request")
+            }
             if round >= warmup {
                 samples.append(Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12)
             }

@@ -28,7 +28,9 @@ struct StatusBlock {
     func connectionsOpened(_ kind: String) throws -> Int {
         guard let line = self.lines["connections"],
             let part = line.components(separatedBy: "; ").first(where: { $0.hasPrefix(kind + " ") }),
-            let opened = part.components(separatedBy: ", ").dropFirst().first?.split(separator: " ").first.flatMap({ Int($0) })
+            let opened = part.components(separatedBy: ", ").dropFirst().first?.split(separator: " ").first.flatMap({
+                Int($0)
+            })
         else {
             throw HarnessError("no \(kind) connection count on the connections line: \(self.lines)")
         }
