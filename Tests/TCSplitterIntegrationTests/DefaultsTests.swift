@@ -13,6 +13,19 @@ extension IntegrationTests {
     struct DefaultsTests {
         static let eventDriven = ["--tick", "0", "--tock", "0", "--buffer", "0"]
 
+        /// An application connecting to `port` is turned away (reset, or never echoed exactly)
+        /// within `within`, rather than held until the open timeout.
+        static func expectTurnedAway(port: Int, within: Duration, group: EventLoopGroup) async {
+            let started = ContinuousClock.now
+            let outcome = await Result {
+                try await ProbeClient.run(
+                    host: "127.0.0.1", port: port, bytes: 1000, seed: 1, timeout: .seconds(20), group: group
+                ).get()
+            }
+            if case .success(let result) = outcome { #expect(!result.isExact, "\(result)") }
+            #expect(ContinuousClock.now - started < within, "held for \(ContinuousClock.now - started)")
+        }
+
         @Test(
             "At default flags a 100-byte request/response pays no clock: its p50 stays within milliseconds of event-driven",
             .timeLimit(.minutes(1))
@@ -127,15 +140,7 @@ extension IntegrationTests {
                         _ = try await server.process.logLine(
                             containing: "--frags: this end 10000, the peer 65536", timeout: .seconds(10))
                         // An application is turned away at once, not after the open timeout.
-                        let started = ContinuousClock.now
-                        let outcome = await Result {
-                            try await ProbeClient.run(
-                                host: "127.0.0.1", port: client.listenPort, bytes: 1000, seed: 1, timeout: .seconds(20),
-                                group: group
-                            ).get()
-                        }
-                        if case .success(let result) = outcome { #expect(!result.isExact, "\(result)") }
-                        #expect(ContinuousClock.now - started < .seconds(5))
+                        await Self.expectTurnedAway(port: client.listenPort, within: .seconds(5), group: group)
                     }
                 }
             }
@@ -156,15 +161,7 @@ extension IntegrationTests {
                         flingPort: port, syncPort: port, flags: ["--dial-timeout", "2000"])
                     _ = try await client.process.logLine(
                         containing: "cannot reach the server's sync address 127.0.0.1:\(port)", timeout: .seconds(5))
-                    let started = ContinuousClock.now
-                    let outcome = await Result {
-                        try await ProbeClient.run(
-                            host: "127.0.0.1", port: client.listenPort, bytes: 1000, seed: 1, timeout: .seconds(20),
-                            group: group
-                        ).get()
-                    }
-                    if case .success(let result) = outcome { #expect(!result.isExact, "\(result)") }
-                    #expect(ContinuousClock.now - started < .seconds(3), "held for \(ContinuousClock.now - started)")
+                    await Self.expectTurnedAway(port: client.listenPort, within: .seconds(3), group: group)
                 }
             }
         }
