@@ -32,16 +32,24 @@ extension TunnelSession {
         guard parityCount > 0, let codec = self.link.codec(dataShards: group.data.count, parityShards: parityCount)
         else { return }
         let size = group.shardBytes
-        var shards = group.data
-        shards[shards.count - 1] = Self.padded(shards[shards.count - 1], to: size)
-        let parity: [ByteBuffer]
+        // The group's data shards back to back in one buffer (the last zero-padded), the form
+        // the codec encodes without building arrays of shards.
+        var contiguous = ByteBuffer()
+        contiguous.reserveCapacity(group.data.count * size)
+        for var shard in group.data {
+            let bytes = shard.readableBytes
+            contiguous.writeBuffer(&shard)
+            if bytes < size { contiguous.writeRepeatingByte(0, count: size - bytes) }
+        }
+        var parityBytes = ByteBuffer()
         do {
-            parity = try codec.encodeParity(data: shards, shardBytes: size, allocator: ByteBufferAllocator())
+            try codec.encodeParity(group: contiguous, shardBytes: size, into: &parityBytes)
         } catch {
             self.logger.error("FEC encode failed: \(error)")
             return
         }
-        for (index, var shard) in parity.enumerated() {
+        for index in 0..<parityCount {
+            guard var shard = parityBytes.readSlice(length: size) else { break }
             var data = ByteBuffer()
             data.reserveCapacity(4 + size)
             data.writeInteger(UInt32(group.lastShardBytes))
@@ -71,13 +79,25 @@ extension TunnelSession {
         guard self.phase != .ended,
             let codec = self.link.codec(dataShards: request.dataCount, parityShards: request.parityCount)
         else { return }
-        var shards = request.shards
-        let lastIndex = request.dataCount - 1
-        shards[lastIndex] = shards[lastIndex].map { Self.padded($0, to: request.shardBytes) }
-        let data: [ByteBuffer]
+        // Every slot of the group back to back in one buffer (missing ones zero, the last data
+        // shard zero-padded); the codec rebuilds the missing data slots in place.
+        let size = request.shardBytes
+        var group = ByteBuffer()
+        group.reserveCapacity(request.shards.count * size)
+        var present = ShardSet()
+        for (index, shard) in request.shards.enumerated() {
+            guard var shard else {
+                group.writeRepeatingByte(0, count: size)
+                continue
+            }
+            present.insert(index)
+            let bytes = min(shard.readableBytes, size)
+            var slot = shard.readSlice(length: bytes)!
+            group.writeBuffer(&slot)
+            if bytes < size { group.writeRepeatingByte(0, count: size - bytes) }
+        }
         do {
-            data = try codec.reconstructData(
-                shards: shards, shardBytes: request.shardBytes, allocator: ByteBufferAllocator())
+            try codec.reconstructData(group: &group, present: present, shardBytes: size)
         } catch {
             self.logger.debug("FEC could not rebuild group \(request.group): \(error)")
             return
@@ -85,7 +105,7 @@ extension TunnelSession {
         self.link.counters.values.fecRebuilds += 1
         for index in 0..<request.dataCount where request.shards[index] == nil {
             let range = request.range(ofDataShard: index)
-            guard var shard = data[index].getSlice(at: data[index].readerIndex, length: Int(range.count)) else {
+            guard var shard = group.getSlice(at: group.readerIndex + index * size, length: Int(range.count)) else {
                 continue
             }
             shard.moveReaderIndex(to: shard.readerIndex)
@@ -100,17 +120,5 @@ extension TunnelSession {
             }
         }
         self.receiveMaybeComplete(now: now)
-    }
-
-    /// A group's last data shard, zero-padded to the shard size the codec works on (the true
-    /// length travels in the parity payloads).
-    static func padded(_ shard: ByteBuffer, to size: Int) -> ByteBuffer {
-        guard shard.readableBytes < size else { return shard }
-        var shard = shard
-        var padded = ByteBuffer()
-        padded.reserveCapacity(size)
-        padded.writeBuffer(&shard)
-        padded.writeRepeatingByte(0, count: size - padded.readableBytes)
-        return padded
     }
 }
