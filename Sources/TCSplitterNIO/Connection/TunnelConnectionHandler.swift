@@ -393,19 +393,14 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     func send(payload header: PayloadHeader, data: ByteBuffer) {
         guard let context = self.context, self.canSend else { return }
         if !header.flags.contains(.parity) { self.carried.append((header.sessionID, header.offset)) }
-        if self.security.cipher != nil {
-            var frame = context.channel.allocator.buffer(
-                capacity: WireConstants.payloadFrameHeaderBytes + data.readableBytes)
-            frame.writePayloadFrameHeader(header, dataBytes: data.readableBytes)
-            var data = data
-            frame.writeBuffer(&data)
-            self.writeSealed(frame: frame, type: .payload, context: context)
-        } else {
-            var head = context.channel.allocator.buffer(
-                capacity: WireConstants.payloadFrameHeaderBytes)
-            head.writePayloadFrameHeader(header, dataBytes: data.readableBytes)
-            context.write(self.wrapOutboundOut(head), promise: nil)
-            if data.readableBytes > 0 { context.write(self.wrapOutboundOut(data), promise: nil) }
+        do {
+            try OutboundFrameEncoder.encodePayload(
+                header, data: data, cipher: self.security.cipher, allocator: context.channel.allocator
+            ) { context.write(self.wrapOutboundOut($0), promise: nil) }
+        } catch {
+            self.logger.error("sealing a frame failed: \(error)")
+            self.close()
+            return
         }
         let now = NIODeadline.now()
         self.lastActivity = now
@@ -444,40 +439,18 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         context.close(promise: nil)
     }
 
-    /// Writes a whole clear frame (envelope + body) sealed: the same envelope with the tag counted
-    /// in its length, then the encrypted body and tag.
-    private func writeSealed(frame: ByteBuffer, type: FrameType, context: ChannelHandlerContext) {
-        guard let cipher = self.security.cipher,
-            let body = frame.getSlice(
-                at: frame.readerIndex + WireConstants.frameHeaderBytes,
-                length: frame.readableBytes - WireConstants.frameHeaderBytes)
-        else { return }
-        var header = context.channel.allocator.buffer(capacity: WireConstants.frameHeaderBytes)
-        header.writeFrameHeader(type: type, bodyBytes: body.readableBytes + FrameCipher.tagBytes)
+    private func write(frame: Frame, flush: Bool) {
+        guard let context = self.context, self.state != .closed else { return }
         do {
-            let sealed = try cipher.seal(header: header, body: body, allocator: context.channel.allocator)
-            context.write(self.wrapOutboundOut(header), promise: nil)
-            context.write(self.wrapOutboundOut(sealed), promise: nil)
+            try OutboundFrameEncoder.encode(frame, cipher: self.security.cipher, allocator: context.channel.allocator) {
+                context.write(self.wrapOutboundOut($0), promise: nil)
+            }
         } catch {
             self.logger.error("sealing a frame failed: \(error)")
             self.close()
-        }
-    }
-
-    private func write(frame: Frame, flush: Bool) {
-        guard let context = self.context, self.state != .closed else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 64)
-        buffer.writeFrame(frame)
-        if self.security.cipher != nil && !Frame.isHello(frame.type) {
-            self.writeSealed(frame: buffer, type: frame.type, context: context)
-            if flush { context.flush() }
             return
         }
-        if flush {
-            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
-        } else {
-            context.write(self.wrapOutboundOut(buffer), promise: nil)
-        }
+        if flush { context.flush() }
     }
 
     private func perform(_ action: DataConnectionStateMachine.Action) {

@@ -21,16 +21,16 @@ public final class TunnelClient: @unchecked Sendable {
     var listener: Channel?
     /// The pre-dialed data connections by kind: fling always, lasso in the modes that use them.
     private(set) var pools: [ConnectionKind: ConnectionPool] = [:]
-    private var syncDialing = false
+    var syncDialing = false
     /// Sync dials that failed (or whose connection closed before its hello completed) since the
     /// last sync connection: while above zero and no sync is up, local connections are reset at
     /// once instead of waiting for a server that cannot be reached.
-    private var syncFailures = 0
+    var syncFailures = 0
     /// The server declared settings that differ from this end's (`--frags`, `--fec`,
     /// `--protocol`): the pools stop dialing until a sync connection is accepted.
-    private var settingsRefused = false
+    var settingsRefused = false
     private var housekeepingTask: RepeatingLoopTask?
-    private var stopped = false
+    var stopped = false
     fileprivate var random = SystemRandomNumberGenerator()
     private var dialed: [ObjectIdentifier: Channel] = [:]
     /// `--conns auto`: the pool's sizer and its interval under way (`TunnelClient+PoolSizing`).
@@ -227,7 +227,7 @@ public final class TunnelClient: @unchecked Sendable {
 
     // MARK: Sync connection
 
-    private func dialSync() {
+    func dialSync() {
         guard !self.stopped, !self.syncDialing, self.link.sync == nil, let remote = self.configuration.remoteSync else {
             return
         }
@@ -246,7 +246,7 @@ public final class TunnelClient: @unchecked Sendable {
     }
 
     /// The server cannot be reached: sessions still waiting to open are reset at once.
-    private func failSessionsWaitingForSync() {
+    func failSessionsWaitingForSync() {
         for session in Array(self.link.sessions.values) where session.phase == .opening {
             session.localChannelFailed(.serverUnreachable)
         }
@@ -254,7 +254,7 @@ public final class TunnelClient: @unchecked Sendable {
 
     // MARK: Fling and lasso pools
 
-    private func replenishPools() {
+    func replenishPools() {
         for kind in Array(self.pools.keys) { self.replenish(kind) }
     }
 
@@ -283,7 +283,7 @@ public final class TunnelClient: @unchecked Sendable {
     }
 
     /// A pooled connection retired or closed: dial its replacement.
-    private func poolMemberGone(_ connection: TunnelConnectionHandler) {
+    func poolMemberGone(_ connection: TunnelConnectionHandler) {
         guard let kind = connection.kind, self.pools[kind]?.memberGone(serial: connection.serial) == true else {
             return
         }
@@ -333,7 +333,7 @@ public final class TunnelClient: @unchecked Sendable {
             }
     }
 
-    private static func backoff(_ failures: Int) -> TimeAmount {
+    static func backoff(_ failures: Int) -> TimeAmount {
         .milliseconds(ConnectionPool.backoffMilliseconds(afterFailures: failures))
     }
 
@@ -343,94 +343,5 @@ public final class TunnelClient: @unchecked Sendable {
         let now = NIODeadline.now()
         self.link.housekeeping(now: now, idleLimit: self.configuration.idleTimeout)
         self.samplePool(now: now)
-    }
-}
-
-extension TunnelClient: TunnelConnectionDelegate {
-    func connectionReady(_ connection: TunnelConnectionHandler, hello: ClientHello?) {
-        switch connection.kind {
-        case .sync:
-            // Failures are forgotten once the server answers on it (`received message`): a
-            // server that refuses the hello closes it without a word.
-            if self.settingsRefused {
-                self.settingsRefused = false
-                self.replenishPools()
-            }
-            self.logger.info(
-                "connected to the server",
-                metadata: ["sync": "\(connection.channel?.remoteAddress.map { "\($0)" } ?? "?")"])
-            self.link.attachSync(connection)
-        default:
-            self.link.dataConnectionReady(connection)
-        }
-    }
-
-    func connection(_ connection: TunnelConnectionHandler, received payload: PayloadFrame) {
-        self.link.received(payload: payload)
-    }
-
-    func connection(_ connection: TunnelConnectionHandler, received message: ControlMessage) {
-        guard connection === self.link.sync else { return }
-        self.syncFailures = 0
-        if case .replace(let nonce) = message {
-            // The server nears the end of its budget on that connection: dial its replacement
-            // now; the old one goes on until it is spent.
-            self.link.syncFrameReceived()
-            if let old = self.link.dataConnections.values.first(where: { $0.clientNonce == nonce }) {
-                self.poolMemberGone(old)
-            }
-            return
-        }
-        self.link.route(message)
-    }
-
-    func connectionNearlySpent(_ connection: TunnelConnectionHandler) {
-        // The client knows its own budgets: its pool replaces the connection when it retires.
-    }
-
-    func connectionAvailabilityChanged(_ connection: TunnelConnectionHandler) {
-        self.link.dispatcher.drain()
-    }
-
-    func connectionRetired(_ connection: TunnelConnectionHandler) {
-        self.link.dataConnectionRetired(connection)
-        self.poolMemberGone(connection)
-    }
-
-    func connectionClosed(_ connection: TunnelConnectionHandler) {
-        if connection.kind == .sync {
-            let wasUp = self.link.sync === connection
-            self.link.syncClosed(connection)
-            guard !self.stopped else { return }
-            if wasUp && connection.framesAfterHello == 0 {
-                // Closed by the server before a single frame: it refused the hello. Only the key
-                // proof is checked without a word back.
-                self.syncFailures += 1
-                let message =
-                    "the server closed the sync connection right after its hello: is --key (or the key file) the same on both ends?"
-                if self.syncFailures == 1 { self.logger.error("\(message)") } else { self.logger.debug("\(message)") }
-                self.failSessionsWaitingForSync()
-                self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.syncFailures)) { self.dialSync() }
-            } else if wasUp {
-                self.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { self.dialSync() }
-            } else {
-                // Closed before its hello completed (settings refused, wrong key, not a tunnel
-                // server): a failed dial, retried with backoff.
-                self.syncFailures += 1
-                self.failSessionsWaitingForSync()
-                self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.syncFailures)) { self.dialSync() }
-            }
-            return
-        }
-        self.link.dataConnectionClosed(connection)
-        self.poolMemberGone(connection)
-    }
-
-    func connection(_ connection: TunnelConnectionHandler, disagrees mismatches: [TunnelAgreement.Mismatch]) {
-        let first = !self.settingsRefused
-        self.settingsRefused = true
-        let message =
-            "the server's settings differ from this end's, so it cannot be used: \(mismatches.map(\.description).joined(separator: "; ")) (these flags must be the same on both ends)"
-        if first { self.logger.error("\(message)") } else { self.logger.debug("\(message)") }
     }
 }

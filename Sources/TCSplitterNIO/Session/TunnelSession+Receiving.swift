@@ -1,0 +1,77 @@
+import Logging
+import NIOCore
+import TCSplitterCore
+
+/// The receiving half: releasing in-order bytes through the playout buffer and writing them to
+/// the local socket, one flush per event-loop pass.
+extension TunnelSession {
+    func forward(_ release: SteadyRateBuffer.Release, now: NIODeadline) {
+        if !release.buffers.isEmpty { self.writeToLocal(release.buffers) }
+        if let next = release.nextRelease, self.phase != .ended {
+            self.releaseTimer?.cancel()
+            self.releaseTimer = self.schedule(at: next) { session in
+                session.releaseTimer = nil
+                let now = NIODeadline.now()
+                session.forward(session.forwarder.releaseDue(now: now), now: now)
+            }
+        }
+    }
+
+    func receiveMaybeComplete(now: NIODeadline) {
+        if self.receive.isComplete && !self.forwarder.isEmpty {
+            self.forward(self.forwarder.endInput(), now: now)
+        }
+        self.checkProgress()
+    }
+
+    func writeToLocal(_ buffers: [ByteBuffer]) {
+        if self.datagram != nil {
+            self.deliverDatagrams(buffers)
+            return
+        }
+        guard self.localChannel != nil else {
+            // Only a peer that sends before `opened` gets here: fail loudly rather than lose bytes.
+            self.abort(.peerBrokeStream("data before the session was open"), notifyPeer: true)
+            return
+        }
+        let wasEmpty = self.localBatch.isEmpty
+        self.localBatch.append(contentsOf: buffers.lazy.filter { $0.readableBytes > 0 })
+        guard wasEmpty, !self.localBatch.isEmpty else { return }
+        // Counted from now, so the output is not shut while the batch waits for the pass to end.
+        self.writesInFlight += 1
+        self.link.eventLoop.assumeIsolated().execute {
+            self.writesInFlight -= 1
+            self.flushLocalBatch()
+        }
+    }
+
+    /// Writes the bytes gathered by `writeToLocal` in this event-loop pass, with one flush; they
+    /// count as consumed (and may be acknowledged) once the local socket has taken them.
+    func flushLocalBatch() {
+        let buffers = self.localBatch
+        self.localBatch.removeAll(keepingCapacity: true)
+        guard self.phase != .ended, let channel = self.localChannel, let last = buffers.last else { return }
+        let bytes = buffers.reduce(0) { $0 + $1.readableBytes }
+        for buffer in buffers.dropLast() { channel.write(buffer, promise: nil) }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(last, promise: promise)
+        self.writesInFlight += 1
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            self.writesInFlight -= 1
+            guard self.phase != .ended else { return }
+            switch result {
+            case .success:
+                do {
+                    try self.receive.consumed(bytes)
+                    self.link.counters.values.bytesReceived += bytes
+                } catch {
+                    self.abort(.internalError("\(error)"), notifyPeer: true)
+                    return
+                }
+                self.checkProgress()
+            case .failure(let error):
+                self.abort(.localFailed("writing to the local connection failed: \(error)"), notifyPeer: true)
+            }
+        }
+    }
+}
