@@ -17,8 +17,17 @@ iperf3 -P 1 through the tunnel (10 s, 2 s omitted), or direct iperf3 -P N for th
      (1) 256 MiB each way at defaults vs --conns 4 (throughput, fling connections opened by the
      client), (2) 128 MiB each way at defaults vs --retries 0:-1 (throughput, payloads resent /
      sent summed over both ends); each pair ROUNDS times, alternating, medians reported
+  E  trickle merge, RTT 50 ms, no loss: trickle.py writes 100 bytes every 1 ms (4,000 writes,
+     TCP_NODELAY) into the tunnel at defaults and at --tick 0 --tock 0 --buffer 0, to a sink in
+     the server namespace; the client's payloads sent (from /metrics); target <= 400 at defaults
+  F  UDP latency on loopback: trickle.py udp-rr, 100-byte datagrams one at a time (500 after 20
+     warm-ups) to `tcsplitter udp-echo`, direct and through --protocol udp tunnels at defaults and
+     at --tick 0 --tock 0 --buffer 0; target: defaults' p50 within 1 ms of the event-driven p50
+  (E and F: ROUNDS interleaved runs, medians. TCSB_S7_PARTS=EF in the environment runs only the
+  parts named.)
 
-The client's `pool: N fling connections (...)` log lines are stamped as they arrive (seconds
+The client's `pool: N fling connections (...)` and `pool: holding at N ...` log lines (the latter
+marked "h" in the trace) are stamped as they arrive (seconds
 since the tunnel was up, before iperf3 started; the trace starts at the pool gauge read then,
 4 for --conns auto), so each row carries its pool trace;
 run A's trace is drawn to autopool-lossy-pool.png (matplotlib) and written to
@@ -26,6 +35,7 @@ autopool-lossy-pool.csv. Every row goes to DIR/autopool.csv, and the three files
 utils/bench.d/results/. A last table checks each target of the two issues (met / not met).
 """
 import csv
+import json
 import os
 import re
 import shutil
@@ -37,8 +47,16 @@ import time
 SECONDS, OMIT = 10, 2
 ROUNDS = 3
 ECHO_PORT = 7100
+SINK_PORT = 7101
+UDP_ECHO_PORT = 7200
+TRICKLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "trickle.py")
+TRICKLE_WRITES = 4000
+UDP_COUNT = 500
+# TCSB_S7_PARTS=EF (say) runs only those parts of scenario 7.
+PARTS = os.environ.get("TCSB_S7_PARTS", "ABCDEF").upper()
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 POOL_LINE = re.compile(r"pool: (\d+) fling connections? \((.*)\)\s*$")
+POOL_HOLD = re.compile(r"pool: holding at (\d+) fling connections? \((.*)\)\s*$")
 POOL_RATE = re.compile(r"([\d.]+) Mbit/s over the last (\d+) ms")
 LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*)")
 CONGESTION = re.compile(r"congestion control of the tunnel's connections: (.*)$")
@@ -76,6 +94,14 @@ class PoolWatch:
             stamp = self.now()
             for line in new:
                 match = POOL_LINE.search(line)
+                hold = POOL_HOLD.search(line) if not match else None
+                if hold:  # growth stopped: the size stays, the trace notes it ("h")
+                    rate = re.search(r"(\d+) Mbit/s\)?$", hold.group(2) + ")")
+                    when = LOG_TIME.match(line)
+                    self.events.append({"t_s": stamp, "pool": int(hold.group(1)), "reason": "holding: " + hold.group(2),
+                                        "mbit": float(rate.group(1)) if rate else None, "window_ms": None,
+                                        "log_time": when.group(1) if when else "", "hold": True})
+                    continue
                 if not match:
                     continue
                 rate = POOL_RATE.search(match.group(2))
@@ -92,7 +118,7 @@ class PoolWatch:
         self.thread.join(timeout=2)
 
     def summary(self):
-        return " ".join("%.1fs:%d" % (e["t_s"], e["pool"]) for e in self.events)
+        return " ".join("%.1fs:%d%s" % (e["t_s"], e["pool"], "h" if e.get("hold") else "") for e in self.events)
 
 
 def median(values):
@@ -363,10 +389,164 @@ class AutoPool:
                              "reference": 1.0, "factor": None, "unit": "%", "ratio": None,
                              "met": "yes" if pct is not None and pct <= 1.0 else "NO"})
 
+    def trickle_sample(self, preset, tag):
+        """One trickle: 4,000 writes of 100 bytes, one a millisecond, through a fresh tunnel to a
+        sink in the server namespace; the client's payloads sent counted by its /metrics."""
+        b, h = self.bench, self.h
+        sample = {}
+        sink = b.start(b.s, ["python3", TRICKLE, "sink", str(SINK_PORT), "--deadline", "60"], "sink-%s" % tag)
+        if not sink.wait_line(r"^listening", 10):
+            sink.stop()
+            return {"note": "sink did not start: %s" % sink.tail()}
+        try:
+            client, server = b.start_tunnel(b.c, b.s, h.S_ADDR, None, self.preset(preset), "127.0.0.1:%d" % SINK_PORT,
+                                            label="s7E-%s" % tag)
+        except RuntimeError as error:
+            sink.stop()
+            return {"note": str(error)}
+        before = self.metrics(b.c, client).get('tcsplitter_payloads_total{direction="sent"}') or 0.0
+        argv = ["python3", TRICKLE, "writer", "127.0.0.1", str(h.LISTEN_PORT), "--writes", str(TRICKLE_WRITES),
+                "--size", "100", "--every-ms", "1", "--deadline", "60"]
+        try:
+            out = subprocess.run(["ip", "netns", "exec", b.c] + argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True, timeout=90).stdout
+        except subprocess.TimeoutExpired as expired:
+            out = expired.stdout or ""
+        with open(b.log_path("trickle-writer-%s.log" % tag), "w") as handle:
+            handle.write("# ip netns exec %s %s\n%s" % (b.c, " ".join(argv), out))
+        try:
+            written = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            written = {}
+            sample["note"] = "writer: %s" % out.strip()[-160:]
+        received = sink.wait_line(r"^\{", 20)
+        try:
+            received = json.loads(received) if received else {}
+        except ValueError:
+            received = {}
+        client_metrics = self.metrics(b.c, client)
+        after = client_metrics.get('tcsplitter_payloads_total{direction="sent"}')
+        sample.update(writes=written.get("writes"), write_seconds=written.get("seconds"),
+                      late_ms_max=written.get("late_ms_max"), sink_bytes=received.get("bytes"),
+                      sink_reads=received.get("reads"),
+                      payloads_sent=int(after - before) if after is not None else None,
+                      payloads_total=int(after) if after is not None else None)
+        if received.get("bytes") != TRICKLE_WRITES * 100:
+            sample["note"] = (sample.get("note", "") + " sink got %s of %d bytes" % (received.get("bytes"), TRICKLE_WRITES * 100)).strip()
+        for end in (client, server):
+            if not end.alive():
+                sample["note"] = (sample.get("note", "") + " %s exited: %s" % (end.name, " | ".join(end.tail(3)))).strip()
+        client.stop()
+        server.stop()
+        sink.stop()
+        return sample
+
+    def part_e(self):
+        """Trickle merge: RTT 50 ms, no loss; defaults vs --tick 0 --tock 0 --buffer 0, ROUNDS
+        interleaved runs each, the median of the client's payloads sent."""
+        b = self.bench
+        b.link_topology(delay_ms=50)
+        variants = [("tcsplitter defaults (no --conns)", "defaults"),
+                    ("tcsplitter --tick 0 --tock 0 --buffer 0", "event")]
+        samples = {label: [] for label, _ in variants}
+        for number in range(ROUNDS):
+            self.log("scenario 7 E: round %d of %d" % (number + 1, ROUNDS))
+            for label, preset in variants:
+                samples[label].append(self.trickle_sample(preset, "%s-%d" % (preset, number + 1)))
+        b.cleanup()
+        rows = {}
+        for label, preset in variants:
+            got = samples[label]
+            row = {"part": "E", "kind": "tcsplitter-trickle", "preset": preset, "n": "auto",
+                   "flags": " ".join(self.h.PRESETS[preset])}
+            for key in ("payloads_sent", "sink_reads", "write_seconds", "late_ms_max"):
+                row[key] = median(s.get(key) for s in got)
+            row["payload_samples"] = " / ".join(str(s.get("payloads_sent")) for s in got)
+            row["sink_bytes"] = " / ".join(str(s.get("sink_bytes")) for s in got)
+            row["note"] = "; ".join(sorted(set(s["note"] for s in got if s.get("note"))))
+            rows[preset] = self.record("E: %s" % label, **row)
+        sent = rows["defaults"]["payloads_sent"]
+        self.targets.append({"label": "E: defaults send <= 400 payloads for 4,000 writes of 100 B (median)",
+                             "value": sent, "reference": TRICKLE_WRITES // 10, "factor": None, "unit": "payloads",
+                             "ratio": None, "met": "yes" if sent is not None and sent <= TRICKLE_WRITES // 10 else "NO"})
+
+    def udp_sample(self, ns, preset, tag):
+        """500 one-at-a-time 100-byte datagram round trips through a fresh --protocol udp tunnel
+        (or straight to the echo with preset None)."""
+        b, h = self.bench, self.h
+        client = server = None
+        port = UDP_ECHO_PORT
+        if preset:
+            try:
+                client, server = b.start_tunnel(ns, ns, "127.0.0.1", None, preset, "127.0.0.1:%d" % UDP_ECHO_PORT,
+                                                label="s7F-%s" % tag)
+            except RuntimeError as error:
+                return {"note": str(error)}
+            port = h.LISTEN_PORT
+        argv = ["python3", TRICKLE, "udp-rr", "127.0.0.1", str(port), str(UDP_COUNT), "--warmup", "20",
+                "--deadline", "60", "--timeout", "2"]
+        try:
+            out = subprocess.run(["ip", "netns", "exec", ns] + argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True, timeout=90).stdout
+        except subprocess.TimeoutExpired as expired:
+            out = expired.stdout or ""
+        with open(b.log_path("udp-rr-%s.log" % tag), "w") as handle:
+            handle.write("# ip netns exec %s %s\n%s" % (ns, " ".join(argv), out))
+        try:
+            sample = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            sample = {"note": "udp-rr: %s" % out.strip()[-160:]}
+        for end in (client, server):
+            if end is not None:
+                if not end.alive():
+                    sample["note"] = (sample.get("note", "") + " %s exited: %s" % (end.name, " | ".join(end.tail(3)))).strip()
+                end.stop()
+        return sample
+
+    def part_f(self):
+        """UDP latency on loopback: direct, --protocol udp at defaults, and with --tick 0 --tock 0
+        --buffer 0; ROUNDS interleaved runs each, medians of their p50 and p99."""
+        b, h = self.bench, self.h
+        h.PRESETS["udp"] = ["--protocol", "udp"]
+        h.PRESETS["udp-event"] = ["--protocol", "udp"] + h.EVENT
+        ns = b.add_namespace("l")
+        echo = b.start(ns, [b.tcsplitter, "udp-echo", "--listen", "127.0.0.1:%d" % UDP_ECHO_PORT], "udp-echo")
+        time.sleep(0.5)
+        if not echo.alive():
+            raise RuntimeError("udp-echo exited: %s" % echo.tail())
+        variants = [("direct to tcsplitter udp-echo", None),
+                    ("tcsplitter --protocol udp, defaults", "udp"),
+                    ("tcsplitter --protocol udp --tick 0 --tock 0 --buffer 0", "udp-event")]
+        samples = {label: [] for label, _ in variants}
+        for number in range(ROUNDS):
+            self.log("scenario 7 F: round %d of %d" % (number + 1, ROUNDS))
+            for label, preset in variants:
+                samples[label].append(self.udp_sample(ns, preset, "%s-%d" % (preset or "direct", number + 1)))
+        echo.stop()
+        b.cleanup()
+        rows = {}
+        for label, preset in variants:
+            got = samples[label]
+            row = {"part": "F", "kind": "tcsplitter-udp" if preset else "direct", "preset": preset or "",
+                   "n": "auto" if preset else "", "flags": " ".join(h.PRESETS[preset]) if preset else ""}
+            for key in ("p50_us", "p99_us", "count", "lost"):
+                row[key] = median(s.get(key) for s in got)
+            row["p50_samples"] = " / ".join("%.0f" % s["p50_us"] if s.get("p50_us") is not None else "-" for s in got)
+            row["p99_samples"] = " / ".join("%.0f" % s["p99_us"] if s.get("p99_us") is not None else "-" for s in got)
+            row["note"] = "; ".join(sorted(set(s["note"] for s in got if s.get("note"))))
+            rows[preset] = self.record("F: %s" % label, **row)
+        d, e = rows["udp"]["p50_us"], rows["udp-event"]["p50_us"]
+        self.targets.append({"label": "F: udp defaults p50 <= event-driven p50 + 1 ms (medians)", "value": d,
+                             "reference": (e + 1000.0) if e is not None else None, "factor": None, "unit": "µs",
+                             "ratio": None,
+                             "met": "yes" if d is not None and e is not None and d <= e + 1000.0 else "NO"})
+
     # ------------------------------------------------------------------ output
 
     def run(self):
-        for part in (self.part_a, self.part_b, self.part_c, self.part_d):
+        for part in (self.part_a, self.part_b, self.part_c, self.part_d, self.part_e, self.part_f):
+            if part.__name__[-1].upper() not in PARTS:
+                continue
             started = time.monotonic()
             try:
                 part()
@@ -382,6 +562,10 @@ class AutoPool:
             "C": "7C: RTT 50 ms, 0.5% random loss each way, 50 Mbit/s (one run each)",
             "D1": "7D1: clean loopback, tcsplitter probe 256 MiB each way (medians of %d interleaved runs)" % ROUNDS,
             "D2": "7D2: clean loopback, tcsplitter probe 128 MiB each way (medians of %d interleaved runs)" % ROUNDS,
+            "E": "7E: trickle merge, RTT 50 ms, no loss: 4,000 writes of 100 B, one a millisecond (TCP_NODELAY), "
+                 "to a sink; the client's payloads sent (medians of %d interleaved runs)" % ROUNDS,
+            "F": "7F: UDP latency on loopback: 100-byte datagrams echoed one at a time by tcsplitter udp-echo, "
+                 "%d after 20 warm-ups (medians of %d interleaved runs)" % (UDP_COUNT, ROUNDS),
         }
         link_columns = [("run", "label"), ("Mbit/s", "goodput_mbit"), ("of link", "ratio_to_link"),
                         ("pool at end", "pool_final"), ("pool max", "pool_max"),
@@ -391,6 +575,11 @@ class AutoPool:
                          ("fling conns opened (median; samples)", "fling"), ("pool max", "pool_max"),
                          ("resent / sent, both ends (samples)", "resent_samples"), ("resent %", "resent_pct"),
                          ("CPU s both ends", "cpu_s"), ("note", "note")]
+        trickle_columns = [("run", "label"), ("payloads sent by the client (median)", "payloads_sent"),
+                           ("samples", "payload_samples"), ("sink reads (median)", "sink_reads"),
+                           ("bytes at the sink", "sink_bytes"), ("writer s", "write_seconds"), ("note", "note")]
+        udp_columns = [("run", "label"), ("p50 µs", "p50_us"), ("p50 samples", "p50_samples"), ("p99 µs", "p99_us"),
+                       ("p99 samples", "p99_samples"), ("lost (median)", "lost"), ("note", "note")]
         for part, title in titles.items():
             rows = [dict(r) for r in self.rows if r.get("part") == part]
             if not rows:
@@ -401,7 +590,8 @@ class AutoPool:
                 if row.get("fling_samples"):
                     row["fling"] = "%s (%s)" % (fmt(row.get("fling_opened")), row["fling_samples"])
                 row["label"] = row["label"].split(": ", 1)[1]
-            self.bench.table(7, title, rows, probe_columns if part.startswith("D") else link_columns)
+            columns = {"E": trickle_columns, "F": udp_columns}.get(part)
+            self.bench.table(7, title, rows, columns or (probe_columns if part.startswith("D") else link_columns))
         target_rows = []
         for t in self.targets:
             target_rows.append({"label": t["label"], "value": "%s %s" % (fmt(t["value"]), t["unit"]),
@@ -428,7 +618,7 @@ class AutoPool:
         if self.lossy_trace:
             path = os.path.join(out, "autopool-lossy-pool.csv")
             with open(path, "w", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=["t_s", "pool", "reason", "mbit", "window_ms", "log_time"])
+                writer = csv.DictWriter(handle, fieldnames=["t_s", "pool", "reason", "mbit", "window_ms", "log_time", "hold"])
                 writer.writeheader()
                 for event in self.lossy_trace["events"]:
                     writer.writerow({k: (round(v, 3) if isinstance(v, float) else v) for k, v in event.items()})
