@@ -87,7 +87,9 @@ public struct RetransmitBuffer: Sendable {
 
     /// A held payload (by its offset) was written to the data connection `carrier` at `now`.
     public mutating func sent(offset: UInt64, on carrier: UInt64, now: NIODeadline) {
-        let index = self.firstIndex(endingAfter: offset)
+        // Payloads leave in order, so the newest entry is the usual one; resends search.
+        let index =
+            self.entries.last?.offset == offset ? self.entries.count - 1 : self.firstIndex(endingAfter: offset)
         guard index < self.entries.count, self.entries[index].offset == offset else { return }
         self.entries[index].carrier = carrier
         self.entries[index].sentAt = now

@@ -13,6 +13,9 @@ final class TunnelLink {
     private(set) var sessions: [SessionID: TunnelSession] = [:]
     private(set) var sync: TunnelConnectionHandler?
     private(set) var dataConnections: [ObjectIdentifier: TunnelConnectionHandler] = [:]
+    /// When housekeeping last ran: a clock for what needs no finer one (a payload's send time,
+    /// checked against seconds).
+    private(set) var lastHousekeeping: NIODeadline = .now()
     /// A flush of the sync connection is scheduled for the end of this event-loop pass.
     private var syncFlushPending = false
     /// The same connections by serial, the name a sent payload keeps of its carrier.
@@ -268,6 +271,7 @@ final class TunnelLink {
     /// Keepalive, the sync grace time, sessions (retries, stalls, probes), idle data connections.
     /// `idleLimit` is when an idle data connection is retired.
     func housekeeping(now: NIODeadline, idleLimit: TimeAmount) {
+        self.lastHousekeeping = now
         if let sync = self.sync {
             if now - self.lastSyncFrame > self.configuration.keepaliveInterval * 3 {
                 self.logger.warning(

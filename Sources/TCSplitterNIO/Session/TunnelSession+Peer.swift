@@ -82,7 +82,9 @@ extension TunnelSession {
     /// A payload of this session was written to data connection `carrier` (its serial).
     func payloadSent(offset: UInt64, end: UInt64, carrier: UInt64) {
         self.sentOffset = max(self.sentOffset, end)
-        self.retransmit?.sent(offset: offset, on: carrier, now: .now())
+        // The housekeeping tick's time: a payload counts as overdue only after seconds, so the
+        // tick's 20 ms granularity costs nothing, and a clock read per payload would.
+        self.retransmit?.sent(offset: offset, on: carrier, now: self.link.lastHousekeeping)
     }
 
     /// Whether a `push` payload's bytes are now all delivered in order (and forgets it if so).
