@@ -171,7 +171,12 @@ struct TunnelOptions {
             configuration.payloadsPerConnection = try FlagValue.integer(budget, flag: "--budget", in: 1...1_000_000)
             configuration.scalesBudget = false
         }
-        configuration.windowBytes = try FlagValue.byteCount(self.tuning.window, flag: "--window", in: 2...(1 << 30))
+        if self.tuning.window.trimmingSpaces().lowercased() == "auto" {
+            configuration.autoWindow = true
+        } else {
+            configuration.windowBytes = try FlagValue.byteCount(self.tuning.window, flag: "--window", in: 2...(1 << 30))
+            configuration.autoWindow = false
+        }
         configuration.maxSessions = try FlagValue.integer(
             self.limits.maxSessions, flag: "--max-sessions", in: 1...100_000)
         configuration.typeOfService = try FlagValue.integer(self.tuning.tos, flag: "--tos", in: 0...255)

@@ -60,7 +60,7 @@ enum TunnelRunner {
         }
         let sessions = configuration.effectiveMaxSessions
         logger.info(
-            "memory bound: \(sessions) sessions x 2 x \(configuration.windowBytes) bytes window = \(sessions * 2 * configuration.windowBytes >> 20) MiB at most (--max-sessions, --window, --max-buffer)"
+            "memory bound: \(sessions) sessions x 2 x \(configuration.windowBytes >> 20) MiB window = \(sessions * 2 * configuration.windowBytes >> 20) MiB at most (--max-sessions, --window, --max-buffer)\(configuration.autoWindow ? "; --window auto gives sessions on long paths up to \(TunnelConfiguration.maxAutoWindowBytes >> 20) MiB, admitted while all windows fit --max-buffer (\(configuration.maxBufferBytes >> 20) MiB)" : "")"
         )
         let shards = configuration.fecDataShards + configuration.fecParityShards
         if configuration.fecDataShards > 0 && role == .client && configuration.connections < 2 * shards {

@@ -113,3 +113,36 @@ import Testing
         #expect(buffer.payloads(carriedBy: 2).isEmpty)
     }
 }
+
+/// `--window auto`: each session's window follows the path's round trip, and travels in its open.
+@Suite struct SessionWindowTests {
+    @Test("4 MiB up to a 25 ms round trip, then in proportion, at most 32 MiB; a fixed --window never moves")
+    func followsTheRoundTrip() {
+        var configuration = TunnelConfiguration(role: .client)
+        #expect(configuration.autoWindow)
+        #expect(configuration.sessionWindow(roundTrip: nil) == 4 << 20)
+        #expect(configuration.sessionWindow(roundTrip: .milliseconds(1)) == 4 << 20)
+        #expect(configuration.sessionWindow(roundTrip: .milliseconds(50)) == 8 << 20)
+        #expect(configuration.sessionWindow(roundTrip: .milliseconds(200)) == 32 << 20)
+        #expect(configuration.sessionWindow(roundTrip: .seconds(1)) == 32 << 20)
+        configuration.autoWindow = false
+        configuration.windowBytes = 16 << 20
+        #expect(configuration.sessionWindow(roundTrip: .milliseconds(200)) == 16 << 20)
+    }
+
+    @Test("an open carries the session's window after its id only when it has one; zero on the wire is refused")
+    func openCarriesTheWindow() {
+        let id = SessionID(rawValue: 0x0102_0304_0506_0708)
+        let idBytes: [UInt8] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08]
+        let sized = ControlMessage.open(id, windowBytes: 32 << 20)
+        let bytes = encoded(.control(sized))
+        #expect(bytes == [0x54, 0x43, 0x02, 0x20, 0x00, 0x00, 0x00, 0x0C] + idBytes + [0x02, 0x00, 0x00, 0x00])
+        #expect(decodeWhole(bytes) == .control(sized))
+        #expect(encoded(.control(.open(id))).count == 16)
+        let zero = [0x54, 0x43, 0x02, 0x20, 0x00, 0x00, 0x00, 0x0C] + idBytes + [0, 0, 0, 0]
+        #expect(decodeError(zero) == .invalidField("open.window"))
+        let destination = SessionDestination(addressBytes: [198, 18, 20, 2], port: 7001)!
+        let transparent = ControlMessage.openTo(id, destination, windowBytes: 8 << 20)
+        #expect(decodeWhole(encoded(.control(transparent))) == .control(transparent))
+    }
+}

@@ -166,8 +166,10 @@ import Testing
     func trailingBytes() {
         let body = be(UInt64(7)) + [0xEE]
         #expect(decodeError(envelope(type: 0x26, body: body)) == .malformedBody(type: 0x26, length: 9))
-        let open = be(UInt64(7)) + be(UInt64(0))
+        // An open may carry a window (u32, never 0) after its id, and nothing after that.
+        let open = be(UInt64(7)) + be(UInt32(1 << 20)) + be(UInt32(0))
         #expect(decodeError(envelope(type: 0x20, body: open)) == .malformedBody(type: 0x20, length: 16))
+        #expect(decodeError(envelope(type: 0x20, body: be(UInt64(7)) + be(UInt32(0)))) == .invalidField("open.window"))
         // One byte past a server hello's flags starts an agreement too short to read.
         let hello = be(UInt64(1)) + be(UInt64(2)) + [0x00, 0x00]
         #expect(decodeError(envelope(type: 0x01, body: hello)) == .malformedBody(type: 0x01, length: 1))

@@ -110,8 +110,27 @@ public struct TunnelConfiguration: Hashable, Sendable {
             minimumLifetime: self.budgetScales ? ConnectionBudgetScaler.defaultMinimumLifetime : .zero
         )
     }
-    /// Bytes per session and direction buffered or in flight (`--window`).
+    /// Bytes per session and direction buffered or in flight (`--window`); with `autoWindow`,
+    /// the window on a short path, and the least on any.
     public var windowBytes: Int = 4 << 20
+    /// `--window auto` (the default): the client gives each session a window that follows the
+    /// path's round trip (`sessionWindow(roundTrip:)`), declared in its open; a size fixes it.
+    public var autoWindow: Bool = true
+    /// The largest window `--window auto` gives a session.
+    public static let maxAutoWindowBytes = 32 << 20
+    /// The round trip up to which `--window auto` keeps `windowBytes`; it grows in proportion
+    /// beyond it (a window covers a few round trips of a fast path, plus the bytes that wait
+    /// behind a payload lost on one of many connections).
+    public static let autoWindowRoundTrip: TimeAmount = .milliseconds(25)
+
+    /// The window of a new session on a path whose round trip is `roundTrip` (nil: not known
+    /// yet): `windowBytes`, or with `autoWindow` that times round trip / 25 ms, up to 32 MiB.
+    public func sessionWindow(roundTrip: TimeAmount?) -> Int {
+        guard self.autoWindow, let roundTrip, roundTrip > Self.autoWindowRoundTrip else { return self.windowBytes }
+        let scaled =
+            Double(self.windowBytes) * Double(roundTrip.nanoseconds) / Double(Self.autoWindowRoundTrip.nanoseconds)
+        return max(self.windowBytes, min(max(self.windowBytes, Self.maxAutoWindowBytes), Int(scaled)))
+    }
     /// Sessions open at once per end (`--max-sessions`).
     public var maxSessions: Int = 1024
     /// Data connections one client end may hold on the server (`--max-conns`).

@@ -4,11 +4,16 @@ import NIOCore
 ///
 /// Bodies (after the frame envelope), all big-endian:
 /// ```
-/// openTo      +------------------+------------------------------------------+
-///             | session id (u64) | destination (see SessionDestination)     |
-///             +------------------+------------------------------------------+
-/// open        +------------------+
-/// opened      | session id (u64) |
+/// openTo      +------------------+---------------------------------------+----------------+
+///             | session id (u64) | destination (see SessionDestination)  | [window (u32)] |
+///             +------------------+---------------------------------------+----------------+
+/// open        +------------------+----------------+
+///             | session id (u64) | [window (u32)] |
+///             +------------------+----------------+
+///             window: the session's window in bytes, both ways (`--window auto` follows the
+///             path's round trip); absent (and never 0 on the wire): the hello's declared window
+/// opened      +------------------+
+///             | session id (u64) |
 ///             +------------------+
 /// openFailed  +------------------+--------------------+-------------------------+
 /// reset       | session id (u64) | reason length (u16)| reason (UTF-8, <= 512 B)|
@@ -33,11 +38,12 @@ import NIOCore
 ///             +------------------------------------------------+
 /// ```
 public enum ControlMessage: Hashable, Sendable {
-    /// Client → server: open a session to the forward address.
-    case open(SessionID)
+    /// Client → server: open a session to the forward address, with `windowBytes` both ways
+    /// (0: the window the client's hello declared).
+    case open(SessionID, windowBytes: UInt32 = 0)
     /// Client → server (transparent mode): open a session to the application's original
     /// destination; the server dials it only if its `--allow` list admits it.
-    case openTo(SessionID, SessionDestination)
+    case openTo(SessionID, SessionDestination, windowBytes: UInt32 = 0)
     /// Server → client: the forward address accepted; data may flow.
     case opened(SessionID)
     /// Server → client: the forward address could not be reached.
@@ -85,7 +91,7 @@ public enum ControlMessage: Hashable, Sendable {
     /// The session this message is about, if any.
     public var sessionID: SessionID? {
         switch self {
-        case .open(let id), .openTo(let id, _), .opened(let id), .openFailed(let id, _), .finish(let id, _),
+        case .open(let id, _), .openTo(let id, _, _), .opened(let id), .openFailed(let id, _), .finish(let id, _),
             .progress(let id, _, _, _),
             .resend(let id, _), .reset(let id, _):
             return id
@@ -96,13 +102,24 @@ public enum ControlMessage: Hashable, Sendable {
 
     var bodyBytes: Int {
         switch self {
-        case .open, .opened, .ping, .pong: return 8
+        case .opened, .ping, .pong: return 8
+        case .open(_, let window): return window == 0 ? 8 : 12
         case .finish, .replace: return 16
-        case .openTo(_, let destination): return 8 + destination.bodyBytes
+        case .openTo(_, let destination, let window): return 8 + destination.bodyBytes + (window == 0 ? 0 : 4)
         case .progress(_, _, _, let ranges): return 25 + 16 * min(ranges.count, WireConstants.maxSelectiveRanges)
         case .resend(_, let ranges): return 9 + 16 * min(ranges.count, WireConstants.maxResendRanges)
         case .openFailed(_, let reason), .reset(_, let reason): return 10 + Self.clippedReason(reason).count
         }
+    }
+
+    /// An open's optional window: absent is 0 (the hello's); present, it must not be 0.
+    private static func readWindow(_ body: inout ByteBuffer, type: FrameType) throws(FrameDecodingError) -> UInt32 {
+        guard body.readableBytes > 0 else { return 0 }
+        guard let window = body.readInteger(as: UInt32.self) else {
+            throw .malformedBody(type: type.rawValue, length: body.readableBytes)
+        }
+        guard window > 0 else { throw .invalidField("open.window") }
+        return window
     }
 
     init(type: FrameType, body: inout ByteBuffer) throws(FrameDecodingError) {
@@ -122,9 +139,10 @@ public enum ControlMessage: Hashable, Sendable {
         let session = SessionID(rawValue: first)
         switch type {
         case .open:
-            self = .open(session)
+            self = .open(session, windowBytes: try Self.readWindow(&body, type: type))
         case .openTo:
-            self = .openTo(session, try SessionDestination(body: &body, type: type))
+            let destination = try SessionDestination(body: &body, type: type)
+            self = .openTo(session, destination, windowBytes: try Self.readWindow(&body, type: type))
         case .opened:
             self = .opened(session)
         case .finish:
@@ -157,10 +175,13 @@ public enum ControlMessage: Hashable, Sendable {
 
     func writeBody(into buffer: inout ByteBuffer) -> Int {
         switch self {
-        case .open(let id), .opened(let id):
+        case .opened(let id):
             return buffer.writeInteger(id.rawValue)
-        case .openTo(let id, let destination):
+        case .open(let id, let window):
+            return buffer.writeInteger(id.rawValue) + (window == 0 ? 0 : buffer.writeInteger(window))
+        case .openTo(let id, let destination, let window):
             return buffer.writeInteger(id.rawValue) + destination.writeBody(into: &buffer)
+                + (window == 0 ? 0 : buffer.writeInteger(window))
         case .ping(let token), .pong(let token):
             return buffer.writeInteger(token)
         case .replace(let nonce):

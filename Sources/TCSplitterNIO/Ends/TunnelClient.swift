@@ -187,10 +187,10 @@ public final class TunnelClient: @unchecked Sendable {
             channel.close(promise: nil)
             return
         }
-        guard self.link.sessions.count < self.configuration.effectiveMaxSessions else {
+        guard let sessionConfiguration = self.link.newSessionConfiguration() else {
             self.badInput.log(
                 self.logger,
-                "refusing local connection: \(self.configuration.effectiveMaxSessions) sessions open (--max-sessions, --max-buffer)"
+                "refusing local connection: \(self.link.sessions.count) sessions open, their windows holding \(self.link.reservedBufferBytes >> 20) MiB (--max-sessions, --max-buffer)"
             )
             channel.close(promise: nil)
             return
@@ -206,7 +206,7 @@ public final class TunnelClient: @unchecked Sendable {
         }
         let id = SessionID.random()
         let session = TunnelSession(
-            id: id, link: self.link, configuration: self.configuration, logger: self.logger, now: .now())
+            id: id, link: self.link, configuration: sessionConfiguration, logger: self.logger, now: .now())
         session.destination = destination
         try channel.pipeline.syncOperations.addHandler(LocalStreamHandler(session: session))
         session.attach(localChannel: channel)

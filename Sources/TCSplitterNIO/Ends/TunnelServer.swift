@@ -155,7 +155,7 @@ public final class TunnelServer: @unchecked Sendable {
 
     /// Opens session `id` to `--forward`, or, for a transparent client, to `destination` if
     /// `--allow` admits it.
-    private func open(_ id: SessionID, on link: TunnelLink, destination: SessionDestination?) {
+    private func open(_ id: SessionID, on link: TunnelLink, destination: SessionDestination?, windowBytes: Int) {
         if let existing = link.sessions[id] {
             // A repeated open (the client resyncing after a new sync connection) is answered
             // again once the session is open; while it is still dialing, the answer comes then.
@@ -171,6 +171,26 @@ public final class TunnelServer: @unchecked Sendable {
             self.badInput.log(
                 self.logger, "refusing session \(id): \(limit) sessions open (--max-sessions, --max-buffer)")
             link.sendControl(.openFailed(id, reason: "the server has \(limit) sessions open"))
+            return
+        }
+        // The session's window: the client's for this session (`--window auto`), or its hello's.
+        var sessionConfiguration = link.configuration
+        if windowBytes > 0 {
+            let largest = max(link.configuration.windowBytes, TunnelConfiguration.maxAutoWindowBytes)
+            guard windowBytes >= 2 * link.configuration.payloadBytes, windowBytes <= largest else {
+                self.badInput.log(link.logger, "refusing session \(id): a window of \(windowBytes) bytes (--window)")
+                link.sendControl(
+                    .openFailed(id, reason: "--window: \(windowBytes) bytes is outside 2 payloads ... \(largest)"))
+                return
+            }
+            sessionConfiguration.windowBytes = windowBytes
+        }
+        let reserved = self.links.values.reduce(0) { $0 + $1.reservedBufferBytes }
+        guard reserved + 2 * sessionConfiguration.windowBytes <= self.configuration.maxBufferBytes else {
+            self.badInput.log(
+                self.logger,
+                "refusing session \(id): the open sessions' windows hold \(reserved >> 20) MiB (--max-buffer)")
+            link.sendControl(.openFailed(id, reason: "the server's --max-buffer is taken by its open sessions"))
             return
         }
         let target: EndpointAddress
@@ -195,7 +215,7 @@ public final class TunnelServer: @unchecked Sendable {
             target = forward
         }
         let session = TunnelSession(
-            id: id, link: link, configuration: link.configuration, logger: link.logger, now: .now())
+            id: id, link: link, configuration: sessionConfiguration, logger: link.logger, now: .now())
         link.add(session)
         self.sessionCount += 1
         if self.configuration.localProtocol == .udp {
@@ -305,12 +325,12 @@ extension TunnelServer: TunnelConnectionDelegate {
             return
         }
         switch message {
-        case .open(let id):
+        case .open(let id, let window):
             link.syncFrameReceived()
-            self.open(id, on: link, destination: nil)
-        case .openTo(let id, let destination):
+            self.open(id, on: link, destination: nil, windowBytes: Int(window))
+        case .openTo(let id, let destination, let window):
             link.syncFrameReceived()
-            self.open(id, on: link, destination: destination)
+            self.open(id, on: link, destination: destination, windowBytes: Int(window))
         default:
             link.route(message)
         }

@@ -76,6 +76,23 @@ final class TunnelLink {
 
     // MARK: Sessions
 
+    /// Bytes the open sessions may buffer at most, both directions (2 × each one's window).
+    var reservedBufferBytes: Int {
+        self.sessions.values.reduce(0) { $0 + 2 * $1.configuration.windowBytes }
+    }
+
+    /// Client: the configuration of a new session, its window chosen for the path
+    /// (`TunnelConfiguration.sessionWindow`), or `nil` when `--max-sessions` or `--max-buffer`
+    /// (the sessions' windows must fit it) admit no more.
+    func newSessionConfiguration() -> TunnelConfiguration? {
+        var configuration = self.configuration
+        configuration.windowBytes = configuration.sessionWindow(roundTrip: self.roundTrip.smoothed)
+        guard self.sessions.count < self.configuration.effectiveMaxSessions,
+            self.reservedBufferBytes + 2 * configuration.windowBytes <= self.configuration.maxBufferBytes
+        else { return nil }
+        return configuration
+    }
+
     func add(_ session: TunnelSession) {
         self.sessions[session.id] = session
         self.counters.values.sessionsOpened += 1

@@ -29,7 +29,13 @@ final class TunnelSession {
     /// destination), or `nil` for the server's `--forward`.
     var destination: SessionDestination?
     /// Client: the message that opens the session (repeated on resync).
-    var openRequest: ControlMessage { self.destination.map { .openTo(self.id, $0) } ?? .open(self.id) }
+    var openRequest: ControlMessage {
+        // The window travels when it is not the one the hello declared (`--window auto`).
+        let window =
+            self.configuration.windowBytes == self.link.configuration.windowBytes
+            ? 0 : UInt32(clamping: self.configuration.windowBytes)
+        return self.destination.map { .openTo(self.id, $0, windowBytes: window) } ?? .open(self.id, windowBytes: window)
+    }
     unowned let link: TunnelLink
     let configuration: TunnelConfiguration
     var logger: Logger

@@ -60,22 +60,21 @@ final class DatagramListener {
 
     private func openSession(for source: SocketAddress) -> TunnelSession? {
         guard let channel = self.channel, channel.isActive else { return nil }
-        let limit = self.configuration.effectiveMaxSessions
-        guard self.link.sessions.count < limit else {
+        guard let sessionConfiguration = self.link.newSessionConfiguration() else {
             self.badInput.log(
                 self.logger,
-                "dropping datagrams from \(source): \(limit) sessions open (--max-sessions, --max-buffer)"
+                "dropping datagrams from \(source): \(self.link.sessions.count) sessions open (--max-sessions, --max-buffer)"
             )
             return nil
         }
         let id = SessionID.random()
         let session = TunnelSession(
-            id: id, link: self.link, configuration: self.configuration, logger: self.logger, now: .now())
+            id: id, link: self.link, configuration: sessionConfiguration, logger: self.logger, now: .now())
         session.logger[metadataKey: "app"] = "\(source)"
         session.datagram?.port = ListenerDatagramPort(listener: self, channel: channel, address: source)
         self.sessions[source] = session
         self.link.add(session)
-        self.link.sendControl(.open(id))
+        self.link.sendControl(session.openRequest)
         session.logger.debug("udp session opening")
         let openTimeout = self.configuration.dialTimeout * 3
         self.link.eventLoop.assumeIsolated().scheduleTask(in: openTimeout) {

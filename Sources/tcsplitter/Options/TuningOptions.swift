@@ -55,9 +55,9 @@ struct TuningOptions: ParsableArguments {
     @Option(
         name: .customLong("window"), parsing: .unconditional,
         help:
-            "Bytes per session and direction buffered or in flight (e.g. 4MiB). A full window stops reading the local socket. Memory per session and end is at most 2 × window."
+            "Bytes per session and direction buffered or in flight (e.g. 4MiB). A full window stops reading the local socket. Memory per session and end is at most 2 × window, and sessions are admitted while their windows fit --max-buffer. auto (the default): 4 MiB on paths up to 25 ms round trip, growing in proportion beyond (a 200 ms path: 32 MiB, the most), chosen by the client for each session from the sync connection's round trip and declared in its open."
     )
-    var window = "4MiB"
+    var window = "auto"
 
     @Option(
         name: .customLong("protocol"),
