@@ -122,11 +122,9 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     var helloCounted = true
     /// The keying shared with this connection's decoder.
     let security: ConnectionSecurity
-    private var serverNonce: HelloNonce?
-    /// What this end declares in its hello: the settings both ends must share and, on the client,
-    /// its tuning (`nil` in tests that speak only the bare hello).
-    private let agreement: TunnelAgreement?
-    private let tuning: ClientTuning?
+    /// The hello exchange's decisions (`HandshakeStateMachine`); this handler executes them and
+    /// does the key's cryptography.
+    private var handshake: HandshakeStateMachine
 
     init(
         side: Side,
@@ -142,8 +140,6 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         tuning: ClientTuning? = nil
     ) {
         self.security = security
-        self.agreement = agreement
-        self.tuning = tuning
         self.side = side
         self.dup = dup
         self.dataState = DataConnectionStateMachine(budget: payloadBudget)
@@ -155,6 +151,10 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         if case .dialer(let kind, let client) = side {
             self.kind = kind
             self.clientID = client
+            self.handshake = HandshakeStateMachine(
+                side: .dialer(kind, client, dup), keyed: security.key != nil, agreement: agreement, tuning: tuning)
+        } else {
+            self.handshake = HandshakeStateMachine(side: .acceptor, keyed: security.key != nil, agreement: agreement)
         }
     }
 
@@ -200,15 +200,10 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     private func becameActive(context: ChannelHandlerContext) {
         guard self.helloTimer == nil, self.state == .awaitingHello else { return }
-        if case .acceptor = self.side {
-            let nonce = HelloNonce.random()
-            self.serverNonce = nonce
-            let hello = ServerHello(nonce: nonce, requiresProof: self.security.key != nil, agreement: self.agreement)
-            self.write(frame: .serverHello(hello), flush: true)
-        }
+        self.execute(self.handshake.activated(nonce: .random()))
         self.helloTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.helloTimeout) {
             guard self.state == .awaitingHello else { return }
-            self.protocolError("no hello within \(self.helloTimeout.milliseconds) ms")
+            self.execute(self.handshake.timedOut(after: self.helloTimeout.milliseconds))
         }
     }
 
@@ -244,74 +239,67 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     private func receiveHello(_ frame: Frame) {
-        switch (self.side, frame) {
-        case (.dialer(let kind, let client), .serverHello(let hello)):
-            let nonce = HelloNonce.random()
-            self.clientNonce = nonce
-            var answer = ClientHello(
-                kind: kind, dup: self.dup, clientID: client, nonce: nonce, tuning: self.tuning,
-                agreement: self.agreement)
+        switch frame {
+        case .serverHello(let hello):
+            self.execute(self.handshake.received(serverHello: hello, nonce: .random()))
+        case .clientHello(let hello):
+            // The proof is checked here (the key stays out of Core); the machine decides.
+            var holds = false
+            if let key = self.security.key, let serverNonce = self.handshake.serverNonce {
+                holds = key.verify(
+                    proof: hello.proof, serverNonce: serverNonce, clientNonce: hello.nonce, kind: hello.kind,
+                    dup: hello.dup, clientID: hello.clientID, declared: hello.declaredBytes)
+            }
+            self.execute(self.handshake.received(clientHello: hello, proofHolds: holds))
+        default:
+            self.execute(self.handshake.received(other: frame.type))
+        }
+    }
+
+    /// Carries out what the hello exchange decided.
+    private func execute(_ action: HandshakeStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .sendServerHello(let hello):
+            self.write(frame: .serverHello(hello), flush: true)
+        case .answer(var hello, let serverNonce, let refusal):
+            self.clientNonce = hello.nonce
             if let key = self.security.key {
-                answer.proof = key.proof(
-                    serverNonce: hello.nonce, clientNonce: nonce, kind: kind, dup: self.dup, clientID: client,
-                    declared: answer.declaredBytes)
+                hello.proof = key.proof(
+                    serverNonce: serverNonce, clientNonce: hello.nonce, kind: hello.kind, dup: hello.dup,
+                    clientID: hello.clientID, declared: hello.declaredBytes)
             }
-            // Answered even when the key or the settings differ, so the server can name the
-            // mismatch too.
-            self.write(frame: .clientHello(answer), flush: true)
-            if self.security.key != nil && !hello.requiresProof {
-                self.keyMismatch("--key: this end uses a key, the server none (is it the right server?)")
-                return
-            }
-            if self.security.key == nil && hello.requiresProof {
-                self.keyMismatch(
-                    "--key: the server requires a key, this end has none (give the same --key, --key-file or TCSPLITTER_KEY to both ends)"
-                )
-                return
-            }
-            if let mine = self.agreement, let theirs = hello.agreement, self.disagrees(mine.mismatches(with: theirs)) {
-                return
-            }
+            self.write(frame: .clientHello(hello), flush: true)
+            if let refusal { return self.refuse(refusal) }
             if let key = self.security.key {
-                self.security.cipher = key.cipher(serverNonce: hello.nonce, clientNonce: nonce, isClient: true)
+                self.security.cipher = key.cipher(serverNonce: serverNonce, clientNonce: hello.nonce, isClient: true)
             }
             self.becomeReady(hello: nil)
-        case (.acceptor, .clientHello(let hello)):
+        case .accept(let hello, let serverNonce):
             if let key = self.security.key {
-                guard let serverNonce = self.serverNonce,
-                    key.verify(
-                        proof: hello.proof,
-                        serverNonce: serverNonce,
-                        clientNonce: hello.nonce,
-                        kind: hello.kind,
-                        dup: hello.dup,
-                        clientID: hello.clientID,
-                        declared: hello.declaredBytes
-                    )
-                else {
-                    self.keyMismatch(
-                        hello.proof.isEmpty
-                            ? "--key: this end requires a key, the client has none"
-                            : "--key: a hello without a valid key proof (the client's --key differs from this end's, or the hello was replayed)"
-                    )
-                    return
-                }
                 self.security.cipher = key.cipher(serverNonce: serverNonce, clientNonce: hello.nonce, isClient: false)
-            }
-            if self.security.key == nil && !hello.proof.isEmpty {
-                self.keyMismatch("--key: the client uses a key, this end none (give the same key to both ends)")
-                return
-            }
-            if let mine = self.agreement, let theirs = hello.agreement, self.disagrees(mine.mismatches(with: theirs)) {
-                return
             }
             self.kind = hello.kind
             self.dup = hello.dup
             self.clientNonce = hello.nonce
             self.clientID = hello.clientID
             self.becomeReady(hello: hello)
-        default:
-            self.protocolError("expected a hello, got a \(frame.type) frame")
+        case .refuse(let refusal):
+            self.refuse(refusal)
+        }
+    }
+
+    private func refuse(_ refusal: HandshakeStateMachine.Refusal) {
+        switch refusal {
+        case .key(let message):
+            self.keyMismatch(message)
+        case .settings(let mismatches):
+            if self.failure == nil { self.failure = "\(refusal)" }
+            self.delegate?.connection(self, disagrees: mismatches)
+            self.close()
+        case .protocolError(let message):
+            self.protocolError(message)
         }
     }
 
@@ -321,15 +309,6 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         if self.failure == nil { self.failure = message }
         self.badInput.log(self.logger, "refusing the peer: \(message)", metadata: self.metadata, level: .error)
         self.close()
-    }
-
-    /// Closes the connection and tells the delegate when the peer's declared settings differ.
-    private func disagrees(_ mismatches: [TunnelAgreement.Mismatch]) -> Bool {
-        guard !mismatches.isEmpty else { return false }
-        if self.failure == nil { self.failure = "settings differ: \(mismatches)" }
-        self.delegate?.connection(self, disagrees: mismatches)
-        self.close()
-        return true
     }
 
     private func becomeReady(hello: ClientHello?) {
