@@ -12,14 +12,13 @@ final class TunnelLink {
     let dispatcher: PayloadDispatcher
     private(set) var sessions: [SessionID: TunnelSession] = [:]
     private(set) var sync: TunnelConnectionHandler?
-    private(set) var dataConnections: [ObjectIdentifier: TunnelConnectionHandler] = [:]
+    /// The data connections, by serial (the name a sent payload keeps of its carrier).
+    private(set) var dataConnections: [UInt64: TunnelConnectionHandler] = [:]
     /// When housekeeping last ran: a clock for what needs no finer one (a payload's send time,
     /// checked against seconds).
     private(set) var lastHousekeeping: NIODeadline = .now()
     /// A flush of the sync connection is scheduled for the end of this event-loop pass.
     private var syncFlushPending = false
-    /// The same connections by serial, the name a sent payload keeps of its carrier.
-    private var liveCarriers: [UInt64: TunnelConnectionHandler] = [:]
     private(set) var lastSyncFrame: NIODeadline = .now()
     private var pendingControl: [ControlMessage] = []
     private let isClient: Bool
@@ -183,8 +182,7 @@ final class TunnelLink {
     // MARK: Data connections
 
     func dataConnectionReady(_ connection: TunnelConnectionHandler) {
-        self.dataConnections[ObjectIdentifier(connection)] = connection
-        self.liveCarriers[connection.serial] = connection
+        self.dataConnections[connection.serial] = connection
         if let kind = connection.kind { self.counters.values.connectionsOpened[kind, default: 0] += 1 }
         if connection.canSend { self.dispatcher.add(connection) }
     }
@@ -218,8 +216,7 @@ final class TunnelLink {
 
     func dataConnectionClosed(_ connection: TunnelConnectionHandler) {
         self.dispatcher.remove(connection)
-        self.dataConnections.removeValue(forKey: ObjectIdentifier(connection))
-        self.liveCarriers.removeValue(forKey: connection.serial)
+        self.dataConnections.removeValue(forKey: connection.serial)
         guard !connection.closedCleanly else { return }
         self.lastDataConnectionBreak = .now()
         self.logger.debug(
@@ -240,7 +237,7 @@ final class TunnelLink {
     /// for `stuckAfter`) it is closed, which resends everything it carried (`connectionLost`).
     /// Otherwise the payload is slow, not lost: it is left to its connection.
     func mayResend(carriedBy serial: UInt64, sentAt: NIODeadline, now: NIODeadline) -> Bool {
-        guard let connection = self.liveCarriers[serial] else { return true }
+        guard let connection = self.dataConnections[serial] else { return true }
         if now - sentAt >= self.stuckAfter { return true }
         if connection.isStuck(after: self.stuckAfter) {
             self.logger.info(
