@@ -111,9 +111,7 @@ extension TunnelSession {
             shard.moveReaderIndex(to: shard.readerIndex)
             do {
                 let ready = try self.receive.receive(offset: range.lowerBound, data: shard, now: now)
-                if !ready.isEmpty {
-                    self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now)
-                }
+                self.deliver(ready, now: now)
             } catch {
                 // A rebuilt shard outside the window or past the end: the group was forged.
                 self.logger.debug("FEC rebuilt shard refused: \(error)")

@@ -26,7 +26,7 @@ extension TunnelSession {
                 isEndOfStream: payload.header.flags.contains(.endOfStream),
                 now: now
             )
-            if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now) }
+            self.deliver(ready, now: now)
             self.receiveMaybeComplete(now: now)
         } catch {
             self.abort(.peerBrokeStream("\(error)"), notifyPeer: true)
@@ -59,9 +59,9 @@ extension TunnelSession {
                     // flight), and so does a read waiting for the tick.
                     if self.send.pendingBytes > 0 { self.pack(includeTail: false, now: now) }
                     if self.send.unacknowledgedBytes == 0 {
-                        let waits = self.scheduler.flightEmptied(allowance: self.send.readAllowance)
-                        if waits.read != .none { self.tickTimer?.cancel() }
-                        self.perform(waits.read)
+                        let read = self.scheduler.flightEmptied(allowance: self.send.readAllowance)
+                        if read != .none { self.tickTimer?.cancel() }
+                        self.perform(read)
                     }
                     self.perform(self.scheduler.windowOpened(allowance: self.send.readAllowance))
                 }
@@ -85,13 +85,6 @@ extension TunnelSession {
         // The housekeeping tick's time: a payload counts as overdue only after seconds, so the
         // tick's 20 ms granularity costs nothing, and a clock read per payload would.
         self.retransmit?.sent(offset: offset, on: carrier, now: self.link.lastHousekeeping)
-    }
-
-    /// Whether a `push` payload's bytes are now all delivered in order (and forgets it if so).
-    func takePush() -> Bool {
-        guard let end = self.pushPendingUpTo, self.receive.deliveredOffset >= end else { return false }
-        self.pushPendingUpTo = nil
-        return true
     }
 
     /// Called periodically: retries, stalls and probes. `retryTimeout` follows the round trip.

@@ -5,6 +5,20 @@ import TCSplitterCore
 /// The receiving half: releasing in-order bytes through the playout buffer and writing them to
 /// the local socket, one flush per event-loop pass.
 extension TunnelSession {
+    /// In-order bytes from the reassembler (a payload, a rebuilt FEC shard, a skip) go to the
+    /// playout buffer, released at once if they complete a `push` burst, and on to the socket.
+    func deliver(_ ready: [ByteBuffer], now: NIODeadline) {
+        guard !ready.isEmpty else { return }
+        self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now)
+    }
+
+    /// Whether a `push` payload's bytes are now all delivered in order (and forgets it if so).
+    private func takePush() -> Bool {
+        guard let end = self.pushPendingUpTo, self.receive.deliveredOffset >= end else { return false }
+        self.pushPendingUpTo = nil
+        return true
+    }
+
     func forward(_ release: SteadyRateBuffer.Release, now: NIODeadline) {
         if !release.buffers.isEmpty { self.writeToLocal(release.buffers) }
         if let next = release.nextRelease, self.phase != .ended {

@@ -70,9 +70,7 @@ extension TunnelSession {
                     continue
                 }
                 let ready = self.receive.skip(upTo: range.upperBound, now: now)
-                if !ready.isEmpty {
-                    self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now)
-                }
+                self.deliver(ready, now: now)
                 self.receiveMaybeComplete(now: now)
             }
         }

@@ -138,7 +138,7 @@ extension TunnelSession {
         state.deframer.skipped(range)
         state.skippedBytes += range.upperBound - range.lowerBound
         let ready = self.receive.skip(upTo: range.upperBound, now: now)
-        if !ready.isEmpty { self.forward(self.forwarder.enqueue(ready, push: self.takePush(), now: now), now: now) }
+        self.deliver(ready, now: now)
         self.settleDatagramBytes()
         self.logger.debug(
             "skipped lost bytes \(range.lowerBound)..<\(range.upperBound)",
