@@ -17,8 +17,9 @@ import Testing
         #expect(scheduler.packed(tailBytes: 100, inFlightBytes: 0, now: at(0)) == .flushNow)
         #expect(!scheduler.sendsWhole(inFlightBytes: 100))
         #expect(scheduler.packed(tailBytes: 100, inFlightBytes: 100, now: at(1)) == .flushAt(at(251)))
-        // The acknowledgement that empties the flight sends the waiting tail now.
-        #expect(scheduler.flightEmptied(allowance: 1000).tail == .flushNow)
+        // The acknowledgement that empties the flight: the session packs again, and the waiting
+        // tail goes now; the armed tock no longer fires.
+        #expect(scheduler.packed(tailBytes: 100, inFlightBytes: 0, now: at(2)) == .flushNow)
         #expect(scheduler.tockFired() == .none)
     }
 
@@ -27,8 +28,8 @@ import Testing
         var scheduler = Self.scheduler(adaptive: false)
         #expect(!scheduler.sendsWhole(inFlightBytes: 0))
         #expect(scheduler.packed(tailBytes: 100, inFlightBytes: 0, now: at(0)) == .flushAt(at(250)))
-        let waits = scheduler.flightEmptied(allowance: 1000)
-        #expect(waits.tail == .none && waits.read == .none)
+        #expect(scheduler.flightEmptied(allowance: 1000) == .none)
+        #expect(scheduler.packed(tailBytes: 100, inFlightBytes: 0, now: at(1)) == .none)  // still waits for its tock
         #expect(scheduler.tockFired() == .flushNow)
         _ = scheduler.start(allowance: 1000)
         #expect(
@@ -49,7 +50,7 @@ import Testing
             scheduler.readCycleEnded(drained: true, bytesRead: 100, allowance: 1000, inFlightBytes: 100, now: at(1))
                 == .readAt(at(51)))
         // ...unless the acknowledgement comes first.
-        #expect(scheduler.flightEmptied(allowance: 1000).read == .readNow)
+        #expect(scheduler.flightEmptied(allowance: 1000) == .readNow)
         #expect(scheduler.tickFired(allowance: 1000) == .none)  // a read is already outstanding
     }
 
@@ -84,12 +85,13 @@ import Testing
             if !acked.isEmpty {
                 inFlight.removeAll { $0.ackAt <= now }
                 if inFlight.isEmpty {
-                    let waits = scheduler.flightEmptied(allowance: 1 << 20)
-                    if waits.tail == .flushNow {
+                    // As the session does: pack again (the waiting tail goes behind an empty
+                    // flight), then the read the tick held.
+                    if pending > 0, scheduler.packed(tailBytes: pending, inFlightBytes: 0, now: at(now)) == .flushNow {
                         tockAt = nil
                         send(now)
                     }
-                    if waits.read == .readNow { readArmedAt = now }
+                    if scheduler.flightEmptied(allowance: 1 << 20) == .readNow { readArmedAt = now }
                 }
             }
             if let due = tockAt, due <= now, scheduler.tockFired() == .flushNow {

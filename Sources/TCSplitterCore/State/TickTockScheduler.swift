@@ -141,21 +141,13 @@ public struct TickTockScheduler: Sendable {
         return .flushNow
     }
 
-    /// An acknowledgement left nothing in flight: with adaptive clocks, a waiting tail goes now
-    /// and a read waiting for the tick is asked for now (nothing is left to merge with).
-    public mutating func flightEmptied(allowance: Int) -> (tail: TailAction, read: ReadAction) {
-        guard self.adaptive else { return (.none, .none) }
-        var tail = TailAction.none
-        if self.tockArmedFor != nil {
-            self.tockArmedFor = nil
-            tail = .flushNow
-        }
-        var read = ReadAction.none
-        if self.tickArmedFor != nil {
-            self.tickArmedFor = nil
-            read = self.requestRead(allowance: allowance)
-        }
-        return (tail, read)
+    /// An acknowledgement left nothing in flight: with adaptive clocks, a read waiting for the
+    /// tick is asked for now (nothing is left to merge with). A waiting tail needs no call of its
+    /// own: the session packs again, and `packed` sends a tail behind an empty flight at once.
+    public mutating func flightEmptied(allowance: Int) -> ReadAction {
+        guard self.adaptive, self.tickArmedFor != nil else { return .none }
+        self.tickArmedFor = nil
+        return self.requestRead(allowance: allowance)
     }
 
     /// The scheduler's waits, for a diagnostic dump: `read` (a read is outstanding), `tick`
