@@ -108,8 +108,8 @@ public struct HandshakeStateMachine: Sendable {
             refusal = .key(
                 "--key: the server requires a key, this end has none (give the same --key, --key-file or TCSPLITTER_KEY to both ends)"
             )
-        } else if let mine = self.agreement, let theirs = hello.agreement, !mine.mismatches(with: theirs).isEmpty {
-            refusal = .settings(mine.mismatches(with: theirs))
+        } else if let mismatches = self.mismatches(with: hello.agreement) {
+            refusal = .settings(mismatches)
         }
         return .answer(answer, serverNonce: hello.nonce, refusal: refusal)
     }
@@ -132,8 +132,8 @@ public struct HandshakeStateMachine: Sendable {
         if !self.keyed && !hello.proof.isEmpty {
             return .refuse(.key("--key: the client uses a key, this end none (give the same key to both ends)"))
         }
-        if let mine = self.agreement, let theirs = hello.agreement, !mine.mismatches(with: theirs).isEmpty {
-            return .refuse(.settings(mine.mismatches(with: theirs)))
+        if let mismatches = self.mismatches(with: hello.agreement) {
+            return .refuse(.settings(mismatches))
         }
         return .accept(hello, serverNonce: serverNonce)
     }
@@ -148,6 +148,14 @@ public struct HandshakeStateMachine: Sendable {
         guard case .waiting = self.state else { return .none }
         self.state = .done
         return .refuse(.protocolError("no hello within \(milliseconds) ms"))
+    }
+
+    /// Where the peer's declared settings differ from this end's; `nil` when they agree (or
+    /// either side declared none).
+    private func mismatches(with theirs: TunnelAgreement?) -> [TunnelAgreement.Mismatch]? {
+        guard let mine = self.agreement, let theirs else { return nil }
+        let mismatches = mine.mismatches(with: theirs)
+        return mismatches.isEmpty ? nil : mismatches
     }
 
     private mutating func unexpected(_ what: String) -> Action {
