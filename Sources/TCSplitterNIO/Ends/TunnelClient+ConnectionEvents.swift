@@ -64,20 +64,15 @@ extension TunnelClient: TunnelConnectionDelegate {
             if wasUp && connection.framesAfterHello == 0 {
                 // Closed by the server before a single frame: it refused the hello. Only the key
                 // proof is checked without a word back.
-                self.syncFailures += 1
-                let message =
+                self.syncAttemptFailed(
                     "the server closed the sync connection right after its hello: is --key (or the key file) the same on both ends?"
-                if self.syncFailures == 1 { self.logger.error("\(message)") } else { self.logger.debug("\(message)") }
-                self.failSessionsWaitingForSync()
-                self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.syncFailures)) { self.dialSync() }
+                )
             } else if wasUp {
                 self.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { self.dialSync() }
             } else {
                 // Closed before its hello completed (settings refused, wrong key, not a tunnel
-                // server): a failed dial, retried with backoff.
-                self.syncFailures += 1
-                self.failSessionsWaitingForSync()
-                self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.syncFailures)) { self.dialSync() }
+                // server): a failed dial, retried with backoff; the handler said why.
+                self.syncAttemptFailed(nil)
             }
             return
         }

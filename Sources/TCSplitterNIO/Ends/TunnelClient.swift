@@ -235,21 +235,26 @@ public final class TunnelClient: @unchecked Sendable {
         self.dial(kind: .sync, to: remote).assumeIsolated().whenComplete { result in
             self.syncDialing = false
             if case .failure(let error) = result {
-                self.syncFailures += 1
-                let message =
+                self.syncAttemptFailed(
                     "cannot reach the server's sync address \(remote): \(error); retrying, and resetting local connections until it answers"
-                if self.syncFailures == 1 { self.logger.error("\(message)") } else { self.logger.debug("\(message)") }
-                self.failSessionsWaitingForSync()
-                self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.syncFailures)) { self.dialSync() }
+                )
             }
         }
     }
 
-    /// The server cannot be reached: sessions still waiting to open are reset at once.
-    func failSessionsWaitingForSync() {
+    /// A sync dial failed, or its connection closed before the server answered on it: counted
+    /// (local connections are reset at once while failures last), said at error level the first
+    /// time (`message`; `nil` when something else said it), sessions still waiting to open are
+    /// reset, and the dial is tried again after the backoff.
+    func syncAttemptFailed(_ message: String?) {
+        self.syncFailures += 1
+        if let message {
+            if self.syncFailures == 1 { self.logger.error("\(message)") } else { self.logger.debug("\(message)") }
+        }
         for session in Array(self.link.sessions.values) where session.phase == .opening {
             session.localChannelFailed(.serverUnreachable)
         }
+        self.eventLoop.assumeIsolated().scheduleTask(in: Self.backoff(self.syncFailures)) { self.dialSync() }
     }
 
     // MARK: Fling and lasso pools
@@ -333,7 +338,7 @@ public final class TunnelClient: @unchecked Sendable {
             }
     }
 
-    static func backoff(_ failures: Int) -> TimeAmount {
+    private static func backoff(_ failures: Int) -> TimeAmount {
         .milliseconds(ConnectionPool.backoffMilliseconds(afterFailures: failures))
     }
 
