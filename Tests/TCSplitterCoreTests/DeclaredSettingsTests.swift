@@ -146,3 +146,20 @@ import Testing
         #expect(decodeWhole(encoded(.control(transparent))) == .control(transparent))
     }
 }
+
+/// `--congestion auto`: bbr where this process may set it, the system's default otherwise.
+@Suite struct CongestionChoiceTests {
+    @Test(
+        "bbr when allowed or privileged; nothing to set when it is already the default; otherwise the default, with the way to allow bbr"
+    )
+    func choice() {
+        #expect(CongestionChoice.auto(allowed: ["reno", "cubic"], systemDefault: "bbr", privileged: false).name == nil)
+        #expect(
+            CongestionChoice.auto(allowed: ["reno", "bbr"], systemDefault: "cubic", privileged: false).name == "bbr")
+        #expect(
+            CongestionChoice.auto(allowed: ["reno", "cubic"], systemDefault: "cubic", privileged: true).name == "bbr")
+        let refused = CongestionChoice.auto(allowed: ["reno", "cubic"], systemDefault: "cubic", privileged: false)
+        #expect(refused.name == nil)
+        #expect(refused.reason.hasPrefix("cubic") && refused.reason.contains("tcp_allowed_congestion_control"))
+    }
+}

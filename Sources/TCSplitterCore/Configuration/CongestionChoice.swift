@@ -12,11 +12,9 @@ public enum CongestionChoice {
 
     /// bbr when `allowed` (`net.ipv4.tcp_allowed_congestion_control`, what an unprivileged
     /// process may set) lists it, or when the process is `privileged` (CAP_NET_ADMIN may set any
-    /// algorithm) and `available` (`tcp_available_congestion_control`) lists it or the kernel can
-    /// load it (`loadable`); the system's `systemDefault` otherwise.
-    public static func auto(
-        allowed: [String], available: [String], systemDefault: String?, privileged: Bool, loadable: Bool = false
-    ) -> Decision {
+    /// algorithm, and the kernel loads tcp_bbr on demand; where it has none, the first socket's
+    /// refusal is logged and the default stays); the system's `systemDefault` otherwise.
+    public static func auto(allowed: [String], systemDefault: String?, privileged: Bool) -> Decision {
         let current = systemDefault ?? "the system's"
         if systemDefault == "bbr" {
             return Decision(name: nil, reason: "bbr (the system's default)")
@@ -24,7 +22,7 @@ public enum CongestionChoice {
         if allowed.contains("bbr") {
             return Decision(name: "bbr", reason: "bbr (net.ipv4.tcp_allowed_congestion_control allows it)")
         }
-        if privileged && (available.contains("bbr") || loadable) {
+        if privileged {
             return Decision(name: "bbr", reason: "bbr (this process may set any algorithm the kernel has)")
         }
         return Decision(

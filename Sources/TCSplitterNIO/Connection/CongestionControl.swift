@@ -57,15 +57,10 @@ public enum CongestionControl {
             let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             return line.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init)
         }
-        // Root may set any algorithm, and the kernel loads its module (tcp_bbr) on demand; if it
-        // has none, the first socket's refusal is logged once and the default stays.
-        let privileged = geteuid() == 0
         return CongestionChoice.auto(
             allowed: words("tcp_allowed_congestion_control"),
-            available: words("tcp_available_congestion_control"),
             systemDefault: words("tcp_congestion_control").first,
-            privileged: privileged,
-            loadable: privileged
+            privileged: geteuid() == 0
         )
     }
 }
