@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Scenario 7 of utils/bench: the auto pool (--conns auto), --congestion auto and default retries.
 
-utils/bench imports this file and calls scenario_7(bench, harness), `harness` being utils/bench's
-own module (PRESETS, addresses, ports). Only with `--scenario 7`. Every tunnel row runs the
+utils/bench imports this file and calls scenario_7(bench, harness), `harness` being
+utils/bench.d/harness.py (PRESETS, addresses, ports). Only with `--scenario 7`. Every tunnel row runs the
 binary's defaults with no --conns unless the row says otherwise; each end also gets
 `--metrics 127.0.0.1:0` (a port of its own, read from the ready line) so the row can report the
 client's pool gauge and connection / payload counters after the run. Each link row is one run of
