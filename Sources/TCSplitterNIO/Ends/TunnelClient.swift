@@ -206,7 +206,8 @@ public final class TunnelClient: @unchecked Sendable {
         }
         let id = SessionID.random()
         let session = TunnelSession(
-            id: id, link: self.link, configuration: sessionConfiguration, logger: self.logger, now: .now())
+            id: id, link: self.link, configuration: sessionConfiguration, logger: self.logger,
+            now: self.link.eventLoop.now)
         session.destination = destination
         try channel.pipeline.syncOperations.addHandler(LocalStreamHandler(session: session))
         session.attach(localChannel: channel)

@@ -215,7 +215,7 @@ public final class TunnelServer: @unchecked Sendable {
             target = forward
         }
         let session = TunnelSession(
-            id: id, link: link, configuration: sessionConfiguration, logger: link.logger, now: .now())
+            id: id, link: link, configuration: sessionConfiguration, logger: link.logger, now: link.eventLoop.now)
         link.add(session)
         self.sessionCount += 1
         if self.configuration.localProtocol == .udp {

@@ -76,7 +76,7 @@ extension TunnelSession {
     }
 
     func rebuild(_ request: FECShardCollector.Rebuild, now: NIODeadline) {
-        guard self.phase != .ended,
+        guard !self.isEnded,
             let codec = self.link.codec(dataShards: request.dataCount, parityShards: request.parityCount)
         else { return }
         // Every slot of the group back to back in one buffer (missing ones zero, the last data

@@ -8,7 +8,7 @@ extension TunnelSession {
         [
             "sent": "\(self.send.packedOffset)",
             "received": "\(self.receive.consumedOffset)",
-            "ms": "\((NIODeadline.now() - self.openedAt).milliseconds)",
+            "ms": "\((self.now - self.openedAt).milliseconds)",
         ]
     }
 

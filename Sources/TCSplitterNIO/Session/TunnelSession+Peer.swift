@@ -7,8 +7,8 @@ import TCSplitterCore
 extension TunnelSession {
     /// A payload of this session arrived.
     func received(payload: PayloadFrame) {
-        guard self.phase != .ended else { return }
-        let now = NIODeadline.now()
+        guard !self.isEnded else { return }
+        let now = self.now
         if payload.header.flags.contains(.parity) {
             self.receivedParity(payload, now: now)
             return
@@ -35,15 +35,13 @@ extension TunnelSession {
 
     /// A control message about this session arrived.
     func received(control message: ControlMessage) {
-        guard self.phase != .ended else { return }
-        let now = NIODeadline.now()
+        guard !self.isEnded else { return }
+        let now = self.now
         do {
             switch message {
             case .opened:
                 self.open()
             case .openFailed(_, let reason):
-                // A reset, as a refused connection would give the application.
-                self.logger.warning("session refused by the server: \(reason)")
                 self.end(.refusedByServer(reason))
             case .finish(_, let final):
                 try self.receive.setFinalOffset(final, now: now)
@@ -67,7 +65,6 @@ extension TunnelSession {
                 }
                 self.checkProgress()
             case .reset(_, let reason):
-                self.logger.info("session reset by the peer: \(reason)", metadata: self.endMetadata)
                 self.end(.resetByPeer(reason))
             case .resend(_, let ranges):
                 self.resendRequested(ranges)
@@ -89,7 +86,7 @@ extension TunnelSession {
 
     /// Called periodically: retries, stalls and probes. `retryTimeout` follows the round trip.
     func housekeeping(now: NIODeadline, retryTimeout: TimeAmount) {
-        guard self.phase != .ended else { return }
+        guard !self.isEnded else { return }
         if self.retry != nil { self.checkGaps(now: now, timeout: retryTimeout) }
         if self.datagram != nil {
             if self.expireIfIdle(now: now) { return }
@@ -118,11 +115,7 @@ extension TunnelSession {
     /// A (new) sync connection is up: repeat what the peer may have missed on the old one. Every
     /// message is idempotent: open/opened, finish with the same offset, cumulative progress.
     func resync(isClient: Bool) {
-        guard self.phase != .ended else { return }
-        if isClient && self.phase == .opening { self.link.sendControl(self.openRequest) }
-        if !isClient && self.phase == .open { self.link.sendControl(.opened(self.id)) }
-        if self.finishSent { self.link.sendControl(self.finishMessage) }
-        self.sendProgress(now: .now())
+        self.run(self.lifecycle.resync(isClient: isClient))
     }
 
     /// Stop and end at once (shutdown).

@@ -21,11 +21,11 @@ extension TunnelSession {
 
     func forward(_ release: SteadyRateBuffer.Release, now: NIODeadline) {
         if !release.buffers.isEmpty { self.writeToLocal(release.buffers) }
-        if let next = release.nextRelease, self.phase != .ended {
+        if let next = release.nextRelease, !self.isEnded {
             self.releaseTimer?.cancel()
             self.releaseTimer = self.schedule(at: next) { session in
                 session.releaseTimer = nil
-                let now = NIODeadline.now()
+                let now = session.now
                 session.forward(session.forwarder.releaseDue(now: now), now: now)
             }
         }
@@ -52,9 +52,9 @@ extension TunnelSession {
         self.localBatch.append(contentsOf: buffers.lazy.filter { $0.readableBytes > 0 })
         guard wasEmpty, !self.localBatch.isEmpty else { return }
         // Counted from now, so the output is not shut while the batch waits for the pass to end.
-        self.writesInFlight += 1
+        self.lifecycle.localWriteStarted()
         self.link.eventLoop.assumeIsolated().execute {
-            self.writesInFlight -= 1
+            self.lifecycle.localWriteFinished()
             self.flushLocalBatch()
         }
     }
@@ -64,15 +64,15 @@ extension TunnelSession {
     func flushLocalBatch() {
         let buffers = self.localBatch
         self.localBatch.removeAll(keepingCapacity: true)
-        guard self.phase != .ended, let channel = self.localChannel, let last = buffers.last else { return }
+        guard !self.isEnded, let channel = self.localChannel, let last = buffers.last else { return }
         let bytes = buffers.reduce(0) { $0 + $1.readableBytes }
         for buffer in buffers.dropLast() { channel.write(buffer, promise: nil) }
         let promise = channel.eventLoop.makePromise(of: Void.self)
         channel.writeAndFlush(last, promise: promise)
-        self.writesInFlight += 1
+        self.lifecycle.localWriteStarted()
         promise.futureResult.assumeIsolated().whenComplete { result in
-            self.writesInFlight -= 1
-            guard self.phase != .ended else { return }
+            self.lifecycle.localWriteFinished()
+            guard !self.isEnded else { return }
             switch result {
             case .success:
                 do {

@@ -8,7 +8,7 @@ extension TunnelSession {
     /// Data connection `carrier` died mid-stream: with retries, resend at once what it carried
     /// that is still unacknowledged (the receiver drops duplicates by offset).
     func connectionLost(carrier: UInt64) {
-        guard self.phase != .ended, var retransmit = self.retransmit,
+        guard !self.isEnded, var retransmit = self.retransmit,
             self.link.guardAllowsResend(bytes: self.configuration.payloadBytes)
         else { return }
         let payloads = retransmit.payloads(carriedBy: carrier)
@@ -26,7 +26,7 @@ extension TunnelSession {
             return
         }
         let link = self.link
-        let now = NIODeadline.now()
+        let now = self.now
         let payloads = retransmit.payloads(overlapping: ranges) { link.mayResend(carriedBy: $0, sentAt: $1, now: now) }
         self.retransmit = retransmit
         self.resend(payloads, reason: "requested \(ranges)")

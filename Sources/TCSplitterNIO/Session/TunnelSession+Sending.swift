@@ -20,7 +20,7 @@ extension TunnelSession {
             self.tockTimer?.cancel()
             self.tockTimer = self.schedule(at: deadline) { session in
                 session.tockTimer = nil
-                if session.scheduler.tockFired() == .flushNow { session.pack(includeTail: true, now: .now()) }
+                if session.scheduler.tockFired() == .flushNow { session.pack(includeTail: true, now: session.now) }
             }
         case .none:
             break
@@ -45,10 +45,7 @@ extension TunnelSession {
         }
         self.scheduleGroupClose(now: now)
         if !payloads.isEmpty { self.link.dispatcher.drain() }
-        if self.send.endOfStreamPacked && !self.finishSent {
-            self.finishSent = true
-            self.link.sendControl(self.finishMessage)
-        }
+        if self.send.endOfStreamPacked { self.run(self.lifecycle.endOfStreamPacked()) }
     }
 
     func perform(_ action: TickTockScheduler.ReadAction) {
@@ -59,11 +56,7 @@ extension TunnelSession {
             // read pending but never watches the socket, and activation reads only with autoRead
             // on). The server's `opened` can arrive in the same event-loop pass as the accept,
             // before the registration NIO defers to a task: the read then waits for activation.
-            if channel.isActive {
-                channel.read()
-            } else {
-                self.readWhenActive = true
-            }
+            self.run(self.lifecycle.readWanted(socketActive: channel.isActive))
         case .readAt(let deadline):
             self.tickTimer?.cancel()
             self.tickTimer = self.schedule(at: deadline) { session in

@@ -6,24 +6,17 @@ import TCSplitterFEC
 /// One tunnelled connection on one end: the local socket (the application's on the client, the
 /// `--forward` service's on the server) and both directions of its stream.
 ///
-/// Thin glue over the Core state machines: `SendStream` + `TickTockScheduler` pack what the local
-/// socket gives into payloads; `ReceiveStream` + `SteadyRateBuffer` put the peer's payloads back
-/// in order and release them to the local socket; `ProgressReporter` acknowledges. The session
-/// ends when both directions are complete (every byte written and acknowledged, both half-closes
-/// delivered), or with an error that is logged and sent to the peer as `reset`.
+/// Thin glue over the Core state machines: `SessionLifecycle` decides the open, the half-closes
+/// and the end (`TunnelSession+Lifecycle.swift` executes its actions); `SendStream` +
+/// `TickTockScheduler` pack what the local socket gives into payloads; `ReceiveStream` +
+/// `SteadyRateBuffer` put the peer's payloads back in order and release them to the local
+/// socket; `ProgressReporter` acknowledges. The session ends when both directions are complete
+/// (every byte written and acknowledged, both half-closes delivered), or with an error that is
+/// logged and sent to the peer as `reset`. Time is the event loop's (`now`).
 ///
 /// FEC and retries live in `TunnelSession+FEC.swift` and `TunnelSession+Retries.swift`; the
 /// session's state is module-internal so those extensions can reach it. Only this type touches it.
 final class TunnelSession {
-    enum Phase {
-        /// Waiting for the server's `opened`: nothing is read locally yet.
-        case opening
-        /// Data flows.
-        case open
-        /// Done; its state is gone from the link.
-        case ended
-    }
-
     let id: SessionID
     /// Client: where the session asks the server to go (a transparent connection's original
     /// destination), or `nil` for the server's `--forward`.
@@ -39,8 +32,9 @@ final class TunnelSession {
     unowned let link: TunnelLink
     let configuration: TunnelConfiguration
     var logger: Logger
-    /// Where the session is in its life; only `open()` and `end(_:)` change it.
-    var phase = Phase.opening
+    /// Where the session is in its life: the half-closes, writes in flight, the end and its
+    /// reason. Only `run(_:)`'s callers change it, with the actions it returns.
+    var lifecycle = SessionLifecycle()
     var localChannel: Channel?
     var send: SendStream
     var scheduler: TickTockScheduler
@@ -49,14 +43,10 @@ final class TunnelSession {
     var reporter: ProgressReporter
     var lastReadDrained = true
     var bytesReadInCycle = 0
-    var finishSent = false
-    var localOutputShut = false
-    var localInputEnded = false
     var sentOffset: UInt64 = 0
     var tickTimer: Scheduled<Void>?
     var tockTimer: Scheduled<Void>?
     var releaseTimer: Scheduled<Void>?
-    var writesInFlight = 0
     /// Stream bytes for the local socket, gathered in this event-loop pass and written with one
     /// flush at its end (`flushLocalBatch`): every payload a read of the data connections brings
     /// would otherwise cost a write system call, a promise and an acknowledgement check.
@@ -72,10 +62,6 @@ final class TunnelSession {
     var groupTimer: Scheduled<Void>?
     /// With `--protocol udp`: datagram framing, loss policy and idle time (`TunnelSession+UDP.swift`).
     var datagram: DatagramSessionState?
-    /// The reason sent to the peer in a `reset`, once one was sent.
-    var resetSent: String?
-    /// A read was asked for before the local channel was active; `localChannelActive` does it.
-    var readWhenActive = false
     /// The end offset of the latest `push` payload received and not yet delivered in order: once
     /// delivery reaches it, the forwarder releases at once (the sender's lone burst).
     var pushPendingUpTo: UInt64?
@@ -138,8 +124,15 @@ final class TunnelSession {
         }
     }
 
+    /// Where the session is in its life.
+    var phase: SessionLifecycle.Phase { self.lifecycle.phase }
+
     /// Whether the session is over (its queued payloads are dropped).
-    var isEnded: Bool { self.phase == .ended }
+    var isEnded: Bool { self.lifecycle.isEnded }
+
+    /// The event loop's time: the session reads no clock of its own, so an embedded event loop
+    /// can drive it.
+    var now: NIODeadline { self.link.eventLoop.now }
 
     /// Bytes read from the local socket / written to it.
     var bytesFromLocal: UInt64 { self.send.packedOffset + UInt64(self.send.pendingBytes) }
@@ -156,32 +149,20 @@ final class TunnelSession {
     /// Data may flow: send what was read while opening, then read the local socket.
     func open() {
         guard self.phase == .opening else { return }
-        self.phase = .open
         self.logger.info("session opened")
-        let now = NIODeadline.now()
-        if self.send.pendingBytes > 0 || self.localInputEnded {
-            self.pack(includeTail: self.localInputEnded, now: now)
-        }
-        if self.localInputEnded {
-            self.closeGroupAtEnd()
-            self.checkProgress()
-        } else {
-            self.perform(self.scheduler.start(allowance: self.send.readAllowance))
-        }
+        self.run(self.lifecycle.opened(pendingBytes: self.send.pendingBytes))
     }
 
     /// The local channel became active (registered): a read asked for before is done now.
     func localChannelActive() {
-        guard self.readWhenActive, self.phase != .ended else { return }
-        self.readWhenActive = false
-        self.localChannel?.read()
+        self.run(self.lifecycle.socketBecameActive())
     }
 
     /// Bytes from the local socket. `drained` is whether the read left the socket empty. Bytes
     /// read before the session opened (NIO reads when the application half-closes, even with
     /// reads off) are kept and sent once it opens.
     func localRead(_ buffer: ByteBuffer, drained: Bool) {
-        guard self.phase != .ended else { return }
+        guard !self.isEnded else { return }
         self.send.append(buffer)
         self.link.counters.values.bytesSent += buffer.readableBytes
         self.lastReadDrained = drained
@@ -191,7 +172,7 @@ final class TunnelSession {
     /// A read cycle of the local socket ended.
     func localReadComplete() {
         guard self.phase == .open else { return }
-        let now = NIODeadline.now()
+        let now = self.now
         self.pack(includeTail: false, now: now)
         let bytesRead = self.bytesReadInCycle
         self.bytesReadInCycle = 0
@@ -208,13 +189,7 @@ final class TunnelSession {
 
     /// The local side shut its output (EOF): this direction ends.
     func localInputClosed() {
-        guard self.phase != .ended, !self.localInputEnded else { return }
-        self.localInputEnded = true
-        self.send.endInput()
-        guard self.phase == .open else { return }  // packed and finished once the session opens
-        self.pack(includeTail: true, now: .now())
-        self.closeGroupAtEnd()
-        self.checkProgress()
+        self.run(self.lifecycle.localInputClosed())
     }
 
     func closeGroupAtEnd() {
@@ -226,30 +201,17 @@ final class TunnelSession {
 
     /// The local socket failed or closed under us, or the session cannot open.
     func localChannelFailed(_ reason: SessionEndReason) {
-        guard self.phase != .ended else { return }
         self.abort(reason, notifyPeer: true)
     }
 
-    /// The local socket closed without an error. When its output was already shut, NIO folds the
-    /// peer's FIN into the close (no separate end-of-input event): every byte was read, so that is
-    /// the end of input. A close before that, or with bytes still to deliver, cuts the session.
+    /// The local socket closed without an error (`SessionLifecycle.localSocketClosed`).
     func localChannelClosed() {
-        guard self.phase != .ended else { return }
-        if !self.localInputEnded {
-            guard self.localOutputShut else {
-                self.abort(.localClosedEarly(undeliveredBytes: 0), notifyPeer: true)
-                return
-            }
-            self.localInputClosed()
-        }
-        guard self.localOutputShut || self.receive.isConsumed else {
-            self.abort(
-                .localClosedEarly(undeliveredBytes: self.receive.deliveredOffset - self.receive.consumedOffset),
-                notifyPeer: true
+        self.run(
+            self.lifecycle.localSocketClosed(
+                receiveConsumed: self.receive.isConsumed,
+                undeliveredBytes: self.receive.deliveredOffset - self.receive.consumedOffset
             )
-            return
-        }
-        self.checkProgress()
+        )
     }
 
     /// Runs `body` at `deadline` unless the session ended by then. The task holds the session
@@ -257,7 +219,7 @@ final class TunnelSession {
     /// reference count to a side table, and every payload retains the session a few times.
     func schedule(at deadline: NIODeadline, _ body: @escaping (TunnelSession) -> Void) -> Scheduled<Void> {
         self.link.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
-            guard self.phase != .ended else { return }
+            guard !self.isEnded else { return }
             body(self)
         }
     }

@@ -6,7 +6,7 @@ extension TunnelSession {
     /// One line with everything that decides whether the session moves: for finding out where a
     /// session that stopped waits (SIGUSR1 logs it for every open session).
     var stateDescription: String {
-        var fields: [String] = ["phase=\(self.phase)"]
+        var fields: [String] = ["stage=\(self.lifecycle.stage.rawValue)"]
         if let channel = self.localChannel {
             fields.append("local=\(channel.isActive ? "active" : "inactive")\(channel.isWritable ? "" : ",unwritable")")
         } else {
@@ -14,12 +14,13 @@ extension TunnelSession {
         }
         fields.append("read=\(self.scheduler.stateDescription)")
         fields.append(
-            "inputEnded=\(self.localInputEnded) outputShut=\(self.localOutputShut) finishSent=\(self.finishSent)")
+            "inputEnded=\(self.lifecycle.localInputEnded) outputShut=\(self.lifecycle.localOutputShut) finishSent=\(self.lifecycle.finishSent)"
+        )
         fields.append(
             "send[packed=\(self.send.packedOffset) pending=\(self.send.pendingBytes) sent=\(self.sentOffset) acked=\(self.send.ackedOffset) allowance=\(self.send.readAllowance) complete=\(self.send.isComplete)]"
         )
         fields.append(
-            "receive[peerSent=\(self.receive.knownSentOffset) delivered=\(self.receive.deliveredOffset) consumed=\(self.receive.consumedOffset) final=\(self.receive.finalOffset.map(String.init) ?? "-") stashed=\(self.receive.stashedBytes) forwarder=\(self.forwarder.queuedBytes) writes=\(self.writesInFlight)]"
+            "receive[peerSent=\(self.receive.knownSentOffset) delivered=\(self.receive.deliveredOffset) consumed=\(self.receive.consumedOffset) final=\(self.receive.finalOffset.map(String.init) ?? "-") stashed=\(self.receive.stashedBytes) forwarder=\(self.forwarder.queuedBytes) writes=\(self.lifecycle.writesInFlight)]"
         )
         fields.append("reported[received=\(self.reporter.reportedReceived) sent=\(self.reporter.reportedSent)]")
         if let retransmit = self.retransmit { fields.append("retransmit=\(retransmit.count)") }
@@ -51,7 +52,7 @@ extension TunnelSession {
     /// Whether the session has bytes on their way: unacknowledged, or not yet written locally.
     var hasOutstandingWork: Bool {
         self.bytesFromLocal > self.send.ackedOffset || self.receive.knownSentOffset > self.receive.consumedOffset
-            || self.receive.deliveredOffset > self.receive.consumedOffset || self.writesInFlight > 0
+            || self.receive.deliveredOffset > self.receive.consumedOffset || self.lifecycle.writesInFlight > 0
     }
 
     /// Logs the session's state, once per stall, when it has work outstanding and has not moved

@@ -42,7 +42,7 @@ final class DatagramListener {
     func received(_ envelope: AddressedEnvelope<ByteBuffer>) {
         let source = envelope.remoteAddress
         guard let session = self.sessions[source] ?? self.openSession(for: source) else { return }
-        session.localDatagram(envelope.data, drained: true, now: .now())
+        session.localDatagram(envelope.data, drained: true, now: session.now)
         self.readThisCycle[ObjectIdentifier(session)] = session
     }
 
@@ -69,7 +69,8 @@ final class DatagramListener {
         }
         let id = SessionID.random()
         let session = TunnelSession(
-            id: id, link: self.link, configuration: sessionConfiguration, logger: self.logger, now: .now())
+            id: id, link: self.link, configuration: sessionConfiguration, logger: self.logger,
+            now: self.link.eventLoop.now)
         session.logger[metadataKey: "app"] = "\(source)"
         session.datagram?.port = ListenerDatagramPort(listener: self, channel: channel, address: source)
         self.sessions[source] = session

@@ -17,7 +17,7 @@ extension TunnelSession {
     /// is larger than UDP mode carries, or when the session's send window has no room for it:
     /// datagrams are dropped, never truncated and never queued without bound.
     func localDatagram(_ data: ByteBuffer, drained: Bool, now: NIODeadline) {
-        guard self.phase != .ended, let state = self.datagram else { return }
+        guard !self.isEnded, let state = self.datagram else { return }
         state.lastActivity = now
         guard data.readableBytes <= DatagramChunk.maxDatagramBytes else {
             state.droppedOversize += 1
@@ -66,7 +66,7 @@ extension TunnelSession {
             return
         }
         if !datagrams.isEmpty {
-            state.lastActivity = .now()
+            state.lastActivity = self.now
             if let port = state.port {
                 var dropped = 0
                 for datagram in datagrams {
