@@ -133,6 +133,11 @@ let package = Package(
             name: "TCSplitterLinkEmulator",
             path: "Sources/TCSplitterLinkEmulator"
         ),
+        .target(
+            name: "TCSplitterTestSupport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/TCSplitterTestSupport"
+        ),
         .testTarget(
             name: "TCSplitterFECTests",
             dependencies: [
@@ -145,6 +150,7 @@ let package = Package(
             name: "TCSplitterCoreTests",
             dependencies: [
                 "TCSplitterCore",
+                "TCSplitterTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -152,6 +158,7 @@ let package = Package(
             name: "TCSplitterNIOTests",
             dependencies: [
                 "TCSplitterNIO",
+                "TCSplitterTestSupport",
                 "TCSplitterCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

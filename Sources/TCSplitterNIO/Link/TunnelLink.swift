@@ -16,15 +16,15 @@ final class TunnelLink {
     private(set) var dataConnections: [UInt64: TunnelConnectionHandler] = [:]
     /// When housekeeping last ran: a clock for what needs no finer one (a payload's send time,
     /// checked against seconds).
-    private(set) var lastHousekeeping: NIODeadline = .now()
+    private(set) var lastHousekeeping: NIODeadline
     /// A flush of the sync connection is scheduled for the end of this event-loop pass.
     private var syncFlushPending = false
-    private(set) var lastSyncFrame: NIODeadline = .now()
+    private(set) var lastSyncFrame: NIODeadline
     private var pendingControl: [ControlMessage] = []
     private let isClient: Bool
     /// Round trip of the sync connection, from pings both ways; drives the retry timeout.
     private(set) var roundTrip = RoundTripEstimator()
-    private var lastPing: NIODeadline = .now()
+    private var lastPing: NIODeadline
     /// When the sync connection went down (sessions wait for it up to the grace time).
     private(set) var syncDownSince: NIODeadline? = nil
     /// Called after a session ended and was removed.
@@ -45,6 +45,10 @@ final class TunnelLink {
 
     init(eventLoop: EventLoop, configuration: TunnelConfiguration, logger: Logger, isClient: Bool) {
         self.eventLoop = eventLoop
+        let now = eventLoop.now
+        self.lastHousekeeping = now
+        self.lastSyncFrame = now
+        self.lastPing = now
         self.configuration = configuration
         self.logger = logger
         self.isClient = isClient
@@ -100,7 +104,7 @@ final class TunnelLink {
     /// `farewell` is the session's last control messages, kept to repeat on a new sync connection.
     func sessionEnded(_ session: TunnelSession, farewell: [ControlMessage]) {
         guard self.sessions[session.id] === session else { return }
-        self.endedSessions.record(session.id, messages: farewell, now: .now())
+        self.endedSessions.record(session.id, messages: farewell, now: self.eventLoop.now)
         self.sessions.removeValue(forKey: session.id)
         self.dispatcher.discard(session: session)
         self.onSessionEnded?(session)
@@ -118,12 +122,12 @@ final class TunnelLink {
         self.sync = connection
         self.counters.values.connectionsOpened[.sync, default: 0] += 1
         self.syncDownSince = nil
-        self.lastSyncFrame = .now()
+        self.lastSyncFrame = self.eventLoop.now
         let queued = self.pendingControl
         self.pendingControl.removeAll()
         for message in queued { connection.send(control: message) }
         for session in Array(self.sessions.values) { session.resync(isClient: self.isClient) }
-        for message in self.endedSessions.messagesToRepeat(now: .now()) { connection.send(control: message) }
+        for message in self.endedSessions.messagesToRepeat(now: self.eventLoop.now) { connection.send(control: message) }
     }
 
     /// The sync connection closed. Sessions go on (their data connections still work) and wait
@@ -131,7 +135,7 @@ final class TunnelLink {
     func syncClosed(_ connection: TunnelConnectionHandler) {
         guard self.sync === connection else { return }
         self.sync = nil
-        self.syncDownSince = .now()
+        self.syncDownSince = self.eventLoop.now
         if !self.sessions.isEmpty {
             self.logger.warning(
                 "sync connection lost; \(self.sessions.count) session(s) wait up to \(self.configuration.stallTimeout.milliseconds) ms for it"
@@ -161,12 +165,12 @@ final class TunnelLink {
 
     /// Routes a control message to its session. Returns `false` for `open` (the end handles it).
     func route(_ message: ControlMessage) {
-        self.lastSyncFrame = .now()
+        self.lastSyncFrame = self.eventLoop.now
         switch message {
         case .ping(let token):
             self.sendControl(.pong(token))
         case .pong(let token):
-            let now = NIODeadline.now().uptimeNanoseconds
+            let now = self.eventLoop.now.uptimeNanoseconds
             if token <= now { self.roundTrip.add(sample: .nanoseconds(Int64(now - token))) }
         default:
             guard let id = message.sessionID else { return }
@@ -176,7 +180,7 @@ final class TunnelLink {
 
     /// Notes traffic on the sync connection (keepalive).
     func syncFrameReceived() {
-        self.lastSyncFrame = .now()
+        self.lastSyncFrame = self.eventLoop.now
     }
 
     // MARK: Data connections
@@ -199,7 +203,7 @@ final class TunnelLink {
                 )
             }
         } else if connection.payloadBudget > 0,
-            NIODeadline.now() - connection.lastActivity >= .nanoseconds(self.configuration.idleTimeout.nanoseconds / 2),
+            self.eventLoop.now - connection.lastActivity >= .nanoseconds(self.configuration.idleTimeout.nanoseconds / 2),
             self.budgetScaler.connectionIdled()
         {
             // Retired idle, by this end's timer or the peer's (its FIN after a quiet half timeout).
@@ -218,7 +222,7 @@ final class TunnelLink {
         self.dispatcher.remove(connection)
         self.dataConnections.removeValue(forKey: connection.serial)
         guard !connection.closedCleanly else { return }
-        self.lastDataConnectionBreak = .now()
+        self.lastDataConnectionBreak = self.eventLoop.now
         self.logger.debug(
             "data connection broke: \(connection.endDescription)",
             metadata: ["conn": "\(connection.kind.map { "\($0)" } ?? "?")", "carried": "\(connection.carried.count)"]
