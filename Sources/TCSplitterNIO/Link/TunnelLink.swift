@@ -127,7 +127,9 @@ final class TunnelLink {
         self.pendingControl.removeAll()
         for message in queued { connection.send(control: message) }
         for session in Array(self.sessions.values) { session.resync(isClient: self.isClient) }
-        for message in self.endedSessions.messagesToRepeat(now: self.eventLoop.now) { connection.send(control: message) }
+        for message in self.endedSessions.messagesToRepeat(now: self.eventLoop.now) {
+            connection.send(control: message)
+        }
     }
 
     /// The sync connection closed. Sessions go on (their data connections still work) and wait
@@ -203,7 +205,8 @@ final class TunnelLink {
                 )
             }
         } else if connection.payloadBudget > 0,
-            self.eventLoop.now - connection.lastActivity >= .nanoseconds(self.configuration.idleTimeout.nanoseconds / 2),
+            self.eventLoop.now - connection.lastActivity
+                >= .nanoseconds(self.configuration.idleTimeout.nanoseconds / 2),
             self.budgetScaler.connectionIdled()
         {
             // Retired idle, by this end's timer or the peer's (its FIN after a quiet half timeout).
