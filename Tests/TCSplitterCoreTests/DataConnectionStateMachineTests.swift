@@ -19,11 +19,11 @@ import Testing
     func budgetSpent() {
         var machine = DataConnectionStateMachine(budget: 3)
         machine.handshakeCompleted()
-        #expect(machine.payloadSent() == .none)
-        #expect(machine.payloadSent() == .none)
+        #expect(machine.payloadSent(now: at(0)).action == .none)
+        #expect(machine.payloadSent(now: at(0)).action == .none)
         #expect(machine.canSend)
         #expect(!machine.isRetired)
-        #expect(machine.payloadSent() == .shutdownOutput)
+        #expect(machine.payloadSent(now: at(0)).action == .shutdownOutput)
         #expect(machine.sentPayloads == 3)
         #expect(machine.outputShut)
         #expect(!machine.canSend)
@@ -36,7 +36,7 @@ import Testing
     func budgetOne() {
         var machine = DataConnectionStateMachine(budget: 1)
         machine.handshakeCompleted()
-        #expect(machine.payloadSent() == .shutdownOutput)
+        #expect(machine.payloadSent(now: at(0)).action == .shutdownOutput)
     }
 
     @Test("a connection with no budget only receives")
@@ -57,7 +57,7 @@ import Testing
     func peerClosesFirst() {
         var machine = DataConnectionStateMachine(budget: 10)
         machine.handshakeCompleted()
-        _ = machine.payloadSent()
+        _ = machine.payloadSent(now: at(0)).action
         #expect(machine.peerShutOutput() == .shutdownOutput)
         #expect(machine.inputEnded)
         #expect(!machine.canSend)
@@ -69,7 +69,7 @@ import Testing
     func peerClosesDuringOurShutdown() {
         var machine = DataConnectionStateMachine(budget: 1)
         machine.handshakeCompleted()
-        #expect(machine.payloadSent() == .shutdownOutput)
+        #expect(machine.payloadSent(now: at(0)).action == .shutdownOutput)
         // Closing now would drop the payload still being written.
         #expect(machine.peerShutOutput() == .none)
         #expect(machine.outputShutdownCompleted() == .close)
@@ -92,7 +92,7 @@ import Testing
     func idleAfterBoth() {
         var machine = DataConnectionStateMachine(budget: 1)
         machine.handshakeCompleted()
-        _ = machine.payloadSent()
+        _ = machine.payloadSent(now: at(0)).action
         _ = machine.peerShutOutput()
         #expect(machine.idleTimeoutFired() == .close)
     }
@@ -122,7 +122,7 @@ import Testing
                 switch event {
                 case .send:
                     guard next.canSend else { continue }
-                    action = next.payloadSent()
+                    action = next.payloadSent(now: at(0)).action
                 case .peerFIN:
                     guard !fin else { continue }
                     fin = true
@@ -185,9 +185,39 @@ import Testing
         #expect(!machine.canSend)
         machine.assignBudget(2)
         #expect(machine.canSend)
-        #expect(machine.payloadSent() == .none)
+        #expect(machine.payloadSent(now: at(0)).action == .none)
         machine.assignBudget(0)
         #expect(machine.budget == 2)
-        #expect(machine.payloadSent() == .shutdownOutput)
+        #expect(machine.payloadSent(now: at(0)).action == .shutdownOutput)
+    }
+
+    @Test(
+        "the budget is timed over its second half (doubled), and the replacement is asked for once, at three quarters")
+    func budgetTiming() {
+        var machine = DataConnectionStateMachine(budget: 8)
+        machine.handshakeCompleted()
+        var asked: [Int] = []
+        for sent in 1...8 {
+            // 10 ms apart for the first half, 50 ms apart after it.
+            let now = at(sent <= 4 ? Int64(sent) * 10 : 40 + Int64(sent - 4) * 50)
+            let result = machine.payloadSent(now: now)
+            if result.askForReplacement { asked.append(sent) }
+            #expect(result.action == (sent == 8 ? .shutdownOutput : .none))
+            #expect((machine.budgetSpentAfter == nil) == (sent < 8))
+        }
+        #expect(asked == [6], "three quarters of 8")
+        #expect(machine.budgetSpentAfter == .milliseconds(400), "the second half took 200 ms")
+
+        var single = DataConnectionStateMachine(budget: 1)
+        single.handshakeCompleted()
+        let result = single.payloadSent(now: at(5))
+        #expect(result.askForReplacement && result.action == .shutdownOutput)
+        #expect(single.budgetSpentAfter == .zero)
+
+        var receiver = DataConnectionStateMachine(budget: 3)
+        receiver.handshakeCompleted()
+        _ = receiver.payloadSent(now: at(0))
+        _ = receiver.idleTimeoutFired()
+        #expect(receiver.budgetSpentAfter == nil, "retired idle: the budget was not spent")
     }
 }

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// The life of one data connection (fling or lasso), seen from one end.
 ///
 /// A connection is short-lived: this end sends at most `budget` payloads on it. The end that
@@ -35,6 +37,25 @@ public struct DataConnectionStateMachine: Sendable {
     public private(set) var inputEnded = false
     /// Whether this end's output shutdown completed (everything written before it was flushed).
     private var outputShutdownDone = false
+    /// When this end had sent half its budget.
+    private var halfSpentAt: NIODeadline?
+    /// How long this end took to spend its whole budget, estimated as twice the time the second
+    /// half took (the first payloads may have been a trickle long before a transfer began); `nil`
+    /// while it has not spent it (or when the connection retired for another reason). The
+    /// budget scaler learns the path's speed from it.
+    public private(set) var budgetSpentAfter: TimeAmount?
+
+    /// What a sent payload asks of the handler.
+    public struct PayloadSent: Hashable, Sendable {
+        /// What to do with the connection.
+        public var action: Action
+        /// This end reached three quarters of its budget (the last payload for a budget of 1):
+        /// time to dial the replacement, so it is ready when this one retires.
+        public var askForReplacement: Bool
+    }
+
+    /// Payloads sent at which the end asks for this connection's replacement.
+    public var replacementPoint: Int { max(1, self.budget - self.budget / 4) }
 
     /// A connection that may carry `budget` payloads from this end.
     public init(budget: Int) {
@@ -67,11 +88,17 @@ public struct DataConnectionStateMachine: Sendable {
         self.isReady = true
     }
 
-    /// A payload was written.
-    public mutating func payloadSent() -> Action {
+    /// A payload was written at `now`: times the budget's second half, asks for a replacement at
+    /// three quarters, and shuts the output once the budget is spent.
+    public mutating func payloadSent(now: NIODeadline) -> PayloadSent {
         self.sentPayloads += 1
-        guard self.sentPayloads >= self.budget else { return .none }
-        return self.shutOutput()
+        if self.sentPayloads == max(1, self.budget / 2) { self.halfSpentAt = now }
+        if self.sentPayloads == self.budget, let half = self.halfSpentAt { self.budgetSpentAfter = (now - half) * 2 }
+        let askForReplacement = self.sentPayloads == self.replacementPoint
+        guard self.sentPayloads >= self.budget else {
+            return PayloadSent(action: .none, askForReplacement: askForReplacement)
+        }
+        return PayloadSent(action: self.shutOutput(), askForReplacement: askForReplacement)
     }
 
     /// The peer shut its output. If this end's shutdown is still flushing, the close waits for

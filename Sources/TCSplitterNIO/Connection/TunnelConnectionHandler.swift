@@ -41,48 +41,42 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         case acceptor
     }
 
-    private enum State {
+    enum State {
         case awaitingHello
         case active
         case closed
     }
 
     let side: Side
-    private(set) var kind: ConnectionKind?
+    /// Set by the hello on the server (`TunnelConnectionHandler+Hello.swift`).
+    var kind: ConnectionKind?
     /// The client's dup mode (the dialer's own; on the server, from the client's hello).
-    private(set) var dup: DupMode
+    var dup: DupMode
     /// The dispatcher's preference for this connection (lower first; see `DupMode.downstreamRank`).
     var dispatchRank = 0
     /// The dispatcher wrote to this connection in its current drain and flushes it at the end.
     var needsFlush = false
     /// The budget scaler's factor when this connection's budget was drawn.
     private(set) var budgetFactor = 1
-    /// When this end had sent half its budget on the connection.
-    private var halfSpentAt: NIODeadline?
-    /// How long this end took to spend its whole budget, estimated as twice the time the second
-    /// half took (the first payloads may have been a trickle long before a transfer began); `nil`
-    /// while it has not spent it (or when the connection retired for another reason).
-    private(set) var budgetSpentAfter: TimeAmount?
+    /// How long this end took to spend its budget (`DataConnectionStateMachine.budgetSpentAfter`).
+    var budgetSpentAfter: TimeAmount? { self.dataState.budgetSpentAfter }
     /// The client nonce of this connection's hello: both ends know it, so the sync connection can
     /// name this connection (`ControlMessage.replace`).
-    private(set) var clientNonce: HelloNonce?
+    var clientNonce: HelloNonce?
 
-    /// Payloads sent at which the end asks for this connection's replacement: three quarters of
-    /// the budget (the last payload for a budget of 1).
-    private var replacementPoint: Int { max(1, self.dataState.budget - self.dataState.budget / 4) }
-    private(set) var clientID: ClientID?
-    private(set) var dataState: DataConnectionStateMachine
+    var clientID: ClientID?
+    var dataState: DataConnectionStateMachine
     private(set) var lastActivity: NIODeadline = .now()
     /// Frames that arrived once the hello was done (a connection the peer closed with none may
     /// have been refused, e.g. for a wrong key, which the dialer cannot otherwise tell).
     private(set) var framesAfterHello = 0
     weak var delegate: TunnelConnectionDelegate?
-    private var state = State.awaitingHello
+    var state = State.awaitingHello
     private var context: ChannelHandlerContext?
-    private let helloTimeout: TimeAmount
-    private var helloTimer: Scheduled<Void>?
-    private let logger: Logger
-    private let badInput: RateLimitedLog
+    let helloTimeout: TimeAmount
+    var helloTimer: Scheduled<Void>?
+    let logger: Logger
+    let badInput: RateLimitedLog
     private var retiredReported = false
     private var closedReported = false
     /// The stream payloads written on this connection (session, offset), so that if it dies
@@ -97,7 +91,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         self.dataState.outputShut && (self.dataState.inputEnded || (self.state == .closed && !self.failed))
     }
     /// The first error or protocol violation that ended (or marred) the connection.
-    private var failure: String?
+    var failure: String?
     /// Whether an error or a protocol violation ended (or marred) the connection.
     private var failed: Bool { self.failure != nil }
     /// What ended the connection, for the log when it broke: the error, or how far each side got.
@@ -124,7 +118,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     let security: ConnectionSecurity
     /// The hello exchange's decisions (`HandshakeStateMachine`); this handler executes them and
     /// does the key's cryptography.
-    private var handshake: HandshakeStateMachine
+    var handshake: HandshakeStateMachine
 
     init(
         side: Side,
@@ -198,22 +192,13 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         context.fireChannelActive()
     }
 
-    private func becameActive(context: ChannelHandlerContext) {
-        guard self.helloTimer == nil, self.state == .awaitingHello else { return }
-        self.execute(self.handshake.activated(nonce: .random()))
-        self.helloTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.helloTimeout) {
-            guard self.state == .awaitingHello else { return }
-            self.execute(self.handshake.timedOut(after: self.helloTimeout.milliseconds))
-        }
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.received(frame: self.unwrapInboundIn(data))
     }
 
     /// A frame from this connection's `FrameReader` (directly, or through `channelRead`).
     func received(frame: Frame) {
-        self.lastActivity = .now()
+        self.lastActivity = self.context?.eventLoop.now ?? .now()
         switch self.state {
         case .closed:
             return
@@ -236,87 +221,6 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                 self.protocolError("unexpected \(frame.type) frame on a \(self.kind?.description ?? "?") connection")
             }
         }
-    }
-
-    private func receiveHello(_ frame: Frame) {
-        switch frame {
-        case .serverHello(let hello):
-            self.execute(self.handshake.received(serverHello: hello, nonce: .random()))
-        case .clientHello(let hello):
-            // The proof is checked here (the key stays out of Core); the machine decides.
-            var holds = false
-            if let key = self.security.key, let serverNonce = self.handshake.serverNonce {
-                holds = key.verify(
-                    proof: hello.proof, serverNonce: serverNonce, clientNonce: hello.nonce, kind: hello.kind,
-                    dup: hello.dup, clientID: hello.clientID, declared: hello.declaredBytes)
-            }
-            self.execute(self.handshake.received(clientHello: hello, proofHolds: holds))
-        default:
-            self.execute(self.handshake.received(other: frame.type))
-        }
-    }
-
-    /// Carries out what the hello exchange decided.
-    private func execute(_ action: HandshakeStateMachine.Action) {
-        switch action {
-        case .none:
-            break
-        case .sendServerHello(let hello):
-            self.write(frame: .serverHello(hello), flush: true)
-        case .answer(var hello, let serverNonce, let refusal):
-            self.clientNonce = hello.nonce
-            if let key = self.security.key {
-                hello.proof = key.proof(
-                    serverNonce: serverNonce, clientNonce: hello.nonce, kind: hello.kind, dup: hello.dup,
-                    clientID: hello.clientID, declared: hello.declaredBytes)
-            }
-            self.write(frame: .clientHello(hello), flush: true)
-            if let refusal { return self.refuse(refusal) }
-            if let key = self.security.key {
-                self.security.cipher = key.cipher(serverNonce: serverNonce, clientNonce: hello.nonce, isClient: true)
-            }
-            self.becomeReady(hello: nil)
-        case .accept(let hello, let serverNonce):
-            if let key = self.security.key {
-                self.security.cipher = key.cipher(serverNonce: serverNonce, clientNonce: hello.nonce, isClient: false)
-            }
-            self.kind = hello.kind
-            self.dup = hello.dup
-            self.clientNonce = hello.nonce
-            self.clientID = hello.clientID
-            self.becomeReady(hello: hello)
-        case .refuse(let refusal):
-            self.refuse(refusal)
-        }
-    }
-
-    private func refuse(_ refusal: HandshakeStateMachine.Refusal) {
-        switch refusal {
-        case .key(let message):
-            self.keyMismatch(message)
-        case .settings(let mismatches):
-            if self.failure == nil { self.failure = "\(refusal)" }
-            self.delegate?.connection(self, disagrees: mismatches)
-            self.close()
-        case .protocolError(let message):
-            self.protocolError(message)
-        }
-    }
-
-    /// The ends' keys differ: logged at error level (rate-limited like other bad input) and the
-    /// connection closed.
-    private func keyMismatch(_ message: String) {
-        if self.failure == nil { self.failure = message }
-        self.badInput.log(self.logger, "refusing the peer: \(message)", metadata: self.metadata, level: .error)
-        self.close()
-    }
-
-    private func becomeReady(hello: ClientHello?) {
-        self.helloTimer?.cancel()
-        self.helloTimer = nil
-        self.state = .active
-        self.dataState.handshakeCompleted()
-        self.delegate?.connectionReady(self, hello: hello)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -381,15 +285,11 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             self.close()
             return
         }
-        let now = NIODeadline.now()
+        let now = context.eventLoop.now
         self.lastActivity = now
-        let action = self.dataState.payloadSent()
-        if self.dataState.sentPayloads == max(1, self.dataState.budget / 2) { self.halfSpentAt = now }
-        if self.dataState.sentPayloads == self.dataState.budget, let half = self.halfSpentAt {
-            self.budgetSpentAfter = (now - half) * 2
-        }
-        if self.dataState.sentPayloads == self.replacementPoint { self.delegate?.connectionNearlySpent(self) }
-        self.perform(action)
+        let sent = self.dataState.payloadSent(now: now)
+        if sent.askForReplacement { self.delegate?.connectionNearlySpent(self) }
+        self.perform(sent.action)
     }
 
     /// Writes and flushes a control message (sync connections).
@@ -418,7 +318,7 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         context.close(promise: nil)
     }
 
-    private func write(frame: Frame, flush: Bool) {
+    func write(frame: Frame, flush: Bool) {
         guard let context = self.context, self.state != .closed else { return }
         do {
             try OutboundFrameEncoder.encode(frame, cipher: self.security.cipher, allocator: context.channel.allocator) {
@@ -465,13 +365,13 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         self.delegate?.connectionRetired(self)
     }
 
-    private func protocolError(_ message: String) {
+    func protocolError(_ message: String) {
         if self.failure == nil { self.failure = message }
         self.badInput.log(self.logger, "closing tunnel connection: \(message)", metadata: self.metadata)
         self.close()
     }
 
-    private var metadata: Logger.Metadata {
+    var metadata: Logger.Metadata {
         var metadata: Logger.Metadata = [:]
         if let kind = self.kind { metadata["conn"] = "\(kind)" }
         if let remote = self.context?.channel.remoteAddress { metadata["peer"] = "\(remote)" }
