@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Picks the data connection for the next payload.
 ///
 /// As the older tcp-striper did, payloads go to connections that can take data now: a connection
@@ -9,7 +11,10 @@
 /// one makes the payload wait for it. A connection that already carries a shard of
 /// the payload's FEC group is never taken while another connection that can carry does not: the
 /// shard waits for it to become writable, so one dead connection costs a group at most one shard
-/// whenever there are at least `data + parity` connections.
+/// whenever there are at least `data + parity` connections. The choice remembers which
+/// connections carried shards of recent groups (`place(_:carriers:group:payloadBytes:now:)`),
+/// and lets a shard share a connection with its group only after waiting `freshConnectionWait`
+/// for a fresh one (one is normally being dialed).
 ///
 /// Within one drain (the payloads written before a flush) a chosen connection keeps taking the
 /// next payloads, up to `burstBytes`, while it stays writable and of the best rank, and carries no
@@ -40,7 +45,41 @@ public struct DispatcherChoice: Sendable {
         }
     }
 
+    /// One session's FEC group: the unit whose shards should each ride a different connection.
+    public struct ShardGroup: Hashable, Sendable {
+        public var session: SessionID
+        public var group: UInt32
+
+        public init(session: SessionID, group: UInt32) {
+            self.session = session
+            self.group = group
+        }
+    }
+
+    /// What to do with the next payload.
+    public enum Placement: Hashable, Sendable {
+        /// Send it on the candidate at this index.
+        case send(Int)
+        /// No connection can take it now; it waits for one to become writable.
+        case wait
+        /// Only connections that carry its group could take it: it waits for a fresh connection,
+        /// at most `freshConnectionWait` (drain again then).
+        case waitForFreshConnection
+    }
+
+    /// How long a shard waits for a fresh connection before it may share one with its group.
+    public static let freshConnectionWait: TimeAmount = .milliseconds(20)
+    /// Groups remembered (the oldest half is forgotten past this).
+    public static let rememberedGroups = 256
+
     private var cursor = 0
+    /// The connections (by serial) that carried shards of recent groups, oldest group first.
+    private var groupCarriers: [ShardGroup: Set<UInt64>] = [:]
+    private var groupOrder: [ShardGroup] = []
+    /// Since when the head shard waits for a connection that does not carry its group.
+    private var freshConnectionWaitSince: NIODeadline?
+    /// FEC shards placed on a connection that already carried a shard of their group.
+    public private(set) var doubledShards = 0
     /// Bytes one connection may take in a row within a drain (0: every payload chooses anew).
     public var burstBytes: Int
     /// The connection taking the current burst, and the bytes it took.
@@ -99,4 +138,46 @@ public struct DispatcherChoice: Sendable {
         }
         return best
     }
+
+    /// Places the next payload among `candidates` (their `carriesGroup` is set here from the
+    /// connections' `carriers` serials and the payload's FEC `group`). `now` is read only while
+    /// a shard waits for a fresh connection.
+    public mutating func place(
+        _ candidates: inout [Candidate], carriers: [UInt64], group: ShardGroup?, payloadBytes: Int,
+        now: @autoclosure () -> NIODeadline
+    ) -> Placement {
+        let used = group.flatMap { self.groupCarriers[$0] } ?? []
+        for index in candidates.indices {
+            candidates[index].carriesGroup = !used.isEmpty && used.contains(carriers[index])
+        }
+        let allowDoubling = self.freshConnectionWaitSince.map { now() - $0 >= Self.freshConnectionWait } ?? false
+        if let index = self.choose(candidates, allowDoubling: allowDoubling, payloadBytes: payloadBytes) {
+            return .send(index)
+        }
+        // Only the group rule held it back: wait a little for a fresh connection.
+        guard group != nil, candidates.contains(where: { $0.canCarry && $0.isWritable }) else { return .wait }
+        if self.freshConnectionWaitSince == nil { self.freshConnectionWaitSince = now() }
+        return .waitForFreshConnection
+    }
+
+    /// The payload placed was sent on connection `carrier` (`group`: its FEC group, `nil` for a
+    /// plain payload or one whose session ended). Ends a wait for a fresh connection.
+    public mutating func sent(on carrier: UInt64, group: ShardGroup?) {
+        self.freshConnectionWaitSince = nil
+        guard let group else { return }
+        if self.groupCarriers[group] == nil {
+            self.groupOrder.append(group)
+            if self.groupOrder.count > Self.rememberedGroups {
+                let forgotten = self.groupOrder.prefix(Self.rememberedGroups / 2)
+                self.groupOrder.removeFirst(Self.rememberedGroups / 2)
+                for old in forgotten { self.groupCarriers.removeValue(forKey: old) }
+            }
+        } else if self.groupCarriers[group]!.contains(carrier) {
+            self.doubledShards += 1
+        }
+        self.groupCarriers[group, default: []].insert(carrier)
+    }
+
+    /// Groups remembered now (bounded by `rememberedGroups`).
+    public var rememberedGroupCount: Int { self.groupCarriers.count }
 }

@@ -23,37 +23,14 @@ final class PayloadDispatcher {
     private var draining = false
     /// The event loop, for the timer that ends a wait for a fresh connection.
     private let eventLoop: EventLoop
-    /// Since when the head shard waits for a connection that does not yet carry its group.
-    private var doublingWaitSince: NIODeadline?
-    private var doublingTimer: Scheduled<Void>?
-    /// How long a shard waits for a fresh connection before it may share one with its group.
-    static let doublingWait: TimeAmount = .milliseconds(20)
+    private var freshConnectionTimer: Scheduled<Void>?
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
     }
+
     /// FEC shards placed on a connection that already carried a shard of their group.
-    private(set) var doubledShards = 0
-    /// The connections that carried shards of recent FEC groups (bounded).
-    private var groupConnections: [GroupKey: Set<UInt64>] = [:]
-    private var groupOrder: [GroupKey] = []
-
-    private struct GroupKey: Hashable {
-        var session: SessionID
-        var group: UInt32
-    }
-
-    private func noteGroup(_ key: GroupKey, on connection: TunnelConnectionHandler) {
-        if self.groupConnections[key] == nil {
-            self.groupOrder.append(key)
-            if self.groupOrder.count > 256 {
-                let dropped = self.groupOrder.prefix(128)
-                self.groupOrder.removeFirst(128)
-                for old in dropped { self.groupConnections.removeValue(forKey: old) }
-            }
-        }
-        self.groupConnections[key, default: []].insert(connection.serial)
-    }
+    var doubledShards: Int { self.choice.doubledShards }
     private var drainAgain = false
     /// Bytes of payload data waiting for a connection.
     private(set) var queuedBytes = 0
@@ -75,13 +52,14 @@ final class PayloadDispatcher {
         self.connectionsVersion &+= 1
     }
 
-    /// The head shard would have to share a connection with its group: wait a little for a fresh
-    /// connection (one is normally being dialed), then let it share.
-    private func waitForFreshConnection(now: NIODeadline) {
-        if self.doublingWaitSince == nil { self.doublingWaitSince = now }
-        guard self.doublingTimer == nil else { return }
-        self.doublingTimer = self.eventLoop.assumeIsolated().scheduleTask(in: Self.doublingWait) {
-            self.doublingTimer = nil
+    /// The head shard would have to share a connection with its group: drain again when its
+    /// wait for a fresh connection is over.
+    private func drainAfterFreshConnectionWait() {
+        guard self.freshConnectionTimer == nil else { return }
+        self.freshConnectionTimer = self.eventLoop.assumeIsolated().scheduleTask(
+            in: DispatcherChoice.freshConnectionWait
+        ) {
+            self.freshConnectionTimer = nil
             self.drain()
         }
     }
@@ -140,27 +118,24 @@ final class PayloadDispatcher {
     private func drainOnce() {
         var touched: [TunnelConnectionHandler] = []
         var candidates = self.candidates()
+        var carriers = self.connections.map(\.serial)
         var connectionsVersion = self.connectionsVersion
         while let next = self.queue.first {
             if connectionsVersion != self.connectionsVersion {  // one was added or removed meanwhile
                 candidates = self.candidates()
+                carriers = self.connections.map(\.serial)
                 connectionsVersion = self.connectionsVersion
                 self.choice.endBurst()  // its index is a position in the old list
             }
-            let groupKey =
-                next.header.dataShards > 0 ? GroupKey(session: next.header.sessionID, group: next.header.group) : nil
-            let used = groupKey.flatMap { self.groupConnections[$0] } ?? []
-            for index in candidates.indices {
-                candidates[index].carriesGroup = !used.isEmpty && used.contains(self.connections[index].serial)
-            }
-            // The clock only matters while a shard waits for a fresh connection.
-            let allowDoubling = self.doublingWaitSince.map { NIODeadline.now() - $0 >= Self.doublingWait } ?? false
+            let group =
+                next.header.dataShards > 0
+                ? DispatcherChoice.ShardGroup(session: next.header.sessionID, group: next.header.group) : nil
             let frameBytes = WireConstants.payloadFrameHeaderBytes + next.data.readableBytes
-            guard let index = self.choice.choose(candidates, allowDoubling: allowDoubling, payloadBytes: frameBytes)
-            else {
-                if groupKey != nil, candidates.contains(where: { $0.canCarry && $0.isWritable }) {
-                    self.waitForFreshConnection(now: .now())  // only the group rule held it back
-                }
+            let placement = self.choice.place(
+                &candidates, carriers: carriers, group: group, payloadBytes: frameBytes,
+                now: self.eventLoop.now)
+            guard case .send(let index) = placement else {
+                if placement == .waitForFreshConnection { self.drainAfterFreshConnectionWait() }
                 break
             }
             let connection = self.connections[index]
@@ -168,17 +143,13 @@ final class PayloadDispatcher {
                 candidates[index].canCarry = false
                 continue
             }
-            self.doublingWaitSince = nil
             self.queue.removeFirst()
             self.queuedBytes -= next.data.readableBytes
+            self.choice.sent(on: connection.serial, group: next.session.isEnded ? nil : group)
             guard !next.session.isEnded else { continue }
             if !connection.needsFlush {
                 connection.needsFlush = true
                 touched.append(connection)
-            }
-            if let groupKey {
-                if used.contains(connection.serial) { self.doubledShards += 1 }
-                self.noteGroup(groupKey, on: connection)
             }
             connection.send(payload: next.header, data: next.data)
             if connectionsVersion == self.connectionsVersion {
