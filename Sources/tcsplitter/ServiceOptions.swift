@@ -4,41 +4,42 @@ import TCSplitterCore
 import TCSplitterService
 
 /// The flags for running an end as a service: status reports, metrics and graceful shutdown.
-/// Kept apart from `TunnelOptions` (the tunnel's own flags); values are text parsed by Core's
-/// parsers, so every error names its flag.
+/// Kept apart from `TunnelOptions` (the tunnel's own flags); each value is parsed by its type
+/// when the command line is read, so every refusal names its flag.
 struct ServiceOptions: ParsableArguments {
     @Option(
         name: .customLong("stats"), parsing: .unconditional,
         help:
-            "Seconds between status reports on standard error (one line updated in place on a terminal, a block of plain lines in a log). 0 = only on SIGUSR1, which always prints one."
+            "Seconds between status reports on standard error (one line updated in place on a terminal, a block of plain lines in a log). 0 = only on SIGUSR1, which always prints one.",
+        parser: Seconds.parser()
     )
-    var stats = "0"
+    var stats = Seconds(0)
 
     @Option(
         name: .customLong("metrics"),
         help:
-            "host:port to serve Prometheus metrics on over HTTP (GET /metrics; port 0 picks one, printed in the ready line as metrics=). 0 = off."
+            "host:port to serve Prometheus metrics on over HTTP (GET /metrics; port 0 picks one, printed in the ready line as metrics=). 0 = off.",
+        parser: AddressOrOff.parse
     )
-    var metrics = "0"
+    var metrics = AddressOrOff.off
 
     @Option(
         name: .customLong("grace-period"), parsing: .unconditional,
         help:
-            "Seconds open sessions may take to finish after SIGINT or SIGTERM (no new ones are taken meanwhile) before they are aborted; a second SIGINT stops at once."
+            "Seconds open sessions may take to finish after SIGINT or SIGTERM (no new ones are taken meanwhile) before they are aborted; a second SIGINT stops at once.",
+        parser: Seconds.parser()
     )
-    var gracePeriod = "10"
+    var gracePeriod = Seconds(10)
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel = "info"
+    @Option(name: .customLong("log-level"), help: "The least severe messages logged.")
+    var logLevel = LogLevel.info
 
     /// The settings these flags describe.
-    func settings() throws(ConfigurationError) -> ServiceSettings {
+    func settings() -> ServiceSettings {
         var settings = ServiceSettings()
-        let stats = try FlagValue.integer(self.stats, flag: "--stats", in: 0...86_400, unit: " s")
-        settings.statsInterval = stats > 0 ? .seconds(Int64(stats)) : nil
-        settings.metricsAddress = try EndpointAddress.parse(self.metrics, flag: "--metrics")
-        settings.gracePeriod = .seconds(
-            Int64(try FlagValue.integer(self.gracePeriod, flag: "--grace-period", in: 0...86_400, unit: " s")))
+        settings.statsInterval = self.stats.count > 0 ? self.stats.timeAmount : nil
+        settings.metricsAddress = self.metrics.address
+        settings.gracePeriod = self.gracePeriod.timeAmount
         return settings
     }
 }

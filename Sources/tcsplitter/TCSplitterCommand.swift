@@ -72,8 +72,13 @@ struct TCSplitterCommand: AsyncParsableCommand {
             }
             return
         }
+        var command: ParsableCommand
         do {
-            var command = try Self.parseAsRoot(arguments)
+            command = try Self.parseAsRoot(arguments)
+        } catch {
+            Self.exitRefusingCommandLine(error)
+        }
+        do {
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -127,8 +132,6 @@ struct RunCommand: AsyncParsableCommand, TunnelEndCommand {
     func run() async throws {
         let role: Role
         do {
-            _ = try self.options.parsedValues(role: .client)  // a bad value is named before the role
-            _ = try self.service.settings()
             role = try self.options.inferredRole()
         } catch {
             throw TunnelRunner.fail(error)

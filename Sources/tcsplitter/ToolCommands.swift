@@ -12,13 +12,15 @@ struct EchoCommand: AsyncParsableCommand {
         abstract: "Run a TCP echo service (for demos and checks): every byte comes back; a half-close is echoed too."
     )
 
-    @Option(name: .customLong("listen"), help: "Address to echo on (host:port; port 0 picks one).")
-    var listen = "127.0.0.1:6003"
+    @Option(
+        name: .customLong("listen"), help: "Address to echo on (host:port; port 0 picks one).",
+        parser: AddressOrOff.parse)
+    var listen = AddressOrOff(address: EndpointAddress(host: "127.0.0.1", port: 6003))
 
     func run() async throws {
         let address: EndpointAddress
         do {
-            address = try ToolSupport.requiredAddress(self.listen, flag: "--listen")
+            address = try ToolSupport.required(self.listen, flag: "--listen")
         } catch {
             throw TunnelRunner.fail(error)
         }
@@ -36,28 +38,31 @@ struct ProbeCommand: AsyncParsableCommand {
             "Send random bytes through an echo path (e.g. the tunnel's --listen in front of `tcsplitter echo`) and verify every byte comes back (SHA-256)."
     )
 
-    @Option(name: .customLong("connect"), help: "Where to connect (host:port), e.g. the client's --listen.")
-    var connect = "127.0.0.1:6000"
+    @Option(
+        name: .customLong("connect"), help: "Where to connect (host:port), e.g. the client's --listen.",
+        parser: AddressOrOff.parse)
+    var connect = AddressOrOff(address: EndpointAddress(host: "127.0.0.1", port: 6000))
 
-    @Option(name: .customLong("bytes"), help: "Bytes each session sends (e.g. 16MiB).")
-    var bytes = "16MiB"
+    @Option(
+        name: .customLong("bytes"), help: "Bytes each session sends (e.g. 16MiB).",
+        parser: ByteCount.parser(in: 0...(1 << 40)))
+    var bytes = ByteCount(bytes: 16 << 20)
 
-    @Option(name: .customLong("sessions"), help: "Concurrent sessions (connections).")
-    var sessions = "1"
+    @Option(
+        name: .customLong("sessions"), help: "Concurrent sessions (connections).", parser: Int.parser(in: 1...10_000))
+    var sessions = 1
 
-    @Option(name: .customLong("timeout"), help: "ms allowed for the whole probe.")
-    var timeout = "120000"
+    @Option(
+        name: .customLong("timeout"), help: "ms allowed for the whole probe.",
+        parser: Milliseconds.parser(in: 1...Milliseconds.dayMilliseconds))
+    var timeout = Milliseconds(120_000)
 
     func run() async throws {
         let address: EndpointAddress
-        let byteCount: Int
-        let sessionCount: Int
-        let timeoutMilliseconds: Int
+        let byteCount = self.bytes.bytes
+        let sessionCount = self.sessions
         do {
-            address = try ToolSupport.requiredAddress(self.connect, flag: "--connect")
-            byteCount = try FlagValue.byteCount(self.bytes, flag: "--bytes", in: 0...(1 << 40))
-            sessionCount = try FlagValue.integer(self.sessions, flag: "--sessions", in: 1...10_000)
-            timeoutMilliseconds = try FlagValue.integer(self.timeout, flag: "--timeout", in: 1...86_400_000)
+            address = try ToolSupport.required(self.connect, flag: "--connect")
         } catch {
             throw TunnelRunner.fail(error)
         }
@@ -69,7 +74,7 @@ struct ProbeCommand: AsyncParsableCommand {
                 port: address.port,
                 bytes: byteCount,
                 seed: UInt64(index + 1) &* 0x9E37_79B9,
-                timeout: .milliseconds(Int64(timeoutMilliseconds)),
+                timeout: self.timeout.timeAmount,
                 group: group
             )
         }
@@ -113,42 +118,50 @@ struct ChaosProxyCommand: AsyncParsableCommand {
             "Relay TCP connections to --to, resetting a share of them mid-stream (fault injection for tests and benchmarks)."
     )
 
-    @Option(name: .customLong("listen"), help: "Address to accept on (host:port; port 0 picks one).")
-    var listen = "127.0.0.1:0"
+    @Option(
+        name: .customLong("listen"), help: "Address to accept on (host:port; port 0 picks one).",
+        parser: AddressOrOff.parse)
+    var listen = AddressOrOff(address: EndpointAddress(host: "127.0.0.1", port: 0))
 
-    @Option(name: .customLong("to"), help: "Address to relay to (host:port), e.g. the server's --lFling.")
-    var to: String
+    @Option(
+        name: .customLong("to"), help: "Address to relay to (host:port), e.g. the server's --lFling.",
+        transform: AddressOrOff.parse)
+    var to: AddressOrOff
 
-    @Option(name: .customLong("kill-percent"), help: "Share of connections reset mid-stream, 0-100.")
-    var killPercent = "10"
+    @Option(
+        name: .customLong("kill-percent"), help: "Share of connections reset mid-stream, 0-100.",
+        parser: Int.parser(in: 0...100))
+    var killPercent = 10
 
     @Option(
         name: .customLong("stall-percent"),
-        help: "Share of connections that go silent mid-stream (open, relaying nothing more), 0-100.")
-    var stallPercent = "0"
+        help: "Share of connections that go silent mid-stream (open, relaying nothing more), 0-100.",
+        parser: Int.parser(in: 0...100))
+    var stallPercent = 0
 
     @Option(
         name: .customLong("kill-within"),
-        help: "A doomed connection dies (or stalls) within its first this-many bytes (e.g. 256KiB).")
-    var killWithin = "256KiB"
+        help: "A doomed connection dies (or stalls) within its first this-many bytes (e.g. 256KiB).",
+        parser: ByteCount.parser(in: 1...(1 << 40)))
+    var killWithin = ByteCount(bytes: 256 << 10)
 
-    @Option(name: .customLong("seed"), help: "Seed of the kill decisions, so a run can be repeated.")
-    var seed = "1"
+    @Option(
+        name: .customLong("seed"), help: "Seed of the kill decisions, so a run can be repeated.",
+        parser: Int.parser(in: 0...Int.max))
+    var seed = 1
 
     func run() async throws {
         let listen: EndpointAddress
         let target: EndpointAddress
-        let percent: Int
-        let stallPercent: Int
-        let within: Int
-        let seed: Int
         do {
-            listen = try ToolSupport.requiredAddress(self.listen, flag: "--listen")
-            target = try ToolSupport.requiredAddress(self.to, flag: "--to")
-            percent = try FlagValue.integer(self.killPercent, flag: "--kill-percent", in: 0...100)
-            stallPercent = try FlagValue.integer(self.stallPercent, flag: "--stall-percent", in: 0...(100 - percent))
-            within = try FlagValue.byteCount(self.killWithin, flag: "--kill-within", in: 1...(1 << 40))
-            seed = try FlagValue.integer(self.seed, flag: "--seed", in: 0...Int.max)
+            listen = try ToolSupport.required(self.listen, flag: "--listen")
+            target = try ToolSupport.required(self.to, flag: "--to")
+            guard self.killPercent + self.stallPercent <= 100 else {
+                throw ConfigurationError(
+                    flag: "--stall-percent",
+                    "\(self.stallPercent) is out of range 0...\(100 - self.killPercent) (--kill-percent \(self.killPercent) takes the rest)"
+                )
+            }
         } catch {
             throw TunnelRunner.fail(error)
         }
@@ -156,10 +169,10 @@ struct ChaosProxyCommand: AsyncParsableCommand {
         let address = try SocketAddress.makeAddressResolvingHost(target.dialHost, port: target.port)
         let proxy = FaultInjectingProxy(
             target: address,
-            killRate: Double(percent) / 100,
-            stallRate: Double(stallPercent) / 100,
-            killWithinBytes: within,
-            seed: UInt64(seed)
+            killRate: Double(self.killPercent) / 100,
+            stallRate: Double(self.stallPercent) / 100,
+            killWithinBytes: self.killWithin.bytes,
+            seed: UInt64(self.seed)
         )
         let channel = try await proxy.start(host: listen.bindHost, port: listen.port, group: group).get()
         await ToolSupport.serveUntilSignal(channel, role: "chaos-proxy", group: group) {
@@ -173,9 +186,9 @@ struct ChaosProxyCommand: AsyncParsableCommand {
 
 /// What the tool subcommands share.
 enum ToolSupport {
-    /// Parses an address flag that must be set (`0` or empty is refused, naming `flag`).
-    static func requiredAddress(_ value: String, flag: String) throws(ConfigurationError) -> EndpointAddress {
-        guard let address = try EndpointAddress.parse(value, flag: flag) else {
+    /// The address of a flag that must be set (`0` or empty is refused, naming `flag`).
+    static func required(_ value: AddressOrOff, flag: String) throws(ConfigurationError) -> EndpointAddress {
+        guard let address = value.address else {
             throw ConfigurationError(flag: flag, "an address is required")
         }
         return address

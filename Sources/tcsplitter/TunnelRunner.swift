@@ -30,14 +30,9 @@ enum TunnelRunner {
         let settings: ServiceSettings
         let level: Logger.Level
         do {
-            settings = try service.settings()
+            settings = service.settings()
             configuration = try options.configuration(role: role)
-            guard let parsed = Logger.Level(rawValue: service.logLevel.lowercased()) else {
-                throw ConfigurationError(
-                    flag: "--log-level",
-                    "\"\(service.logLevel)\" is not trace, debug, info, notice, warning, error or critical")
-            }
-            level = parsed
+            level = service.logLevel.loggerLevel
         } catch {
             throw self.fail(error)
         }
@@ -50,7 +45,7 @@ enum TunnelRunner {
         }
         let output = StatusOutput(isTerminal: isatty(STDERR_FILENO) != 0) { FileHandleOutput.standardError($0) }
         let logger = self.makeLogger(level: level, role: role, output: output)
-        if options.client.rFlingR != "0" || options.server.lFlingR != "0" {
+        if options.client.rFlingR.address != nil || options.server.lFlingR.address != nil {
             logger.notice("--rFlingR/--lFlingR are ignored: the sync connection carries control both ways")
         }
         if configuration.autoCongestion {

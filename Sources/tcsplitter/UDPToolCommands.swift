@@ -12,13 +12,15 @@ struct UDPEchoCommand: AsyncParsableCommand {
         abstract: "Run a UDP echo service (for demos and checks): every datagram goes back to its sender."
     )
 
-    @Option(name: .customLong("listen"), help: "Address to echo on (host:port; port 0 picks one; [::1]:port for IPv6).")
-    var listen = "127.0.0.1:6003"
+    @Option(
+        name: .customLong("listen"), help: "Address to echo on (host:port; port 0 picks one; [::1]:port for IPv6).",
+        parser: AddressOrOff.parse)
+    var listen = AddressOrOff(address: EndpointAddress(host: "127.0.0.1", port: 6003))
 
     func run() async throws {
         let address: EndpointAddress
         do {
-            address = try ToolSupport.requiredAddress(self.listen, flag: "--listen")
+            address = try ToolSupport.required(self.listen, flag: "--listen")
         } catch {
             throw TunnelRunner.fail(error)
         }
@@ -43,30 +45,42 @@ struct UDPProbeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("connect"), help: "Where to send (host:port), e.g. the client's --listen.")
-    var connect = "127.0.0.1:6000"
+    @Option(
+        name: .customLong("connect"), help: "Where to send (host:port), e.g. the client's --listen.",
+        parser: AddressOrOff.parse)
+    var connect = AddressOrOff(address: EndpointAddress(host: "127.0.0.1", port: 6000))
 
-    @Option(name: .customLong("datagrams"), help: "Datagrams each session sends.")
-    var datagrams = "10000"
+    @Option(
+        name: .customLong("datagrams"), help: "Datagrams each session sends.",
+        parser: Int.parser(in: 1...1_000_000_000))
+    var datagrams = 10000
 
     @Option(
         name: .customLong("sizes"),
-        help: "min:max datagram size in bytes (0-65507); sizes below 8 cannot carry a sequence number.")
-    var sizes = "1:8000"
-
-    @Option(name: .customLong("window"), help: "Datagrams in flight per session at most.")
-    var window = "16"
-
-    @Option(name: .customLong("sessions"), help: "Concurrent sessions, each from its own source port.")
-    var sessions = "1"
+        help: "min:max datagram size in bytes (0-65507); sizes below 8 cannot carry a sequence number.",
+        parser: DatagramSizes.parse)
+    var sizes = DatagramSizes(minBytes: 1, maxBytes: 8000)
 
     @Option(
-        name: .customLong("loss-timeout"), help: "ms without an echo after which the datagrams in flight count as lost."
-    )
-    var lossTimeout = "2000"
+        name: .customLong("window"), help: "Datagrams in flight per session at most.",
+        parser: Int.parser(in: 1...100_000))
+    var window = 16
 
-    @Option(name: .customLong("timeout"), help: "ms allowed for the whole probe.")
-    var timeout = "120000"
+    @Option(
+        name: .customLong("sessions"), help: "Concurrent sessions, each from its own source port.",
+        parser: Int.parser(in: 1...10_000))
+    var sessions = 1
+
+    @Option(
+        name: .customLong("loss-timeout"),
+        help: "ms without an echo after which the datagrams in flight count as lost.",
+        parser: Milliseconds.parser(in: 1...3_600_000))
+    var lossTimeout = Milliseconds(2000)
+
+    @Option(
+        name: .customLong("timeout"), help: "ms allowed for the whole probe.",
+        parser: Milliseconds.parser(in: 1...Milliseconds.dayMilliseconds))
+    var timeout = Milliseconds(120_000)
 
     @Flag(
         name: .customLong("allow-loss"),
@@ -75,33 +89,20 @@ struct UDPProbeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let address: EndpointAddress
-        let plan: UDPProbeClient.Plan
-        let sessionCount: Int
-        let timeoutMilliseconds: Int
+        let sessionCount = self.sessions
         do {
-            address = try ToolSupport.requiredAddress(self.connect, flag: "--connect")
-            let count = try FlagValue.integer(self.datagrams, flag: "--datagrams", in: 1...1_000_000_000)
-            let sizes = try FlagValue.pair(
-                self.sizes, flag: "--sizes", shape: "min:max", first: 0...65_507, second: 0...65_507, defaultSecond: 0
-            )
-            guard sizes.0 <= sizes.1 else {
-                throw ConfigurationError(flag: "--sizes", "min \(sizes.0) is above max \(sizes.1)")
-            }
-            let window = try FlagValue.integer(self.window, flag: "--window", in: 1...100_000)
-            let lossTimeout = try FlagValue.integer(self.lossTimeout, flag: "--loss-timeout", in: 1...3_600_000)
-            sessionCount = try FlagValue.integer(self.sessions, flag: "--sessions", in: 1...10_000)
-            timeoutMilliseconds = try FlagValue.integer(self.timeout, flag: "--timeout", in: 1...86_400_000)
-            plan = UDPProbeClient.Plan(
-                count: count,
-                minBytes: sizes.0,
-                maxBytes: sizes.1,
-                window: window,
-                lossTimeout: .milliseconds(Int64(lossTimeout)),
-                seed: 1
-            )
+            address = try ToolSupport.required(self.connect, flag: "--connect")
         } catch {
             throw TunnelRunner.fail(error)
         }
+        let plan = UDPProbeClient.Plan(
+            count: self.datagrams,
+            minBytes: self.sizes.minBytes,
+            maxBytes: self.sizes.maxBytes,
+            window: self.window,
+            lossTimeout: self.lossTimeout.timeAmount,
+            seed: 1
+        )
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let start = NIODeadline.now()
         let futures = (0..<sessionCount).map { index in
@@ -111,7 +112,7 @@ struct UDPProbeCommand: AsyncParsableCommand {
                 host: address.dialHost,
                 port: address.port,
                 plan: sessionPlan,
-                timeout: .milliseconds(Int64(timeoutMilliseconds)),
+                timeout: self.timeout.timeAmount,
                 group: group
             )
         }

@@ -10,6 +10,8 @@ extension IntegrationTests {
             var arguments: [String]
             /// The flag the first stderr line must name.
             var flag: String
+            /// What else the first stderr line must say (the reason), if anything.
+            var says: String? = nil
 
             var testDescription: String { "tcsplitter " + self.arguments.joined(separator: " ") }
         }
@@ -35,6 +37,19 @@ extension IntegrationTests {
                 flag: "--udp-idle-timeout"),
             Case(
                 arguments: ["client", "--rFling", "127.0.0.1:1", "--protocol", "udp", "--frags", "32"], flag: "--frags"),
+            Case(
+                arguments: ["client", "--frags", "0:1250"], flag: "--frags",
+                says: "payload 0 is out of range 1...1048576"),
+            Case(arguments: ["client", "--frags", "abc"], flag: "--frags", says: "not a payload:mtu pair"),
+            Case(arguments: ["client", "--window", "4TiB"], flag: "--window", says: "is not a byte count"),
+            Case(arguments: ["client", "--mode", "fast"], flag: "--mode", says: "'stealth'"),
+            Case(arguments: ["client", "--dup", "sideways"], flag: "--dup", says: "'lasso'"),
+            Case(arguments: ["client", "--log-level", "loud"], flag: "--log-level"),
+            Case(arguments: ["probe", "--bytes", "2TiB"], flag: "--bytes"),
+            Case(arguments: ["udp-probe", "--sizes", "100:10"], flag: "--sizes", says: "min 100 is above max 10"),
+            Case(
+                arguments: ["chaos-proxy", "--to", "127.0.0.1:1", "--kill-percent", "60", "--stall-percent", "50"],
+                flag: "--stall-percent"),
         ]
 
         @Test(
@@ -54,6 +69,7 @@ extension IntegrationTests {
                 _ = try await process.logLine(containing: "tcsplitter: ", timeout: .seconds(5))
                 let firstLine = process.standardError.text.split(separator: "\n").first.map(String.init) ?? ""
                 #expect(firstLine.contains(invalid.flag), "first stderr line: \(firstLine)")
+                #expect(invalid.says.map { firstLine.contains($0) } ?? true, "first stderr line: \(firstLine)")
                 #expect(process.standardOutput.text.isEmpty, "printed on stdout: \(process.standardOutput.text)")
             }
         }
