@@ -55,8 +55,9 @@ public final class TunnelClient: @unchecked Sendable {
         }
         if configuration.autoConnections {
             self.poolSizing = PoolSizingState(
-                sizer: PoolSizer(initial: configuration.connections, maximum: configuration.poolMaximum, now: .now()),
-                intervalStart: .now(),
+                sizer: PoolSizer(
+                    initial: configuration.connections, maximum: configuration.poolMaximum, now: eventLoop.now),
+                intervalStart: eventLoop.now,
                 goodputMark: 0
             )
         }
@@ -346,7 +347,7 @@ public final class TunnelClient: @unchecked Sendable {
     // MARK: Housekeeping
 
     private func housekeeping() {
-        let now = NIODeadline.now()
+        let now = self.eventLoop.now
         self.link.housekeeping(now: now, idleLimit: self.configuration.idleTimeout)
         self.samplePool(now: now)
     }

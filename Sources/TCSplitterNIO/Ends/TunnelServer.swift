@@ -149,7 +149,7 @@ public final class TunnelServer: @unchecked Sendable {
         link.onSessionEnded = { [unowned self] _ in self.sessionCount -= 1 }
         link.counters = self.counters
         self.links[client] = link
-        self.linkSince[client] = .now()
+        self.linkSince[client] = self.eventLoop.now
         return link
     }
 
@@ -256,7 +256,7 @@ public final class TunnelServer: @unchecked Sendable {
     // MARK: Housekeeping
 
     private func housekeeping() {
-        let now = NIODeadline.now()
+        let now = self.eventLoop.now
         for (client, link) in self.links {
             // The client retires idle connections; a dead client's are closed at twice that.
             link.housekeeping(now: now, idleLimit: self.configuration.idleTimeout * 2)

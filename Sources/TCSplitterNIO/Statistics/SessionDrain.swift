@@ -24,13 +24,13 @@ enum SessionDrain {
             promise.succeed(.drained(sessions: 0))
             return promise.futureResult
         }
-        let deadline = NIODeadline.now() + gracePeriod
+        let deadline = eventLoop.now + gracePeriod
         var check: RepeatingLoopTask?
         check = RepeatingLoopTask(eventLoop: eventLoop, interval: Self.checkInterval) {
             let open = sessionsOpen()
             if open == 0 {
                 promise.succeed(.drained(sessions: initial))
-            } else if NIODeadline.now() >= deadline {
+            } else if eventLoop.now >= deadline {
                 promise.succeed(.gracePeriodOver(sessionsLeft: open))
             } else {
                 return
