@@ -8,34 +8,49 @@ import Testing
         var scaler = ConnectionBudgetScaler(baseBudget: 64, minimumLifetime: .milliseconds(250), maximumFactor: 64)
         #expect(scaler.budget == 64)
         var generations = 0
-        while scaler.budgetSpent(factor: scaler.factor, lifetime: .milliseconds(4)) { generations += 1 }
+        while scaler.budgetSpent(factor: scaler.factor, lifetime: .milliseconds(200)) { generations += 1 }
         #expect(generations == 6)
         #expect(scaler.factor == 64 && scaler.budget == 4096)
         let changed = scaler.budgetSpent(factor: 64, lifetime: .milliseconds(4))
         #expect(!changed)
     }
 
+    @Test("one generation finds the factor: the power of two that would have made it last the minimum lifetime")
+    func scalesByTheShortfall() {
+        var scaler = ConnectionBudgetScaler(baseBudget: 64, minimumLifetime: .milliseconds(250), maximumFactor: 64)
+        // 100 ms × 2 is still short of 250 ms, 100 ms × 4 is not.
+        #expect(scaler.budgetSpent(factor: 1, lifetime: .milliseconds(100)) && scaler.factor == 4)
+        // Spent in 4 ms: 64 times as large, the maximum, at once.
+        var fast = ConnectionBudgetScaler(baseBudget: 64, minimumLifetime: .milliseconds(250), maximumFactor: 64)
+        #expect(fast.budgetSpent(factor: 1, lifetime: .milliseconds(4)) && fast.factor == 64)
+        // Never past the maximum, relative to the connection's own factor.
+        var capped = ConnectionBudgetScaler(baseBudget: 64, minimumLifetime: .milliseconds(250), maximumFactor: 16)
+        #expect(capped.budgetSpent(factor: 8, lifetime: .milliseconds(10)) && capped.factor == 16)
+    }
+
     @Test("a pool retiring together steps the factor once, not once per connection")
     func poolStepsOnce() {
         var scaler = ConnectionBudgetScaler(baseBudget: 64)
-        for _ in 0..<4 { scaler.budgetSpent(factor: 1, lifetime: .milliseconds(3)) }
+        for _ in 0..<4 { scaler.budgetSpent(factor: 1, lifetime: .milliseconds(200)) }
         #expect(scaler.factor == 2)
-        for _ in 0..<16 { scaler.budgetSpent(factor: 2, lifetime: .milliseconds(2_000)) }
+        for _ in 0..<16 { scaler.budgetSpent(factor: 2, lifetime: .milliseconds(5_000)) }
         #expect(scaler.factor == 1)
     }
 
-    @Test("lifetimes between the minimum and four times it leave the factor alone")
+    @Test("lifetimes between the minimum and sixteen times it leave the factor alone")
     func hysteresis() {
         var scaler = ConnectionBudgetScaler(baseBudget: 64, minimumLifetime: .milliseconds(250))
-        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(10))
-        scaler.budgetSpent(factor: 2, lifetime: .milliseconds(10))
+        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(200))
+        scaler.budgetSpent(factor: 2, lifetime: .milliseconds(200))
         #expect(scaler.factor == 4)
-        for lifetime in [250, 600, 1_000] {
+        // Large cuts (from factor 4) make budgets last up to 6.5 times longer: that alone must
+        // not halve the factor.
+        for lifetime in [250, 600, 1_000, 4_000] {
             let changed = scaler.budgetSpent(factor: 4, lifetime: .milliseconds(Int64(lifetime)))
             #expect(!changed)
         }
         #expect(scaler.factor == 4)
-        let halved = scaler.budgetSpent(factor: 4, lifetime: .milliseconds(1_001))
+        let halved = scaler.budgetSpent(factor: 4, lifetime: .milliseconds(4_001))
         #expect(halved)
         #expect(scaler.factor == 2)
     }
@@ -52,13 +67,13 @@ import Testing
     @Test("a stale report of an old connection does not undo a newer step")
     func staleReports() {
         var scaler = ConnectionBudgetScaler(baseBudget: 64)
-        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(1))
-        scaler.budgetSpent(factor: 2, lifetime: .milliseconds(1))
+        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(200))
+        scaler.budgetSpent(factor: 2, lifetime: .milliseconds(200))
         #expect(scaler.factor == 4)
-        // A slow connection of factor 8 would halve to 4: no change; of factor 1, to 1.
-        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(1))
+        // A fast connection of factor 1 would double it to 2: no change; a slow one halves to 1.
+        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(200))
         #expect(scaler.factor == 4)
-        scaler.budgetSpent(factor: 1, lifetime: .seconds(2))
+        scaler.budgetSpent(factor: 1, lifetime: .seconds(5))
         #expect(scaler.factor == 1)
     }
 
@@ -73,7 +88,7 @@ import Testing
     @Test("a sending connection retired idle puts the factor back to 1")
     func idleResets() {
         var scaler = ConnectionBudgetScaler(baseBudget: 64)
-        for factor in [1, 2, 4, 8] { scaler.budgetSpent(factor: factor, lifetime: .milliseconds(3)) }
+        for factor in [1, 2, 4, 8] { scaler.budgetSpent(factor: factor, lifetime: .milliseconds(200)) }
         #expect(scaler.budget == 1024)
         let changed = scaler.connectionIdled()
         #expect(changed && scaler.budget == 64)
@@ -85,16 +100,16 @@ import Testing
     func fastPathHysteresis() {
         var scaler = ConnectionBudgetScaler(baseBudget: 64)
         #expect(!scaler.isFastPath)
-        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(3))
+        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(200))
         #expect(scaler.factor == 2 && !scaler.isFastPath)
-        scaler.budgetSpent(factor: 2, lifetime: .milliseconds(3))
+        scaler.budgetSpent(factor: 2, lifetime: .milliseconds(200))
         #expect(scaler.factor == 4 && scaler.isFastPath)
-        // Larger payloads make the next budget last over a second: halved, still fast.
-        scaler.budgetSpent(factor: 4, lifetime: .seconds(2))
+        // The next budget lasts over four seconds: halved, still fast.
+        scaler.budgetSpent(factor: 4, lifetime: .seconds(5))
         #expect(scaler.factor == 2 && scaler.isFastPath)
-        scaler.budgetSpent(factor: 2, lifetime: .seconds(2))
+        scaler.budgetSpent(factor: 2, lifetime: .seconds(5))
         #expect(scaler.factor == 1 && !scaler.isFastPath)
-        for factor in [1, 2] { scaler.budgetSpent(factor: factor, lifetime: .milliseconds(3)) }
+        for factor in [1, 2] { scaler.budgetSpent(factor: factor, lifetime: .milliseconds(200)) }
         #expect(scaler.isFastPath)
         scaler.connectionIdled()
         #expect(!scaler.isFastPath)
@@ -105,18 +120,26 @@ import Testing
 }
 
 extension ConnectionBudgetScalerTests {
-    @Test("on a long path a connection must live 16 round trips: budgets spent in 1 s on a 200 ms path still double")
+    @Test(
+        "on a long path a connection must live 64 round trips: a budget spent in 1 s on a 200 ms path makes the next 16 times larger"
+    )
     func longPathsKeepConnectionsLonger() {
         var scaler = ConnectionBudgetScaler(baseBudget: 64)
-        let doubled = scaler.budgetSpent(factor: 1, lifetime: .seconds(1), roundTrip: .milliseconds(200))
-        #expect(doubled && scaler.factor == 2)
+        // 12.8 s wanted: 1 s × 16 is the first power of two that reaches it.
+        let scaled = scaler.budgetSpent(factor: 1, lifetime: .seconds(1), roundTrip: .milliseconds(200))
+        // A long path is not a fast one: payloads stay at --frags.
+        #expect(scaled && scaler.factor == 16 && !scaler.isFastPath)
         // The same lifetime on a 1 ms path is long enough: nothing changes.
         var short = ConnectionBudgetScaler(baseBudget: 64)
         let unchanged = !short.budgetSpent(factor: 1, lifetime: .seconds(1), roundTrip: .milliseconds(1))
         #expect(unchanged && short.factor == 1)
-        // Halving starts only past four times the longer minimum (12.8 s here).
-        let kept = !scaler.budgetSpent(factor: 2, lifetime: .seconds(10), roundTrip: .milliseconds(200))
-        let halved = scaler.budgetSpent(factor: 2, lifetime: .seconds(13), roundTrip: .milliseconds(200))
-        #expect(kept && halved && scaler.factor == 1)
+        // Halving starts only past sixteen times the longer minimum (204.8 s here).
+        let kept = !scaler.budgetSpent(factor: 16, lifetime: .seconds(200), roundTrip: .milliseconds(200))
+        let halved = scaler.budgetSpent(factor: 16, lifetime: .seconds(205), roundTrip: .milliseconds(200))
+        #expect(kept && halved && scaler.factor == 8)
+        // 50 ms: 3.2 s wanted; 1.6 s doubles.
+        var medium = ConnectionBudgetScaler(baseBudget: 64)
+        let doubled = medium.budgetSpent(factor: 1, lifetime: .milliseconds(1_600), roundTrip: .milliseconds(50))
+        #expect(doubled && medium.factor == 2)
     }
 }

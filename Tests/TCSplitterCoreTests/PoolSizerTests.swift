@@ -37,16 +37,57 @@ import Testing
         #expect(sizer.sample(goodputBytesPerSecond: 180, busy: true, now: at(3000)) == .resize(size: 16, reason: .grew))
     }
 
-    @Test("a step that lowered goodput is taken back, and the pool holds there")
+    @Test("a step that lowered goodput over three intervals is taken back, and the pool holds there")
     func stepsBack() {
         var sizer = Self.sizer()
         #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
         #expect(sizer.sample(goodputBytesPerSecond: 60, busy: true, now: at(2000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 70, busy: true, now: at(3000)) == .none)  // a third must confirm
         #expect(
-            sizer.sample(goodputBytesPerSecond: 70, busy: true, now: at(3000)) == .resize(size: 4, reason: .steppedBack)
+            sizer.sample(goodputBytesPerSecond: 75, busy: true, now: at(4000)) == .resize(size: 4, reason: .steppedBack)
         )
-        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(4000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(5000)) == .none)
         #expect(sizer.size == 4)
+    }
+
+    @Test("two bad intervals after a step are not enough to take it back when the third recovers")
+    func stepBackNeedsConfirmation() {
+        var sizer = Self.sizer()
+        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
+        #expect(sizer.sample(goodputBytesPerSecond: 60, busy: true, now: at(2000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 80, busy: true, now: at(3000)) == .none)
+        // The new connections reached their share: the step paid after all.
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 150, busy: true, now: at(4000)) == .resize(size: 16, reason: .grew))
+        // A step that is merely flat still holds after two intervals.
+        #expect(sizer.sample(goodputBytesPerSecond: 150, busy: true, now: at(5000)) == .none)
+        let flat = sizer.sample(goodputBytesPerSecond: 155, busy: true, now: at(6000))
+        guard case .holds(16, _) = flat else {
+            Issue.record("expected the pool to hold at 16, got \(flat)")
+            return
+        }
+    }
+
+    @Test("a long path raises the floor: the pool starts larger and shrinks back to it when idle")
+    func longPathStartsLarger() {
+        var sizer = Self.sizer()
+        #expect(sizer.floor(roundTrip: .microseconds(100)) == 4)
+        #expect(sizer.floor(roundTrip: .milliseconds(50)) == 4)  // few flows suit a shallow queue best
+        #expect(sizer.floor(roundTrip: .milliseconds(60)) == 4)
+        #expect(sizer.floor(roundTrip: .milliseconds(100)) == 8)
+        #expect(sizer.floor(roundTrip: .milliseconds(130)) == 16)
+        #expect(sizer.floor(roundTrip: .milliseconds(200)) == 16)  // at most 4 × --conns
+        #expect(Self.sizer(maximum: 10).floor(roundTrip: .milliseconds(200)) == 10)
+        #expect(sizer.roundTripMeasured(.microseconds(100)) == .none)
+        #expect(sizer.roundTripMeasured(.milliseconds(200)) == .resize(size: 16, reason: .longPath))
+        #expect(sizer.initial == 16 && sizer.base == 4)
+        // Growth goes on from there, judged afresh.
+        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 32, reason: .grew))
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(12_000)) == .resize(size: 16, reason: .idle))
+        // A shorter round trip lowers the floor for the next idle, not the pool now.
+        #expect(sizer.roundTripMeasured(.milliseconds(1)) == .none)
+        #expect(sizer.initial == 4 && sizer.size == 16)
     }
 
     @Test("a held pool re-probes after a while of busy traffic")

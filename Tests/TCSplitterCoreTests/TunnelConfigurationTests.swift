@@ -363,7 +363,7 @@ import Testing
         var configuration = TunnelConfiguration(role: .client)
         #expect(configuration.scalesBudget && configuration.payloadsPerConnection == 64)
         var scaler = configuration.makeBudgetScaler()
-        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(5))
+        scaler.budgetSpent(factor: 1, lifetime: .milliseconds(200))
         #expect(scaler.budget == 128)
         var generator = SystemRandomNumberGenerator()
         #expect(

@@ -11,11 +11,16 @@ import NIOCore
 ///
 /// - a connection that spent its budget within `minimumLifetime`, or within
 ///   `roundTripsPerLifetime` round trips of the path when that is longer (the handler measures
-///   the second half and doubles it, so a trickle before a transfer does not count), doubles the
-///   factor of the connections opened after it (up to `maximumFactor`): on a long path a new
-///   connection needs several round trips to reach its share, so one that lives only a few of
-///   them spends its life ramping up;
-/// - one that took more than four times `minimumLifetime` halves it (down to 1);
+///   the second half and doubles it, so a trickle before a transfer does not count), multiplies
+///   the factor of the connections opened after it by the power of two that would have made it
+///   last that long (up to `maximumFactor`; at least doubling it), so one generation of
+///   connections finds the factor rather than one per doubling: on a long path a new connection
+///   needs tens of round trips to reach its share (slow start, bbr's startup), so one that lives
+///   only a few of them spends its life ramping up, and each generation of a pool of 16 on a
+///   200 ms path restarted that ramp;
+/// - one that took more than `halvingLifetimes` times the minimum halves it (down to 1; past the
+///   fast-path factor payloads are up to 6.5 times larger, so a budget lasts that much longer
+///   without the link having slowed);
 /// - anything between leaves it;
 /// - a sending connection retired idle (the traffic stopped before its budget was spent) puts
 ///   the factor back to 1, so the connections after a transfer are short again.
@@ -23,13 +28,14 @@ import NIOCore
 /// A report about a connection opened with an older factor moves the factor relative to that
 /// connection's, so the pool's connections, which retire together, step it once, not once each.
 ///
-/// The scaler also tells whether the path is fast (`isFastPath`): from factor `fastPathFactor`
-/// until the factor is back at 1. Senders then cut larger payloads, which makes budgets last
+/// The scaler also tells whether the path is fast (`isFastPath`): from a connection that spent its
+/// budget fast enough for factor `fastPathFactor` against `minimumLifetime` (the round trip aside:
+/// a long path is not a fast one) until the factor is back at 1. Senders then cut larger payloads, which makes budgets last
 /// longer; clearing it at the first halving would flip it on and off on paths near the threshold.
 ///
 /// ```
-///  factor 1 ──spent in < min──▶ 2 ──▶ 4 ── … ──▶ maximumFactor
-///           ◀──spent in > 4 × min──
+///  factor 1 ──spent in min / k──▶ k (a power of two, ≥ 2) ── … ──▶ maximumFactor
+///           ◀──spent in > 16 × min──
 ///  any ──a sender retired idle──▶ 1
 ///  isFastPath: false ──factor reaches 4──▶ true ──factor back at 1──▶ false
 /// ```
@@ -43,12 +49,14 @@ public struct ConnectionBudgetScaler: Sendable {
     /// The current factor: new connections get `baseBudget × factor` payloads.
     public private(set) var factor = 1 {
         didSet {
-            if self.factor >= Self.fastPathFactor { self.isFastPath = true }
             if self.factor <= 1 { self.isFastPath = false }
         }
     }
-    /// Whether the path counts as fast: since the factor reached `fastPathFactor`, and until it
-    /// is back at 1.
+    /// Whether the path counts as fast: since a connection spent its budget fast enough for
+    /// `fastPathFactor` against `minimumLifetime` alone (a fast link, not merely a long one: the
+    /// factor a long round trip asks for does not count, since large payloads on a lossy path
+    /// wait longer for their last segment, and the stream behind them with them), and until the
+    /// factor is back at 1.
     public private(set) var isFastPath = false
     /// The factor from which the path counts as fast: connections spent 4 × the base budget
     /// within `minimumLifetime` (at 64 payloads of 10,000 bytes and 250 ms, over 5 MB/s each).
@@ -58,8 +66,11 @@ public struct ConnectionBudgetScaler: Sendable {
     public static let defaultMinimumLifetime: TimeAmount = .milliseconds(250)
     /// The largest factor of `--budget auto` (64 × 64 payloads).
     public static let defaultMaximumFactor = 64
-    /// On a long path a connection should live at least this many round trips.
-    public static let roundTripsPerLifetime = 16
+    /// On a long path a connection should live at least this many round trips (12.8 s at 200 ms,
+    /// 3.2 s at 50 ms; on loopback `minimumLifetime` rules).
+    public static let roundTripsPerLifetime = 64
+    /// Connections lasting more than this many minimum lifetimes halve the factor.
+    public static let halvingLifetimes: Int64 = 16
 
     /// A scaler at factor 1; a `minimumLifetime` of zero never scales.
     public init(
@@ -87,12 +98,29 @@ public struct ConnectionBudgetScaler: Sendable {
         let before = self.factor
         let connectionFactor = min(max(1, connectionFactor), self.maximumFactor)
         let minimumLifetime = max(self.minimumLifetime, roundTrip * Int64(Self.roundTripsPerLifetime))
+        if lifetime < self.minimumLifetime,
+            connectionFactor
+                * Self.multiple(lifetime: lifetime, wanted: self.minimumLifetime, limit: self.maximumFactor)
+                >= Self.fastPathFactor
+        {
+            self.isFastPath = true
+        }
         if lifetime < minimumLifetime {
-            self.factor = max(self.factor, min(self.maximumFactor, connectionFactor * 2))
-        } else if lifetime > minimumLifetime * 4 {
+            let multiple = Self.multiple(lifetime: lifetime, wanted: minimumLifetime, limit: self.maximumFactor)
+            self.factor = max(self.factor, min(self.maximumFactor, connectionFactor * multiple))
+        } else if lifetime > minimumLifetime * Self.halvingLifetimes {
             self.factor = min(self.factor, max(1, connectionFactor / 2))
         }
         return self.factor != before
+    }
+
+    /// The power of two (at least 2, at most `limit`) that would have made a connection spent in
+    /// `lifetime` last `wanted`; 1 when it lasted that long.
+    static func multiple(lifetime: TimeAmount, wanted: TimeAmount, limit: Int) -> Int {
+        guard lifetime < wanted else { return 1 }
+        var multiple = 2
+        while multiple < limit, lifetime * Int64(multiple) < wanted { multiple *= 2 }
+        return multiple
     }
 
     /// A connection this end sent on was retired for idleness before it spent its budget.

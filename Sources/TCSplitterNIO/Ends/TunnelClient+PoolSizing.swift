@@ -13,6 +13,9 @@ struct PoolSizingState {
     var busyTicks = 0
     /// The last change, for the status report.
     var lastReason: PoolSizer.Reason?
+    /// The least smoothed round trip of the sync connection seen so far: the path's own, before
+    /// the tunnel's traffic queued behind it (what the pool's floor follows).
+    var leastRoundTrip: TimeAmount?
 }
 
 extension TunnelClient {
@@ -31,6 +34,17 @@ extension TunnelClient {
     /// the end of an interval asks the sizer, then executes its answer.
     func samplePool(now: NIODeadline) {
         guard var state = self.poolSizing else { return }
+        if let roundTrip = self.link.roundTrip.smoothed, roundTrip < state.leastRoundTrip ?? .hours(1) {
+            state.leastRoundTrip = roundTrip
+            if case .resize(let size, let reason) = state.sizer.roundTripMeasured(roundTrip) {
+                state.lastReason = reason
+                self.logger.info(
+                    "pool: \(size) fling connections (\(reason.rawValue); \(roundTrip.milliseconds) ms)",
+                    metadata: ["conns": "\(size)"]
+                )
+                self.resizePools(to: size)
+            }
+        }
         state.ticks += 1
         let windowFull = self.link.sessions.values.contains { !$0.send.inputEnded && $0.send.readAllowance == 0 }
         if self.link.dispatcher.queuedPayloads > 0 || windowFull { state.busyTicks += 1 }

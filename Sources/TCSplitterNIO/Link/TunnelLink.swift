@@ -123,6 +123,9 @@ final class TunnelLink {
         self.counters.values.connectionsOpened[.sync, default: 0] += 1
         self.syncDownSince = nil
         self.lastSyncFrame = self.eventLoop.now
+        // Ping at the next housekeeping: the round trip sizes the client's pool (`PoolSizer`) and
+        // the budgets, and a transfer that starts now should not wait a second for it.
+        self.lastPing = .distantPast
         let queued = self.pendingControl
         self.pendingControl.removeAll()
         for message in queued { connection.send(control: message) }
