@@ -1,22 +1,20 @@
 import NIOCore
 import TCSplitterFEC
 
-/// `TCSplitterBenchmarks fec [--seconds S]`: Reed-Solomon throughput of ``ReedSolomonCodec``'s two
-/// APIs against raw ISA-L (``FECRawBaseline``) on the same data, in one run.
+/// `TCSplitterBenchmarks fec [--seconds S]`: Reed-Solomon throughput of ``ReedSolomonCodec``
+/// against raw ISA-L (``FECRawBaseline``) on the same data, in one run.
 ///
-/// - **array API**: ``ReedSolomonCodec/encodeParity(data:shardBytes:allocator:)`` and
-///   ``ReedSolomonCodec/reconstructData(shards:shardBytes:allocator:)``: one `ByteBuffer` per
-///   shard in, a new `[ByteBuffer]` out.
-/// - **group API**: ``ReedSolomonCodec/encodeParity(group:shardBytes:into:)`` and
-///   ``ReedSolomonCodec/reconstructData(group:present:shardBytes:)``: one contiguous `ByteBuffer`
-///   per group in, parity appended to a reused `ByteBuffer` (cleared before each call), missing
-///   data rebuilt in place. Each call still validates its input and gets its pointers from NIO.
+/// The codec runs through its group API, the one production uses:
+/// ``ReedSolomonCodec/encodeParity(group:shardBytes:into:)`` and
+/// ``ReedSolomonCodec/reconstructData(group:present:shardBytes:)``: one contiguous `ByteBuffer`
+/// per group in, parity appended to a reused `ByteBuffer` (cleared before each call), missing
+/// data rebuilt in place. Each call still validates its input and gets its pointers from NIO.
 ///
 /// Throughput counts data bytes (`dataShards * shardBytes`) per second, in GB/s (10^9 bytes).
 /// Decode rebuilds the first `parityShards` data shards from the rest of the group.
 ///
-/// Raw and both APIs run in alternating batches of about 2 ms until each has run `--seconds`
-/// (default 0.3); each reports its best batch. Alternating makes all sides see the same
+/// Raw ISA-L and the codec run in alternating batches of about 2 ms until each has run `--seconds`
+/// (default 0.3); each reports its best batch. Alternating makes both sides see the same
 /// contention from other processes on shared cores, and the best batch filters out preemptions.
 enum FECBenchmarks {
     /// One benchmarked group shape.
@@ -35,14 +33,10 @@ enum FECBenchmarks {
         var benchmarkCase: Case
         /// `ec_encode_data` on raw buffers, encoding.
         var rawEncode = 0.0
-        /// Array API: ``ReedSolomonCodec/encodeParity(data:shardBytes:allocator:)``.
-        var arrayEncode = 0.0
         /// Group API: ``ReedSolomonCodec/encodeParity(group:shardBytes:into:)``.
         var groupEncode = 0.0
         /// `ec_encode_data` on raw buffers with precomputed decode tables.
         var rawDecode = 0.0
-        /// Array API: ``ReedSolomonCodec/reconstructData(shards:shardBytes:allocator:)``.
-        var arrayDecode = 0.0
         /// Group API: ``ReedSolomonCodec/reconstructData(group:present:shardBytes:)``.
         var groupDecode = 0.0
     }
@@ -59,7 +53,7 @@ enum FECBenchmarks {
     static func run(arguments: [String]) -> Int32 {
         guard let minimumSeconds = BenchmarkArguments.minimumSeconds(arguments, benchmark: "fec") else { return 2 }
         print("FEC: data GB/s, best 2 ms batch over >= \(minimumSeconds) s; decode rebuilds `parity` data shards")
-        print("array = [ByteBuffer] API, group = one-buffer-per-group API; ratio = API / raw ISA-L")
+        print("group = ReedSolomonCodec's one-buffer-per-group API; ratio = group / raw ISA-L")
         print(Self.header)
         for benchmarkCase in Self.cases {
             do {
@@ -78,7 +72,7 @@ enum FECBenchmarks {
         var description: String
     }
 
-    /// Measures one case: checks raw and both APIs agree, then alternates the loops.
+    /// Measures one case: checks raw ISA-L and the codec agree, then alternates the loops.
     static func measure(_ benchmarkCase: Case, minimumSeconds: Double) throws -> Result {
         let (k, m, shardBytes) = (benchmarkCase.dataShards, benchmarkCase.parityShards, benchmarkCase.shardBytes)
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -94,31 +88,22 @@ enum FECBenchmarks {
         let codec = try ReedSolomonCodec(dataShards: k, parityShards: m)
         let allocator = ByteBufferAllocator()
 
-        // Array API inputs: one buffer per shard.
-        let data = payload.map { ByteBuffer(bytes: $0) }
-
-        // Group API inputs: the data shards back to back, a reused parity buffer, and a damaged
+        // Inputs: the data shards back to back, a reused parity buffer, and a damaged
         // k + m slot group whose first m data slots are zeroed and absent.
         let group = ByteBuffer(bytes: payload.joined())
         var groupParity = allocator.buffer(capacity: m * shardBytes)
         var damagedGroup = allocator.buffer(capacity: (k + m) * shardBytes)
         let present = ShardSet(m..<(k + m))
 
-        // Correctness first: every path must produce the same parity and rebuild the same data.
+        // Correctness first: both sides must produce the same parity and rebuild the same data.
         raw.encode()
         raw.decode()
-        let parity = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: allocator)
-        guard parity.map({ Array($0.readableBytesView) }) == raw.parity else {
-            throw MismatchError(description: "array API parity differs from raw ISA-L")
-        }
         try codec.encodeParity(group: group, shardBytes: shardBytes, into: &groupParity)
         guard Array(groupParity.readableBytesView) == Array(raw.parity.joined()) else {
             throw MismatchError(description: "group API parity differs from raw ISA-L")
         }
-        let damaged: [ByteBuffer?] = Array(repeating: nil, count: m) + (data[m...] + parity).map { Optional($0) }
-        let rebuilt = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator)
-        guard rebuilt == data, raw.rebuiltData == Array(payload[0..<m]) else {
-            throw MismatchError(description: "rebuilt data differs from the original")
+        guard raw.rebuiltData == Array(payload[0..<m]) else {
+            throw MismatchError(description: "raw ISA-L rebuilt data differs from the original")
         }
         damagedGroup.writeRepeatingByte(0, count: m * shardBytes)
         damagedGroup.writeBytes(payload[m...].joined())
@@ -134,21 +119,19 @@ enum FECBenchmarks {
             dataBytes, minimumSeconds,
             [
                 { raw.encode() },
-                { _ = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: allocator) },
                 {
                     groupParity.clear()
                     try codec.encodeParity(group: group, shardBytes: shardBytes, into: &groupParity)
                 },
             ])
-        (result.rawEncode, result.arrayEncode, result.groupEncode) = (encode[0], encode[1], encode[2])
+        (result.rawEncode, result.groupEncode) = (encode[0], encode[1])
         let decode = try Self.compare(
             dataBytes, minimumSeconds,
             [
                 { raw.decode() },
-                { _ = try codec.reconstructData(shards: damaged, shardBytes: shardBytes, allocator: allocator) },
                 { try codec.reconstructData(group: &damagedGroup, present: present, shardBytes: shardBytes) },
             ])
-        (result.rawDecode, result.arrayDecode, result.groupDecode) = (decode[0], decode[1], decode[2])
+        (result.rawDecode, result.groupDecode) = (decode[0], decode[1])
 
         // The timed loops must still have produced the right bytes.
         guard Array(groupParity.readableBytesView) == Array(raw.parity.joined()),
@@ -199,8 +182,8 @@ enum FECBenchmarks {
     /// Column titles of the result table.
     static let header = [
         "config", "shard B",
-        "raw enc", "array enc", "ratio", "group enc", "ratio",
-        "raw dec", "array dec", "ratio", "group dec", "ratio",
+        "raw enc", "group enc", "ratio",
+        "raw dec", "group dec", "ratio",
     ].map { Self.padded($0) }.joined()
 
     /// One formatted table row.
@@ -210,13 +193,9 @@ enum FECBenchmarks {
             "\(benchmarkCase.dataShards)+\(benchmarkCase.parityShards)",
             "\(benchmarkCase.shardBytes)",
             Self.format(result.rawEncode),
-            Self.format(result.arrayEncode),
-            Self.percent(result.arrayEncode / result.rawEncode),
             Self.format(result.groupEncode),
             Self.percent(result.groupEncode / result.rawEncode),
             Self.format(result.rawDecode),
-            Self.format(result.arrayDecode),
-            Self.percent(result.arrayDecode / result.rawDecode),
             Self.format(result.groupDecode),
             Self.percent(result.groupDecode / result.rawDecode),
         ].map { Self.padded($0) }.joined()

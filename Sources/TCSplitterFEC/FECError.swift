@@ -15,12 +15,6 @@ public enum FECError: Error, Hashable, Sendable {
     /// The shard size is below 1 byte or above ``ReedSolomonCodec/maximumShardBytes``.
     case invalidShardSize(bytes: Int)
 
-    /// The caller passed the wrong number of shards for this codec's group.
-    case wrongShardCount(expected: Int, actual: Int)
-
-    /// The shard at `index` does not have exactly `expected` readable bytes.
-    case wrongShardLength(index: Int, expected: Int, actual: Int)
-
     /// Fewer than `required` shards are present, so the data cannot be rebuilt.
     case unrecoverable(present: Int, required: Int)
 

@@ -17,8 +17,8 @@ import NIOCore
 /// compiled for baseline x86-64 uses SSE for `Double` math, struct copies, vectorized loops and
 /// popcounts) pays a state-transition stall: measured at 150–250 ns on this project's Xeon host
 /// (a 10+3 group of 1,400-byte shards takes ~1 µs to encode). Raw ISA-L callers pay it too
-/// wherever their next SSE instruction runs. The group paths of ``ReedSolomonCodec`` therefore
-/// stay scalar between ISA-L calls (bit loops instead of whole-set `ShardSet` algebra or
+/// wherever their next SSE instruction runs. The encode and rebuild paths of ``ReedSolomonCodec``
+/// therefore stay scalar between ISA-L calls (bit loops instead of whole-set `ShardSet` algebra or
 /// popcounts) so that the codec itself adds no such stall; check with `objdump` that no `xmm`
 /// register appears outside error paths after changing them. Issuing `vzeroupper` after
 /// `ec_encode_data` (a `static inline` function with inline assembly in the C shim, guarded by
@@ -95,65 +95,6 @@ final class ISALErasureCode {
         var tables = [UInt8](repeating: 0, count: 32 * k * erasedDataRows.count)
         ec_init_tables(Int32(k), Int32(erasedDataRows.count), &decodeMatrix, &tables)
         return ISALTables(tables)
-    }
-
-    /// Computes the `m` parity shards of `data` into `output`'s writable bytes, back to back.
-    ///
-    /// - Returns: `false` (writing nothing) if `data` has the wrong count or a shard is shorter
-    ///   than `shardBytes`.
-    func encodeParity(data: [ByteBuffer], shardBytes: Int, into output: inout ByteBuffer) -> Bool {
-        guard data.count == self.dataShards else { return false }
-        guard self.parityShards > 0 else { return true }
-
-        /// Pins data shard `index` inside its `withUnsafeReadableBytes`, then the next one;
-        /// with all of them pinned, ISA-L runs at the innermost level.
-        func pin(_ index: Int) -> Bool {
-            guard index < data.count else {
-                return self.run(
-                    tables: self.encodeTables,
-                    outputRows: self.parityShards,
-                    shardBytes: shardBytes,
-                    into: &output
-                )
-            }
-            return data[index].withUnsafeReadableBytes { readable in
-                self.setSource(index, to: readable, shardBytes: shardBytes) && pin(index + 1)
-            }
-        }
-        return pin(0)
-    }
-
-    /// Rebuilds `plan.erasedDataRows` from the shards `plan.sourceRows` of `shards` into
-    /// `output`'s writable bytes, back to back in ascending index order.
-    ///
-    /// - Returns: `false` (writing nothing) if a source shard is missing or shorter than `shardBytes`.
-    func reconstruct(
-        shards: [ByteBuffer?],
-        plan: DecodePlan,
-        shardBytes: Int,
-        into output: inout ByteBuffer
-    ) -> Bool {
-        let sourceRows = plan.sourceRows
-        guard sourceRows.count == self.dataShards, sourceRows.allSatisfy(shards.indices.contains) else {
-            return false
-        }
-
-        /// Pins the `index`-th source shard inside its `withUnsafeReadableBytes`, then the next
-        /// one; with all of them pinned, ISA-L runs at the innermost level.
-        func pin(_ index: Int) -> Bool {
-            guard index < sourceRows.count else {
-                return self.run(
-                    tables: plan.tables,
-                    outputRows: plan.erasedDataRows.count,
-                    shardBytes: shardBytes,
-                    into: &output
-                )
-            }
-            return shards[sourceRows[index]]?.withUnsafeReadableBytes { readable in
-                self.setSource(index, to: readable, shardBytes: shardBytes) && pin(index + 1)
-            } ?? false
-        }
-        return pin(0)
     }
 
     /// Computes the `m` parity shards of one contiguous group, `k` data shards of `shardBytes`
@@ -257,51 +198,6 @@ final class ISALErasureCode {
             )
             return true
         }
-    }
-
-    /// Records the start of `readable` as source pointer `index` if it holds `shardBytes` bytes.
-    ///
-    /// Only called from inside that shard's `withUnsafeReadableBytes`, which stays open until
-    /// ISA-L has returned, so every recorded pointer is valid while it is read.
-    private func setSource(_ index: Int, to readable: UnsafeRawBufferPointer, shardBytes: Int) -> Bool {
-        guard index < self.dataShards, readable.count >= shardBytes,
-            let base = readable.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        else { return false }
-        self.sourcePointers[index] = UnsafeMutablePointer(mutating: base)
-        return true
-    }
-
-    /// Runs `ec_encode_data` on the `k` recorded sources, writing `outputRows` shards of
-    /// `shardBytes` back to back at the start of `output`'s writable bytes (grown if needed).
-    private func run(tables: ISALTables, outputRows: Int, shardBytes: Int, into output: inout ByteBuffer) -> Bool {
-        guard outputRows > 0, outputRows <= max(self.dataShards, self.parityShards),
-            tables.count == 32 * self.dataShards * outputRows, shardBytes > 0, shardBytes <= Int(Int32.max)
-        else { return false }
-        let outputBytes = outputRows * shardBytes
-        if output.writableBytes < outputBytes {
-            output.reserveCapacity(minimumWritableBytes: outputBytes)
-        }
-        let written = output.withUnsafeMutableWritableBytes { writable -> Bool in
-            guard writable.count >= outputBytes,
-                let base = writable.baseAddress?.assumingMemoryBound(to: UInt8.self)
-            else { return false }
-            for row in 0..<outputRows {
-                self.outputPointers[row] = base + row * shardBytes
-            }
-            ec_encode_data(
-                Int32(shardBytes),
-                Int32(self.dataShards),
-                Int32(outputRows),
-                tables.bytes,
-                self.sourcePointers,
-                self.outputPointers
-            )
-            return true
-        }
-        if written {
-            output.moveWriterIndex(forwardBy: outputBytes)
-        }
-        return written
     }
 }
 

@@ -21,15 +21,12 @@ import NIOCore
 /// Create one codec per `(dataShards, parityShards)` pair and reuse it: the encode matrix and
 /// tables are built once in `init`, and decode tables are cached per loss pattern (bounded, LRU).
 ///
-/// Two forms of the same code:
-/// - the group API, ``encodeParity(group:shardBytes:into:)`` and
-///   ``reconstructData(group:present:shardBytes:)``: a group's shards lie back to back in one
-///   `ByteBuffer`, parity goes into a buffer the caller reuses, missing data is rebuilt in place.
-///   No per-call allocation or array building; within ~10% of raw ISA-L even at 1,400-byte shards.
-/// - the array API, ``encodeParity(data:shardBytes:allocator:)`` and
-///   ``reconstructData(shards:shardBytes:allocator:)``: one `ByteBuffer` per shard in, a new
-///   `[ByteBuffer]` out; present data shards are passed through, never copied. Simpler, but its
-///   per-call allocations cost 30-50% at MTU-sized shards.
+/// One API, on whole groups: ``encodeParity(group:shardBytes:into:)`` and
+/// ``reconstructData(group:present:shardBytes:)``. A group's shards lie back to back in one
+/// `ByteBuffer`, parity goes into a buffer the caller reuses, and missing data is rebuilt in
+/// place: no per-call allocation or array building, within ~10% of raw ISA-L even at 1,400-byte
+/// shards. (A per-shard `[ByteBuffer]` API was removed: its per-call allocations cost 30-50% at
+/// MTU-sized shards, and only tests and benchmarks used it.)
 ///
 /// Not `Sendable`: use one codec from one event loop (it keeps scratch space and a cache).
 public final class ReedSolomonCodec {
@@ -84,115 +81,7 @@ public final class ReedSolomonCodec {
     /// Rebuilds that had to invert a matrix (for tests and diagnostics).
     var decodeCacheMisses: Int { self.decodeCache.misses }
 
-    /// Computes the parity shards of one group.
-    ///
-    /// - Parameters:
-    ///   - data: exactly ``dataShards`` buffers, each with exactly `shardBytes` readable bytes.
-    ///   - shardBytes: the size of every shard (the caller pads), 1 ... ``maximumShardBytes``.
-    ///   - allocator: allocates the single buffer that backs all returned parity shards.
-    /// - Returns: ``parityShards`` buffers of `shardBytes` bytes (empty when `parityShards == 0`).
-    /// - Throws: ``FECError/invalidShardSize(bytes:)``, ``FECError/wrongShardCount(expected:actual:)``
-    ///   or ``FECError/wrongShardLength(index:expected:actual:)``.
-    public func encodeParity(
-        data: [ByteBuffer],
-        shardBytes: Int,
-        allocator: ByteBufferAllocator
-    ) throws(FECError) -> [ByteBuffer] {
-        try Self.validate(shardBytes: shardBytes)
-        guard data.count == self.dataShards else {
-            throw .wrongShardCount(expected: self.dataShards, actual: data.count)
-        }
-        for index in data.indices where data[index].readableBytes != shardBytes {
-            throw .wrongShardLength(index: index, expected: shardBytes, actual: data[index].readableBytes)
-        }
-        guard self.parityShards > 0 else { return [] }
-
-        // One allocation backs every parity shard; the returned shards are slices of it.
-        var parity = allocator.buffer(capacity: self.parityShards * shardBytes)
-        guard self.erasureCode.encodeParity(data: data, shardBytes: shardBytes, into: &parity) else {
-            // Unreachable after the checks above; report it rather than return garbage.
-            throw .wrongShardCount(expected: self.dataShards, actual: data.count)
-        }
-        var shards = [ByteBuffer]()
-        shards.reserveCapacity(self.parityShards)
-        while let shard = parity.readSlice(length: shardBytes) {
-            shards.append(shard)
-        }
-        return shards
-    }
-
-    /// Returns the data shards of one group, rebuilding missing ones from any ``dataShards``
-    /// present shards.
-    ///
-    /// - Parameters:
-    ///   - shards: exactly ``totalShards`` entries in group order (data, then parity); `nil` marks
-    ///     a missing shard. Every present shard must have exactly `shardBytes` readable bytes.
-    ///   - shardBytes: the size of every shard, 1 ... ``maximumShardBytes``.
-    ///   - allocator: allocates the single buffer that backs all rebuilt shards.
-    /// - Returns: ``dataShards`` buffers; present data shards are passed through unchanged.
-    /// - Throws: ``FECError/unrecoverable(present:required:)`` if fewer than ``dataShards`` shards
-    ///   are present, or the count, size and length errors of
-    ///   ``encodeParity(data:shardBytes:allocator:)``.
-    public func reconstructData(
-        shards: [ByteBuffer?],
-        shardBytes: Int,
-        allocator: ByteBufferAllocator
-    ) throws(FECError) -> [ByteBuffer] {
-        try Self.validate(shardBytes: shardBytes)
-        guard shards.count == self.totalShards else {
-            throw .wrongShardCount(expected: self.totalShards, actual: shards.count)
-        }
-        // Check every present shard, and pick the first `dataShards` of them as sources.
-        var sources = ShardSet()
-        var sourceCount = 0
-        var presentCount = 0
-        var presentDataCount = 0
-        for index in shards.indices {
-            // Read the length in place: binding the shard itself would retain its storage.
-            guard let length = shards[index]?.readableBytes else { continue }
-            guard length == shardBytes else {
-                throw .wrongShardLength(index: index, expected: shardBytes, actual: length)
-            }
-            presentCount += 1
-            if index < self.dataShards { presentDataCount += 1 }
-            if sourceCount < self.dataShards {
-                sources.insert(index)
-                sourceCount += 1
-            }
-        }
-        guard sourceCount == self.dataShards else {
-            throw .unrecoverable(present: presentCount, required: self.dataShards)
-        }
-
-        if presentDataCount == self.dataShards {
-            return shards[0..<self.dataShards].compactMap { $0 }
-        }
-
-        guard let plan = self.decodePlan(for: sources) else {
-            // Unreachable: every k x k sub-matrix of a Cauchy code is invertible.
-            throw .unrecoverable(present: presentCount, required: self.dataShards)
-        }
-        var rebuilt = allocator.buffer(capacity: plan.erasedDataRows.count * shardBytes)
-        guard self.erasureCode.reconstruct(shards: shards, plan: plan, shardBytes: shardBytes, into: &rebuilt) else {
-            throw .unrecoverable(present: presentCount, required: self.dataShards)
-        }
-
-        var data = [ByteBuffer]()
-        data.reserveCapacity(self.dataShards)
-        for index in 0..<self.dataShards {
-            if let shard = shards[index] {
-                data.append(shard)
-            } else if let shard = rebuilt.readSlice(length: shardBytes) {
-                data.append(shard)
-            }
-        }
-        guard data.count == self.dataShards else {
-            throw .unrecoverable(present: presentCount, required: self.dataShards)
-        }
-        return data
-    }
-
-    // MARK: - Contiguous groups
+    // MARK: - Encoding and rebuilding groups
     //
     // The caller packs one group into one buffer, so pointers come from a single
     // `withUnsafe…Bytes` call per buffer plus offsets, and no array of shards is built or returned.
@@ -255,8 +144,8 @@ public final class ReedSolomonCodec {
         if let highest = present.maximum, highest >= self.totalShards {
             throw .shardIndexOutOfRange(index: highest, totalShards: self.totalShards)
         }
-        // Like the array form, read the first `dataShards` present shards: the present data
-        // shards, then the first present parity shards.
+        // Read the first `dataShards` present shards: the present data shards, then the first
+        // present parity shards (so equal loss patterns share one cached decode plan).
         let (sources, sourceCount, largestSource) = present.smallest(self.dataShards)
         guard sourceCount == self.dataShards else {
             throw .unrecoverable(present: sourceCount, required: self.dataShards)

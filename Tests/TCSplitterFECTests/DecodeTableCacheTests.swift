@@ -4,17 +4,15 @@ import Testing
 
 @testable import TCSplitterFEC
 
-/// The per-loss-pattern decode table cache, directly and through ``ReedSolomonCodec``.
+/// The per-loss-pattern decode table cache, directly and through ``ReedSolomonCodec``'s group API
+/// (groups written shard by shard and packed by ``GroupPacking``).
 @Suite struct DecodeTableCacheTests {
-    /// Allocator for every buffer the codec returns.
-    let allocator = ByteBufferAllocator()
-
     /// A 4+4 codec and one encoded group of 32-byte shards.
     func makeGroup() throws -> (codec: ReedSolomonCodec, data: [ByteBuffer], group: [ByteBuffer]) {
         let codec = try ReedSolomonCodec(dataShards: 4, parityShards: 4)
         var rng = SplitMix64(seed: 7)
         let data = ShardFixtures.randomShards(count: 4, shardBytes: 32, using: &rng)
-        let parity = try codec.encodeParity(data: data, shardBytes: 32, allocator: self.allocator)
+        let parity = try GroupPacking.encodeParity(codec, data: data, shardBytes: 32)
         return (codec, data, data + parity)
     }
 
@@ -23,7 +21,7 @@ import Testing
         let (codec, data, group) = try self.makeGroup()
         let shards = ShardFixtures.erase([1, 3], from: group)
         for _ in 0..<10 {
-            #expect(try codec.reconstructData(shards: shards, shardBytes: 32, allocator: self.allocator) == data)
+            #expect(try GroupPacking.reconstructData(codec, shards: shards, shardBytes: 32) == data)
         }
         #expect(codec.cachedPatternCount == 1)
         #expect(codec.decodeCacheMisses == 1)
@@ -36,7 +34,7 @@ import Testing
         // Both read shards 1, 2, 3, 4: the extra lost parity shard does not change the plan.
         for erased in [[0], [0, 7], [0, 5, 6]] {
             let shards = ShardFixtures.erase(erased, from: group)
-            #expect(try codec.reconstructData(shards: shards, shardBytes: 32, allocator: self.allocator) == data)
+            #expect(try GroupPacking.reconstructData(codec, shards: shards, shardBytes: 32) == data)
         }
         #expect(codec.cachedPatternCount == 1)
         #expect(codec.decodeCacheHits == 2)
@@ -46,7 +44,7 @@ import Testing
     func noLossSkipsCache() throws {
         let (codec, data, group) = try self.makeGroup()
         let shards = ShardFixtures.erase([4, 5, 6, 7], from: group)
-        #expect(try codec.reconstructData(shards: shards, shardBytes: 32, allocator: self.allocator) == data)
+        #expect(try GroupPacking.reconstructData(codec, shards: shards, shardBytes: 32) == data)
         #expect(codec.cachedPatternCount == 0)
         #expect(codec.decodeCacheMisses == 0)
     }
@@ -56,11 +54,11 @@ import Testing
         let codec = try ReedSolomonCodec(dataShards: 10, parityShards: 3)
         var rng = SplitMix64(seed: 13)
         let data = ShardFixtures.randomShards(count: 10, shardBytes: 8, using: &rng)
-        let group = data + (try codec.encodeParity(data: data, shardBytes: 8, allocator: self.allocator))
+        let group = data + (try GroupPacking.encodeParity(codec, data: data, shardBytes: 8))
         let patterns = (1...3).flatMap { ShardFixtures.combinations(of: $0, from: 13) }
         for erased in patterns + patterns {
             let shards = ShardFixtures.erase(erased, from: group)
-            #expect(try codec.reconstructData(shards: shards, shardBytes: 8, allocator: self.allocator) == data)
+            #expect(try GroupPacking.reconstructData(codec, shards: shards, shardBytes: 8) == data)
             #expect(codec.cachedPatternCount <= ReedSolomonCodec.decodeCacheCapacity)
         }
         #expect(codec.cachedPatternCount == ReedSolomonCodec.decodeCacheCapacity)

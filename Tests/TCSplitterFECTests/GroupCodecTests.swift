@@ -9,7 +9,7 @@ import Testing
 /// ``ReedSolomonCodec/reconstructData(group:present:shardBytes:)``.
 @Suite struct GroupCodecTests {
     /// Byte written into slots that hold no shard, so a read of a missing slot shows up as wrong data.
-    static let garbage: UInt8 = 0xEE
+    static let garbage = GroupPacking.garbage
 
     /// Configurations exercised by the round-trip test: exhaustive where the pattern count allows.
     static let shapes: [ReedSolomonCodecTests.Shape] = [
@@ -25,15 +25,6 @@ import Testing
 
     /// Allocator for every buffer the tests build.
     let allocator = ByteBufferAllocator()
-
-    /// `shards` back to back in one buffer.
-    func pack(_ shards: [ByteBuffer]) -> ByteBuffer {
-        var group = self.allocator.buffer(capacity: shards.reduce(0) { $0 + $1.readableBytes })
-        for var shard in shards {
-            group.writeBuffer(&shard)
-        }
-        return group
-    }
 
     /// Slot `index` of `group` (shards of `shardBytes`, counted from the reader index).
     func slot(_ index: Int, of group: ByteBuffer, shardBytes: Int) -> ByteBuffer? {
@@ -59,12 +50,11 @@ import Testing
         for shardBytes in shape.shardSizes {
             let data = ShardFixtures.randomShards(count: k, shardBytes: shardBytes, using: &rng)
             var parity = ByteBuffer()
-            try codec.encodeParity(group: self.pack(data), shardBytes: shardBytes, into: &parity)
+            try codec.encodeParity(group: GroupPacking.pack(data), shardBytes: shardBytes, into: &parity)
             #expect(parity.readableBytes == m * shardBytes)
-            // The group API and the array API compute the same parity.
-            let arrayParity = try codec.encodeParity(data: data, shardBytes: shardBytes, allocator: self.allocator)
-            #expect(parity == self.pack(arrayParity))
-            let complete = self.pack(data + [parity])
+            // The parity is the documented Cauchy code, as an independent encoder computes it.
+            #expect(parity == GroupPacking.pack(CauchyReference.parity(of: data, parityShards: m)))
+            let complete = GroupPacking.pack(data + [parity])
 
             var failures = 0
             for erased in patterns {
@@ -104,7 +94,7 @@ import Testing
         let data = ShardFixtures.randomShards(count: 4, shardBytes: 100, using: &rng)
         var source = self.allocator.buffer(capacity: 3 + 400)
         source.writeBytes([1, 2, 3])
-        var packed = self.pack(data)
+        var packed = GroupPacking.pack(data)
         source.writeBuffer(&packed)
         source.moveReaderIndex(forwardBy: 3)
         var parity = ByteBuffer()
@@ -114,7 +104,7 @@ import Testing
         var group = self.allocator.buffer(capacity: 5 + 600)
         group.writeBytes([9, 9, 9, 9, 9])
         group.moveReaderIndex(forwardBy: 5)
-        var packedGroup = self.pack(data + [parity])
+        var packedGroup = GroupPacking.pack(data + [parity])
         group.writeBuffer(&packedGroup)
         group.setRepeatingByte(0, count: 200, at: 5 + 100)  // lose data 1 and 2
         try codec.reconstructData(group: &group, present: ShardSet([0, 3, 4, 5]), shardBytes: 100)
@@ -131,19 +121,18 @@ import Testing
         for _ in 0..<5 {
             let data = ShardFixtures.randomShards(count: 10, shardBytes: 1400, using: &rng)
             parity.clear()
-            try codec.encodeParity(group: self.pack(data), shardBytes: 1400, into: &parity)
+            try codec.encodeParity(group: GroupPacking.pack(data), shardBytes: 1400, into: &parity)
             storage = storage ?? self.address(of: parity)
             #expect(self.address(of: parity) == storage)
-            let expected = try codec.encodeParity(data: data, shardBytes: 1400, allocator: self.allocator)
-            #expect(parity == self.pack(expected))
+            #expect(parity == GroupPacking.pack(CauchyReference.parity(of: data, parityShards: 3)))
         }
 
         // Without clearing, parity is appended after what the buffer already holds.
         let data = ShardFixtures.randomShards(count: 10, shardBytes: 8, using: &rng)
         var framed = ByteBuffer(bytes: [0xAB, 0xCD])
-        try codec.encodeParity(group: self.pack(data), shardBytes: 8, into: &framed)
-        try codec.encodeParity(group: self.pack(data), shardBytes: 8, into: &framed)
-        let expected = self.pack(try codec.encodeParity(data: data, shardBytes: 8, allocator: self.allocator))
+        try codec.encodeParity(group: GroupPacking.pack(data), shardBytes: 8, into: &framed)
+        try codec.encodeParity(group: GroupPacking.pack(data), shardBytes: 8, into: &framed)
+        let expected = GroupPacking.pack(CauchyReference.parity(of: data, parityShards: 3))
         #expect(framed == ByteBuffer(bytes: [0xAB, 0xCD]) + expected + expected)
     }
 
@@ -166,8 +155,8 @@ import Testing
         var rng = SplitMix64(seed: 6)
         let data = ShardFixtures.randomShards(count: 10, shardBytes: 1400, using: &rng)
         var parity = ByteBuffer()
-        try codec.encodeParity(group: self.pack(data), shardBytes: 1400, into: &parity)
-        var group = self.pack(data + [parity])
+        try codec.encodeParity(group: GroupPacking.pack(data), shardBytes: 1400, into: &parity)
+        var group = GroupPacking.pack(data + [parity])
         let storage = self.address(of: group)
         let present = ShardSet(3..<13)
         for _ in 0..<4 {
