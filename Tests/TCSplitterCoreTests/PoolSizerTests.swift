@@ -4,7 +4,7 @@ import Testing
 
 /// `--conns auto`: the pool grows while goodput grows with it, stops at the knee, steps back
 /// when a step hurt, shrinks when idle, and never grows faster than its step bound. A step is
-/// judged on the best of the two intervals after it.
+/// judged on the mean of the two intervals after it.
 @Suite struct PoolSizerTests {
     static func sizer(maximum: Int = 64, now: NIODeadline = at(0)) -> PoolSizer {
         PoolSizer(
@@ -29,7 +29,7 @@ import Testing
         #expect(actions.last == .holds(size: 48, gain: 0))
     }
 
-    @Test("a step is judged on its better interval: one noisy interval neither stops nor reverses growth")
+    @Test("a step is judged on its intervals' mean: one ramping interval neither stops nor reverses growth")
     func settlesBeforeJudging() {
         var sizer = Self.sizer()
         #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
@@ -56,16 +56,36 @@ import Testing
         #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
         #expect(sizer.sample(goodputBytesPerSecond: 60, busy: true, now: at(2000)) == .none)
         #expect(sizer.sample(goodputBytesPerSecond: 80, busy: true, now: at(3000)) == .none)
-        // The new connections reached their share: the step paid after all.
+        // The new connections reached their share: the step paid after all (a mean of 113).
         #expect(
-            sizer.sample(goodputBytesPerSecond: 150, busy: true, now: at(4000)) == .resize(size: 16, reason: .grew))
+            sizer.sample(goodputBytesPerSecond: 200, busy: true, now: at(4000)) == .resize(size: 16, reason: .grew))
         // A step that is merely flat still holds after two intervals.
-        #expect(sizer.sample(goodputBytesPerSecond: 150, busy: true, now: at(5000)) == .none)
-        let flat = sizer.sample(goodputBytesPerSecond: 155, busy: true, now: at(6000))
+        #expect(sizer.sample(goodputBytesPerSecond: 120, busy: true, now: at(5000)) == .none)
+        let flat = sizer.sample(goodputBytesPerSecond: 125, busy: true, now: at(6000))
         guard case .holds(16, _) = flat else {
             Issue.record("expected the pool to hold at 16, got \(flat)")
             return
         }
+    }
+
+    @Test("bursts of acknowledgements do not grow the pool: a step must raise the mean, not the best interval")
+    func burstsAreNoGain() {
+        var sizer = Self.sizer()
+        // One-second readings of the 50 ms / 0.5% loss path at 8 connections: 35 to 48 of 50.
+        #expect(sizer.sample(goodputBytesPerSecond: 40, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
+        #expect(sizer.sample(goodputBytesPerSecond: 35, busy: true, now: at(2000)) == .none)
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 48, busy: true, now: at(3000)) == .holds(size: 8, gain: 41.5 / 40 - 1))
+        // The best of the two (48) would have been a 20% gain, and a step to 16.
+        #expect(sizer.size == 8)
+    }
+
+    @Test("an interval is a second, or eight round trips on a path longer than 125 ms")
+    func intervalFollowsTheRoundTrip() {
+        #expect(PoolSizer.interval(roundTrip: .zero) == .seconds(1))
+        #expect(PoolSizer.interval(roundTrip: .milliseconds(50)) == .seconds(1))
+        #expect(PoolSizer.interval(roundTrip: .milliseconds(125)) == .seconds(1))
+        #expect(PoolSizer.interval(roundTrip: .milliseconds(200)) == .milliseconds(1600))
     }
 
     @Test("a long path raises the floor: the pool starts larger and shrinks back to it when idle")
@@ -161,6 +181,27 @@ import Testing
         #expect(guardrail.windowBytes(wireTotal: 3700, acknowledgedTotal: 1700) == (wire: 500, acknowledged: 500))
         let afterWindowMoved = guardrail.allowsResend(bytes: 150, wireTotal: 3700, acknowledgedTotal: 1700)
         #expect(afterWindowMoved)
+    }
+
+    @Test("a first window in flight does not hold resends back; resending it over and over still does")
+    func inFlightIsNotAmplification() {
+        var guardrail = SendGuard(ratio: 1.3, window: .seconds(5), allowanceBytes: 1000)
+        guardrail.record(wireTotal: 0, acknowledgedTotal: 0, now: at(0))
+        // 0.5 s in: an 8 MB window sent, 100 kB acknowledged, the rest on its way.
+        let early = guardrail.allowsResend(
+            bytes: 10_000, wireTotal: 8_000_000, acknowledgedTotal: 100_000, inFlightBytes: 7_900_000)
+        #expect(early)
+        // Counted without what is in flight, the same resend is refused (the old rule).
+        let withoutInFlight = guardrail.allowsResend(bytes: 10_000, wireTotal: 8_000_000, acknowledgedTotal: 100_000)
+        #expect(!withoutInFlight)
+        // A peer that acknowledges nothing: its window once, then the allowance, per 5 s.
+        guardrail.record(wireTotal: 8_000_000, acknowledgedTotal: 0, now: at(1000))
+        let resentOnce = guardrail.allowsResend(
+            bytes: 1000, wireTotal: 8_000_000, acknowledgedTotal: 0, inFlightBytes: 8_000_000)
+        #expect(resentOnce)
+        let resentAgain = guardrail.allowsResend(
+            bytes: 1000, wireTotal: 8_001_000, acknowledgedTotal: 0, inFlightBytes: 8_000_000)
+        #expect(!resentAgain)
     }
 
     @Test("FEC's configured parity is not counted against the ratio")
