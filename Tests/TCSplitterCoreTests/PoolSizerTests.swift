@@ -35,6 +35,26 @@ import Testing
         #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
         #expect(sizer.sample(goodputBytesPerSecond: 50, busy: true, now: at(2000)) == .none)  // ramping
         #expect(sizer.sample(goodputBytesPerSecond: 180, busy: true, now: at(3000)) == .resize(size: 16, reason: .grew))
+        // 8 was still rising: 16 is judged against its last reading, 180, not the mean of 115.
+        #expect(sizer.sample(goodputBytesPerSecond: 185, busy: true, now: at(4000)) == .none)
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 190, busy: true, now: at(5000))
+                == .holds(size: 16, gain: 187.5 / 180 - 1))
+    }
+
+    @Test("a size still ramping up is measured at its plateau: the next step is judged against that, not the ramp")
+    func measuresThePlateau() {
+        var sizer = Self.sizer()
+        // The 50 ms / 0.5% loss path: 4 → 8 on the first reading; 8 reads 20, then 47.
+        #expect(sizer.sample(goodputBytesPerSecond: 8, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
+        #expect(sizer.sample(goodputBytesPerSecond: 20, busy: true, now: at(2000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 47, busy: true, now: at(3000)) == .resize(size: 16, reason: .grew))
+        // 16 reads 47 and 51: 4% over 8's plateau of 47 (against its ramp's mean of 33.5, 46%).
+        #expect(sizer.sample(goodputBytesPerSecond: 47, busy: true, now: at(4000)) == .none)
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 51, busy: true, now: at(5000))
+                == .holds(size: 16, gain: 49 / 47 - 1))
+        #expect(sizer.size == 16)
     }
 
     @Test("a step that lowered goodput over three intervals is taken back, and the pool holds there")
@@ -56,12 +76,12 @@ import Testing
         #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
         #expect(sizer.sample(goodputBytesPerSecond: 60, busy: true, now: at(2000)) == .none)
         #expect(sizer.sample(goodputBytesPerSecond: 80, busy: true, now: at(3000)) == .none)
-        // The new connections reached their share: the step paid after all (a mean of 113).
+        // The new connections reached their share: the step paid after all (140 over the last two).
         #expect(
             sizer.sample(goodputBytesPerSecond: 200, busy: true, now: at(4000)) == .resize(size: 16, reason: .grew))
         // A step that is merely flat still holds after two intervals.
-        #expect(sizer.sample(goodputBytesPerSecond: 120, busy: true, now: at(5000)) == .none)
-        let flat = sizer.sample(goodputBytesPerSecond: 125, busy: true, now: at(6000))
+        #expect(sizer.sample(goodputBytesPerSecond: 150, busy: true, now: at(5000)) == .none)
+        let flat = sizer.sample(goodputBytesPerSecond: 155, busy: true, now: at(6000))
         guard case .holds(16, _) = flat else {
             Issue.record("expected the pool to hold at 16, got \(flat)")
             return
@@ -80,12 +100,12 @@ import Testing
         #expect(sizer.size == 8)
     }
 
-    @Test("an interval is a second, or eight round trips on a path longer than 125 ms")
+    @Test("an interval is a second, or four round trips on a path longer than 250 ms")
     func intervalFollowsTheRoundTrip() {
         #expect(PoolSizer.interval(roundTrip: .zero) == .seconds(1))
-        #expect(PoolSizer.interval(roundTrip: .milliseconds(50)) == .seconds(1))
-        #expect(PoolSizer.interval(roundTrip: .milliseconds(125)) == .seconds(1))
-        #expect(PoolSizer.interval(roundTrip: .milliseconds(200)) == .milliseconds(1600))
+        #expect(PoolSizer.interval(roundTrip: .milliseconds(200)) == .seconds(1))
+        #expect(PoolSizer.interval(roundTrip: .milliseconds(250)) == .seconds(1))
+        #expect(PoolSizer.interval(roundTrip: .milliseconds(600)) == .milliseconds(2400))
     }
 
     @Test("a long path raises the floor: the pool starts larger and shrinks back to it when idle")
@@ -136,7 +156,7 @@ import Testing
         }
         #expect(sizer.size == 4)
         _ = sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(6000))
-        _ = sizer.sample(goodputBytesPerSecond: 150, busy: true, now: at(7000))
+        _ = sizer.sample(goodputBytesPerSecond: 190, busy: true, now: at(7000))
         _ = sizer.sample(goodputBytesPerSecond: 200, busy: true, now: at(8000))
         #expect(sizer.size == 16)
         #expect(sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(13_000)) == .none)
