@@ -4,7 +4,7 @@ import Testing
 
 /// `--conns auto`: the pool grows while goodput grows with it, stops at the knee, steps back
 /// when a step hurt, shrinks when idle, and never grows faster than its step bound. A step is
-/// judged on the best of the two intervals after it.
+/// judged on the mean of the two intervals after it.
 @Suite struct PoolSizerTests {
     static func sizer(maximum: Int = 64, now: NIODeadline = at(0)) -> PoolSizer {
         PoolSizer(
@@ -29,12 +29,32 @@ import Testing
         #expect(actions.last == .holds(size: 48, gain: 0))
     }
 
-    @Test("a step is judged on its better interval: one noisy interval neither stops nor reverses growth")
+    @Test("a step is judged on its intervals' mean: one ramping interval neither stops nor reverses growth")
     func settlesBeforeJudging() {
         var sizer = Self.sizer()
         #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
         #expect(sizer.sample(goodputBytesPerSecond: 50, busy: true, now: at(2000)) == .none)  // ramping
         #expect(sizer.sample(goodputBytesPerSecond: 180, busy: true, now: at(3000)) == .resize(size: 16, reason: .grew))
+        // 8 was still rising: 16 is judged against its last reading, 180, not the mean of 115.
+        #expect(sizer.sample(goodputBytesPerSecond: 185, busy: true, now: at(4000)) == .none)
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 190, busy: true, now: at(5000))
+                == .holds(size: 16, gain: 187.5 / 180 - 1))
+    }
+
+    @Test("a size still ramping up is measured at its plateau: the next step is judged against that, not the ramp")
+    func measuresThePlateau() {
+        var sizer = Self.sizer()
+        // The 50 ms / 0.5% loss path: 4 → 8 on the first reading; 8 reads 20, then 47.
+        #expect(sizer.sample(goodputBytesPerSecond: 8, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
+        #expect(sizer.sample(goodputBytesPerSecond: 20, busy: true, now: at(2000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 47, busy: true, now: at(3000)) == .resize(size: 16, reason: .grew))
+        // 16 reads 47 and 51: 4% over 8's plateau of 47 (against its ramp's mean of 33.5, 46%).
+        #expect(sizer.sample(goodputBytesPerSecond: 47, busy: true, now: at(4000)) == .none)
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 51, busy: true, now: at(5000))
+                == .holds(size: 16, gain: 49 / 47 - 1))
+        #expect(sizer.size == 16)
     }
 
     @Test("a step that lowered goodput over three intervals is taken back, and the pool holds there")
@@ -56,9 +76,9 @@ import Testing
         #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
         #expect(sizer.sample(goodputBytesPerSecond: 60, busy: true, now: at(2000)) == .none)
         #expect(sizer.sample(goodputBytesPerSecond: 80, busy: true, now: at(3000)) == .none)
-        // The new connections reached their share: the step paid after all.
+        // The new connections reached their share: the step paid after all (140 over the last two).
         #expect(
-            sizer.sample(goodputBytesPerSecond: 150, busy: true, now: at(4000)) == .resize(size: 16, reason: .grew))
+            sizer.sample(goodputBytesPerSecond: 200, busy: true, now: at(4000)) == .resize(size: 16, reason: .grew))
         // A step that is merely flat still holds after two intervals.
         #expect(sizer.sample(goodputBytesPerSecond: 150, busy: true, now: at(5000)) == .none)
         let flat = sizer.sample(goodputBytesPerSecond: 155, busy: true, now: at(6000))
@@ -66,6 +86,26 @@ import Testing
             Issue.record("expected the pool to hold at 16, got \(flat)")
             return
         }
+    }
+
+    @Test("bursts of acknowledgements do not grow the pool: a step must raise the mean, not the best interval")
+    func burstsAreNoGain() {
+        var sizer = Self.sizer()
+        // One-second readings of the 50 ms / 0.5% loss path at 8 connections: 35 to 48 of 50.
+        #expect(sizer.sample(goodputBytesPerSecond: 40, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
+        #expect(sizer.sample(goodputBytesPerSecond: 35, busy: true, now: at(2000)) == .none)
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 48, busy: true, now: at(3000)) == .holds(size: 8, gain: 41.5 / 40 - 1))
+        // The best of the two (48) would have been a 20% gain, and a step to 16.
+        #expect(sizer.size == 8)
+    }
+
+    @Test("an interval is a second, or four round trips on a path longer than 250 ms")
+    func intervalFollowsTheRoundTrip() {
+        #expect(PoolSizer.interval(roundTrip: .zero) == .seconds(1))
+        #expect(PoolSizer.interval(roundTrip: .milliseconds(200)) == .seconds(1))
+        #expect(PoolSizer.interval(roundTrip: .milliseconds(250)) == .seconds(1))
+        #expect(PoolSizer.interval(roundTrip: .milliseconds(600)) == .milliseconds(2400))
     }
 
     @Test("a long path raises the floor: the pool starts larger and shrinks back to it when idle")
@@ -116,7 +156,7 @@ import Testing
         }
         #expect(sizer.size == 4)
         _ = sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(6000))
-        _ = sizer.sample(goodputBytesPerSecond: 150, busy: true, now: at(7000))
+        _ = sizer.sample(goodputBytesPerSecond: 190, busy: true, now: at(7000))
         _ = sizer.sample(goodputBytesPerSecond: 200, busy: true, now: at(8000))
         #expect(sizer.size == 16)
         #expect(sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(13_000)) == .none)
@@ -161,6 +201,27 @@ import Testing
         #expect(guardrail.windowBytes(wireTotal: 3700, acknowledgedTotal: 1700) == (wire: 500, acknowledged: 500))
         let afterWindowMoved = guardrail.allowsResend(bytes: 150, wireTotal: 3700, acknowledgedTotal: 1700)
         #expect(afterWindowMoved)
+    }
+
+    @Test("a first window in flight does not hold resends back; resending it over and over still does")
+    func inFlightIsNotAmplification() {
+        var guardrail = SendGuard(ratio: 1.3, window: .seconds(5), allowanceBytes: 1000)
+        guardrail.record(wireTotal: 0, acknowledgedTotal: 0, now: at(0))
+        // 0.5 s in: an 8 MB window sent, 100 kB acknowledged, the rest on its way.
+        let early = guardrail.allowsResend(
+            bytes: 10_000, wireTotal: 8_000_000, acknowledgedTotal: 100_000, inFlightBytes: 7_900_000)
+        #expect(early)
+        // Counted without what is in flight, the same resend is refused (the old rule).
+        let withoutInFlight = guardrail.allowsResend(bytes: 10_000, wireTotal: 8_000_000, acknowledgedTotal: 100_000)
+        #expect(!withoutInFlight)
+        // A peer that acknowledges nothing: its window once, then the allowance, per 5 s.
+        guardrail.record(wireTotal: 8_000_000, acknowledgedTotal: 0, now: at(1000))
+        let resentOnce = guardrail.allowsResend(
+            bytes: 1000, wireTotal: 8_000_000, acknowledgedTotal: 0, inFlightBytes: 8_000_000)
+        #expect(resentOnce)
+        let resentAgain = guardrail.allowsResend(
+            bytes: 1000, wireTotal: 8_001_000, acknowledgedTotal: 0, inFlightBytes: 8_000_000)
+        #expect(!resentAgain)
     }
 
     @Test("FEC's configured parity is not counted against the ratio")

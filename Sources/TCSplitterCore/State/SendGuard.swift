@@ -10,8 +10,16 @@ import NIOCore
 /// `record` keeps one snapshot a second, and a window's bytes are the totals now minus the
 /// oldest snapshot inside it.
 ///
+/// Bytes sent once and not acknowledged yet (`inFlightBytes`: the sessions' unacknowledged
+/// data) are on their way, not amplification, so they do not count against the ratio. Without
+/// that a transfer's first window went out before much of it could be acknowledged, and on a
+/// 50 ms / 0.5% loss path the guard refused every resend of the first seconds (the payloads
+/// that stall the stream), 128 times in one ten-second run. A resend of an in-flight payload
+/// still counts in full: a peer that acknowledges nothing gets its window and the allowance
+/// per `window`, no more.
+///
 /// ```
-///   wire bytes (last 5 s)  ≤  ratio × (1 + parity/data) × acknowledged (last 5 s)  +  allowance
+///   wire bytes (last 5 s) − in flight  ≤  ratio × (1 + parity/data) × acknowledged (last 5 s)  +  allowance
 /// ```
 public struct SendGuard: Sendable {
     /// The most wire bytes per acknowledged byte, FEC overhead aside.
@@ -51,11 +59,17 @@ public struct SendGuard: Sendable {
         return (wireTotal - oldest.wire, acknowledgedTotal - oldest.acknowledged)
     }
 
-    /// Whether `bytes` more may be resent now; a refusal is counted.
-    public mutating func allowsResend(bytes: Int, wireTotal: Int, acknowledgedTotal: Int) -> Bool {
+    /// Whether `bytes` more may be resent now, `inFlightBytes` having been sent once and not
+    /// acknowledged yet; a refusal is counted.
+    public mutating func allowsResend(
+        bytes: Int, wireTotal: Int, acknowledgedTotal: Int, inFlightBytes: Int = 0
+    )
+        -> Bool
+    {
         let recent = self.windowBytes(wireTotal: wireTotal, acknowledgedTotal: acknowledgedTotal)
         let limit = self.ratio * (1 + self.fecOverhead) * Double(recent.acknowledged) + Double(self.allowanceBytes)
-        guard Double(recent.wire + bytes) <= limit else {
+        let sent = recent.wire - min(max(0, inFlightBytes), recent.wire)
+        guard Double(sent + bytes) <= limit else {
             self.refusedResends += 1
             return false
         }

@@ -24,10 +24,9 @@ extension TunnelClient {
         self.link.counters.values.bytesAcknowledged + self.link.counters.values.bytesReceived
     }
 
-    /// A measurement interval: at least a second, and four round trips of the sync connection
-    /// (a step is judged on the best of the two intervals after it: `PoolSizer.settleSamples`).
+    /// A measurement interval (`PoolSizer.interval(roundTrip:)`) for the sync connection's round trip.
     var poolSizingInterval: TimeAmount {
-        max(.seconds(1), (self.link.roundTrip.smoothed ?? .zero) * 4)
+        PoolSizer.interval(roundTrip: self.link.roundTrip.smoothed ?? .zero)
     }
 
     /// Called at each housekeeping tick: notes whether the tunnel wanted more than it had, and at

@@ -259,12 +259,13 @@ final class TunnelLink {
 
     /// Whether the send guard lets `bytes` more be resent now.
     func guardAllowsResend(bytes: Int) -> Bool {
+        let inFlight = self.sessions.values.reduce(0) { $0 + $1.send.unacknowledgedBytes }
         let allowed = self.sendGuard.allowsResend(
             bytes: bytes, wireTotal: self.counters.values.wireBytesSent,
-            acknowledgedTotal: self.counters.values.bytesAcknowledged)
+            acknowledgedTotal: self.counters.values.bytesAcknowledged, inFlightBytes: inFlight)
         if !allowed && self.sendGuard.refusedResends & (self.sendGuard.refusedResends - 1) == 0 {
             self.logger.notice(
-                "resends held back: the wire would carry over 1.3 x the bytes the peer acknowledged in 5 s (\(self.sendGuard.refusedResends) so far)"
+                "resends held back: the wire would carry over 1.3 x the bytes the peer acknowledged in 5 s (in flight aside) (\(self.sendGuard.refusedResends) so far)"
             )
         }
         return allowed
