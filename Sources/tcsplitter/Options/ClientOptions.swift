@@ -41,7 +41,7 @@ struct ClientOptions: ParsableArguments {
     @Option(
         name: .customLong("conns"), parsing: .unconditional,
         help:
-            "Client: fling connections kept pre-dialed. auto (the default): start at 4 and double the pool while the tunnel is busy and each step raises the acknowledged goodput by 10% or more (the knee where more flows stop helping), take back a step that lowered it, re-probe after 30 s, and shrink back to 4 after 10 s without traffic; at most --max-conns (64), at most 16 more per second. A number (1-1024) fixes the pool (--mode stealth: 4).",
+            "Client: fling connections kept pre-dialed. auto (the default): start at 4 (8 past a 60 ms round trip, 16 past 120 ms: long paths need more flows and each step costs them seconds) and double the pool while the tunnel is busy and each step raises the acknowledged goodput by 10% or more (the mean of the two intervals after it, each max(1 s, 4 round trips): the knee where more flows stop helping), take back a step that lowered it (confirmed over a third interval), re-probe after 30 s, and shrink back to the start size after 10 s without traffic; at most --max-conns (64), at most 16 more per step. A number (1-1024) fixes the pool (--mode stealth: 4).",
         parser: AutoOr.parser(Int.parser(in: 1...1024, expected: "auto or a whole number of connections"))
     )
     var conns = AutoOr<Int>.auto

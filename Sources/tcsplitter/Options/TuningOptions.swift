@@ -13,7 +13,7 @@ struct TuningOptions: ParsableArguments {
     @Option(
         name: .customLong("frags"), parsing: .unconditional,
         help:
-            "payload:mtu in bytes. payload = stream bytes per payload (1-1048576, same on both ends); mtu is accepted and unused. On a fast path (--budget auto doubled twice: connections spend their budgets within 250 ms; until it is back at its base) a payload takes the rest of a local read, up to 64 KiB, when that holds a full payload: fewer payloads for the same bytes; not with --fec, --protocol udp or a number for --budget.",
+            "payload:mtu in bytes. payload = stream bytes per payload (1-1048576, same on both ends); mtu is accepted and unused. On a fast path (--budget auto: connections spent 4 base budgets within 250 ms; until the budget is back at its base) a payload takes the rest of a local read, up to 64 KiB, when that holds a full payload: fewer payloads for the same bytes; not with --fec, --protocol udp or a number for --budget.",
         parser: PayloadAndMTU.parse
     )
     var frags = PayloadAndMTU(payloadBytes: 10000, mtuBytes: 1250)
@@ -52,7 +52,7 @@ struct TuningOptions: ParsableArguments {
     @Option(
         name: .customLong("budget"), parsing: .unconditional,
         help:
-            "Payloads a data connection carries each way before it is closed and replaced, each connection's drawn within ±25% so a pool does not retire at once (1 stays 1: the original's one payload per connection). auto (the default): 64, doubled for new connections (up to 4096) while connections spend theirs within 250 ms (timed over the budget's second half), halved once they take over a second, back to 64 when the pool goes idle: a fast link does not open hundreds of connections a second, a slow or lossy one keeps them short. A number is never scaled.",
+            "Payloads a data connection carries each way before it is closed and replaced, each connection's drawn within ±25% so a pool does not retire at once (1 stays 1: the original's one payload per connection). auto (the default): 64, and a connection that spends its budget within 250 ms, or within 64 round trips on a long path (timed over the budget's second half), multiplies the budget of the connections after it by the power of two that would have made it last that long (up to 4096); one that lasts over 16 times that halves it; back to 64 when the pool goes idle: a fast link does not open hundreds of connections a second, and on a long path a connection lives long enough to leave its slow start. A number is never scaled.",
         parser: AutoOr.parser(Int.parser(in: 1...1_000_000, expected: "auto or a whole number of payloads"))
     )
     var budget = AutoOr<Int>.auto
