@@ -44,6 +44,9 @@ import subprocess
 import threading
 import time
 
+from report import fmt
+from sampling import proc_cpu_seconds
+
 SECONDS, OMIT = 10, 2
 ROUNDS = 3
 ECHO_PORT = 7100
@@ -197,11 +200,11 @@ class AutoPool:
         except RuntimeError as error:
             return self.record("%s: %s" % (part, label), goodput_mbit=0.0, note=str(error), **row)
         watch = PoolWatch(client, self.metrics(b.c, client).get("tcsplitter_pool_connections"))
-        cpu_before = (h.proc_cpu_seconds(client.pid), h.proc_cpu_seconds(server.pid))
+        cpu_before = (proc_cpu_seconds(client.pid), proc_cpu_seconds(server.pid))
         iperf_start = watch.now()
         mbit, received, error = b.iperf(b.c, b.s, "127.0.0.1", h.LISTEN_PORT, 1, SECONDS, OMIT, server_bind="127.0.0.1")
         iperf_end = watch.now()
-        cpu_after = (h.proc_cpu_seconds(client.pid), h.proc_cpu_seconds(server.pid))
+        cpu_after = (proc_cpu_seconds(client.pid), proc_cpu_seconds(server.pid))
         client_metrics = self.metrics(b.c, client)
         server_metrics = self.metrics(b.s, server)
         watch.stop()
@@ -303,7 +306,7 @@ class AutoPool:
         except RuntimeError as error:
             return {"note": str(error)}
         watch = PoolWatch(client, self.metrics(ns, client).get("tcsplitter_pool_connections"))
-        cpu_before = (h.proc_cpu_seconds(client.pid), h.proc_cpu_seconds(server.pid))
+        cpu_before = (proc_cpu_seconds(client.pid), proc_cpu_seconds(server.pid))
         argv = [b.tcsplitter, "probe", "--connect", "127.0.0.1:%d" % h.LISTEN_PORT, "--bytes", size,
                 "--sessions", "1", "--timeout", "120000"]
         try:
@@ -315,7 +318,7 @@ class AutoPool:
                 else (expired.stdout or ""), "timeout"
         with open(b.log_path("probe-%s.log" % tag), "w") as handle:
             handle.write("# ip netns exec %s %s\n%s" % (ns, " ".join(argv), output))
-        cpu_after = (h.proc_cpu_seconds(client.pid), h.proc_cpu_seconds(server.pid))
+        cpu_after = (proc_cpu_seconds(client.pid), proc_cpu_seconds(server.pid))
         rate = re.search(r"([\d.]+) MiB/s each way", output)
         if rate and code == 0:
             sample["goodput_mbit"] = float(rate.group(1)) * 8 * 1.048576
@@ -666,18 +669,6 @@ class AutoPool:
         figure.tight_layout()
         figure.savefig(path, dpi=110)
         return path
-
-
-def fmt(value):
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if abs(value) >= 100:
-            return "%.0f" % value
-        if abs(value) >= 10:
-            return "%.1f" % value
-        return "%.2f" % value
-    return str(value)
 
 
 def scenario_7(bench, harness):

@@ -2,13 +2,11 @@
 topology's addresses and ports, and the tunnel flag presets.
 
 autopool.py (scenario 7) gets this module as its `harness` and reads PRESETS, EVENT, S_ADDR,
-IPERF_PORT, LISTEN_PORT, log, run and proc_cpu_seconds from it.
+IPERF_PORT, LISTEN_PORT, log and run from it.
 """
 import os
 import subprocess
 import sys
-
-from sampling import proc_cpu_seconds  # noqa: F401  harness.proc_cpu_seconds, for autopool.py
 
 HELPERS = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HELPERS))
