@@ -8,8 +8,9 @@ import Testing
     typealias Candidate = DispatcherChoice.Candidate
     static let group = DispatcherChoice.ShardGroup(session: SessionID(rawValue: 9), group: 1)
 
+    /// `count` writable connections with serials 100, 101, …
     static func ready(_ count: Int) -> [Candidate] {
-        Array(repeating: Candidate(canCarry: true, isWritable: true, bufferedBytes: 0), count: count)
+        (0..<count).map { Candidate(canCarry: true, isWritable: true, bufferedBytes: 0, serial: UInt64(100 + $0)) }
     }
 
     /// Places and "sends" `shards` shards of `group` on `count` connections (serials 100...),
@@ -18,15 +19,14 @@ import Testing
         _ choice: inout DispatcherChoice, shards: Int, count: Int, group: DispatcherChoice.ShardGroup = group,
         ms: Int64 = 0
     ) -> [UInt64?] {
-        let carriers = (0..<count).map { UInt64(100 + $0) }
         var placed: [UInt64?] = []
         for _ in 0..<shards {
             var candidates = Self.ready(count)
-            switch choice.place(&candidates, carriers: carriers, group: group, payloadBytes: 100, now: at(ms)) {
+            switch choice.place(&candidates, group: group, payloadBytes: 100, now: at(ms)) {
             case .send(let index):
-                choice.sent(on: carriers[index], group: group)
+                choice.sent(on: candidates[index].serial, group: group)
                 choice.endBurst()
-                placed.append(carriers[index])
+                placed.append(candidates[index].serial)
             case .wait, .waitForFreshConnection:
                 placed.append(nil)
             }
@@ -52,9 +52,8 @@ import Testing
         var choice = DispatcherChoice()
         _ = Self.spread(&choice, shards: 2, count: 2)
         var candidates = Self.ready(2)
-        let carriers: [UInt64] = [100, 101]
         func place(_ ms: Int64) -> DispatcherChoice.Placement {
-            choice.place(&candidates, carriers: carriers, group: Self.group, payloadBytes: 100, now: at(ms))
+            choice.place(&candidates, group: Self.group, payloadBytes: 100, now: at(ms))
         }
         let first = place(0)
         #expect(first == .waitForFreshConnection)
@@ -65,7 +64,7 @@ import Testing
             Issue.record("no connection after the wait")
             return
         }
-        choice.sent(on: carriers[index], group: Self.group)
+        choice.sent(on: candidates[index].serial, group: Self.group)
         #expect(choice.doubledShards == 1)
         // The wait is over once a shard went: the next one waits anew.
         let next = place(21)
@@ -75,11 +74,11 @@ import Testing
     @Test("a plain payload, or none writable, is a plain wait; a plain payload never waits for a fresh connection")
     func plainWaits() {
         var choice = DispatcherChoice()
-        var blocked = [Candidate(canCarry: true, isWritable: false, bufferedBytes: 0)]
-        let shard = choice.place(&blocked, carriers: [1], group: Self.group, payloadBytes: 10, now: at(0))
+        var blocked = [Candidate(canCarry: true, isWritable: false, bufferedBytes: 0, serial: 1)]
+        let shard = choice.place(&blocked, group: Self.group, payloadBytes: 10, now: at(0))
         #expect(shard == .wait)
         var open = Self.ready(1)
-        let plain = choice.place(&open, carriers: [1], group: nil, payloadBytes: 10, now: at(0))
+        let plain = choice.place(&open, group: nil, payloadBytes: 10, now: at(0))
         #expect(plain == .send(0))
     }
 

@@ -12,7 +12,7 @@ import NIOCore
 /// the payload's FEC group is never taken while another connection that can carry does not: the
 /// shard waits for it to become writable, so one dead connection costs a group at most one shard
 /// whenever there are at least `data + parity` connections. The choice remembers which
-/// connections carried shards of recent groups (`place(_:carriers:group:payloadBytes:now:)`),
+/// connections carried shards of recent groups (`place(_:group:payloadBytes:now:)`),
 /// and lets a shard share a connection with its group only after waiting `freshConnectionWait`
 /// for a fresh one (one is normally being dialed).
 ///
@@ -34,14 +34,20 @@ public struct DispatcherChoice: Sendable {
         public var carriesGroup: Bool
         /// The preference for this kind of connection: lower is taken first.
         public var rank: Int
+        /// The connection's serial: what the FEC spread remembers of it (`place`).
+        public var serial: UInt64
 
         /// A candidate from its state.
-        public init(canCarry: Bool, isWritable: Bool, bufferedBytes: Int, carriesGroup: Bool = false, rank: Int = 0) {
+        public init(
+            canCarry: Bool, isWritable: Bool, bufferedBytes: Int, carriesGroup: Bool = false, rank: Int = 0,
+            serial: UInt64 = 0
+        ) {
             self.canCarry = canCarry
             self.isWritable = isWritable
             self.bufferedBytes = bufferedBytes
             self.carriesGroup = carriesGroup
             self.rank = rank
+            self.serial = serial
         }
     }
 
@@ -140,15 +146,15 @@ public struct DispatcherChoice: Sendable {
     }
 
     /// Places the next payload among `candidates` (their `carriesGroup` is set here from the
-    /// connections' `carriers` serials and the payload's FEC `group`). `now` is read only while
+    /// connections' serials and the payload's FEC `group`). `now` is read only while
     /// a shard waits for a fresh connection.
     public mutating func place(
-        _ candidates: inout [Candidate], carriers: [UInt64], group: ShardGroup?, payloadBytes: Int,
+        _ candidates: inout [Candidate], group: ShardGroup?, payloadBytes: Int,
         now: @autoclosure () -> NIODeadline
     ) -> Placement {
         let used = group.flatMap { self.groupCarriers[$0] } ?? []
         for index in candidates.indices {
-            candidates[index].carriesGroup = !used.isEmpty && used.contains(carriers[index])
+            candidates[index].carriesGroup = !used.isEmpty && used.contains(candidates[index].serial)
         }
         let allowDoubling = self.freshConnectionWaitSince.map { now() - $0 >= Self.freshConnectionWait } ?? false
         if let index = self.choose(candidates, allowDoubling: allowDoubling, payloadBytes: payloadBytes) {
@@ -172,10 +178,8 @@ public struct DispatcherChoice: Sendable {
                 self.groupOrder.removeFirst(Self.rememberedGroups / 2)
                 for old in forgotten { self.groupCarriers.removeValue(forKey: old) }
             }
-        } else if self.groupCarriers[group]!.contains(carrier) {
-            self.doubledShards += 1
         }
-        self.groupCarriers[group, default: []].insert(carrier)
+        if !self.groupCarriers[group, default: []].insert(carrier).inserted { self.doubledShards += 1 }
     }
 
     /// Groups remembered now (bounded by `rememberedGroups`).

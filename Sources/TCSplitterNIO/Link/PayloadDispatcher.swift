@@ -110,7 +110,8 @@ final class PayloadDispatcher {
                 canCarry: $0.canSend,
                 isWritable: $0.isWritable,
                 bufferedBytes: $0.bufferedBytes,
-                rank: $0.dispatchRank
+                rank: $0.dispatchRank,
+                serial: $0.serial
             )
         }
     }
@@ -118,12 +119,10 @@ final class PayloadDispatcher {
     private func drainOnce() {
         var touched: [TunnelConnectionHandler] = []
         var candidates = self.candidates()
-        var carriers = self.connections.map(\.serial)
         var connectionsVersion = self.connectionsVersion
         while let next = self.queue.first {
             if connectionsVersion != self.connectionsVersion {  // one was added or removed meanwhile
                 candidates = self.candidates()
-                carriers = self.connections.map(\.serial)
                 connectionsVersion = self.connectionsVersion
                 self.choice.endBurst()  // its index is a position in the old list
             }
@@ -132,7 +131,7 @@ final class PayloadDispatcher {
                 ? DispatcherChoice.ShardGroup(session: next.header.sessionID, group: next.header.group) : nil
             let frameBytes = WireConstants.payloadFrameHeaderBytes + next.data.readableBytes
             let placement = self.choice.place(
-                &candidates, carriers: carriers, group: group, payloadBytes: frameBytes,
+                &candidates, group: group, payloadBytes: frameBytes,
                 now: self.eventLoop.now)
             guard case .send(let index) = placement else {
                 if placement == .waitForFreshConnection { self.drainAfterFreshConnectionWait() }
