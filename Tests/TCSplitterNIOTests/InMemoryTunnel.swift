@@ -42,8 +42,8 @@ final class InMemoryTunnel {
         self.client = TunnelLink(eventLoop: self.loop, configuration: configuration, logger: logger, isClient: true)
         self.server = TunnelLink(
             eventLoop: self.loop, configuration: serverConfiguration, logger: logger, isClient: false)
-        self.clientEnd = InMemoryEnd(link: self.client)
-        self.serverEnd = InMemoryEnd(link: self.server)
+        self.clientEnd = InMemoryEnd(link: self.client, loop: self.loop)
+        self.serverEnd = InMemoryEnd(link: self.server, loop: self.loop)
         try self.connect(.sync)
         for _ in 0..<dataConnections { try self.connect(.fling) }
         self.pump()
@@ -214,11 +214,14 @@ private final class HalfCloseRecorder: ChannelOutboundHandler {
 /// local socket is in memory.
 private final class InMemoryEnd: TunnelConnectionDelegate {
     unowned let link: TunnelLink
+    /// The loop the link runs on, for the local sockets of the sessions it opens.
+    let loop: EmbeddedEventLoop
     /// The server's sessions' local sockets, by session.
     var locals: [SessionID: InMemoryLocalSocket] = [:]
 
-    init(link: TunnelLink) {
+    init(link: TunnelLink, loop: EmbeddedEventLoop) {
         self.link = link
+        self.loop = loop
     }
 
     func connectionReady(_ connection: TunnelConnectionHandler, hello: ClientHello?) {
@@ -248,8 +251,8 @@ private final class InMemoryEnd: TunnelConnectionDelegate {
         if windowBytes > 0 { configuration.windowBytes = windowBytes }
         let session = TunnelSession(
             id: id, link: self.link, configuration: configuration, logger: self.link.logger,
-            now: self.link.eventLoop.now)
-        let local = InMemoryLocalSocket(loop: self.link.eventLoop as! EmbeddedEventLoop)
+            now: self.loop.now)
+        let local = InMemoryLocalSocket(loop: self.loop)
         self.locals[id] = local
         self.link.add(session)
         try? local.attach(to: session)
