@@ -132,7 +132,8 @@ public struct SessionLifecycle: Sendable {
     // MARK: Events
 
     /// The session may carry data (the server's `opened`, or the server's forward connection):
-    /// send what was read while opening (`pendingBytes`), then read.
+    /// send what was read while opening (`pendingBytes`), then read. Empty only when the
+    /// session was not opening (a repeated `opened`, or one after the end).
     public mutating func opened(pendingBytes: Int) -> [Action] {
         guard self.phase == .opening else { return [] }
         self.phase = .open

@@ -148,9 +148,10 @@ final class TunnelSession {
 
     /// Data may flow: send what was read while opening, then read the local socket.
     func open() {
-        guard self.phase == .opening else { return }
+        let actions = self.lifecycle.opened(pendingBytes: self.send.pendingBytes)
+        guard !actions.isEmpty else { return }  // not opening: a repeated or late `opened`
         self.logger.info("session opened")
-        self.run(self.lifecycle.opened(pendingBytes: self.send.pendingBytes))
+        self.run(actions)
     }
 
     /// The local channel became active (registered): a read asked for before is done now.
