@@ -106,6 +106,26 @@ import Testing
         huge.add(sample: .seconds(5))
         #expect(huge.retryTimeout == .seconds(2))
     }
+
+    @Test("a gap is asked for after twice the least round trip, however the smoothed one grows")
+    func requestTimeout() {
+        var estimator = RoundTripEstimator(minimumTimeout: .milliseconds(50))
+        #expect(estimator.requestTimeout == estimator.retryTimeout)  // nothing measured yet
+        estimator.add(sample: .milliseconds(50))
+        #expect(estimator.requestTimeout == .milliseconds(100))
+        // The sync connection queues behind loaded data connections: its samples balloon.
+        for sample in [300, 600, 150, 700, 400] { estimator.add(sample: .milliseconds(Int64(sample))) }
+        #expect(estimator.least == .milliseconds(50))
+        #expect(estimator.retryTimeout > .milliseconds(500))
+        #expect(estimator.requestTimeout == .milliseconds(100))
+        // Never below the minimum (loopback), never above the retry timeout.
+        var loopback = RoundTripEstimator(minimumTimeout: .milliseconds(50))
+        loopback.add(sample: .microseconds(40))
+        #expect(loopback.requestTimeout == .milliseconds(50))
+        var steady = RoundTripEstimator(minimumTimeout: .milliseconds(10))
+        for _ in 0..<100 { steady.add(sample: .milliseconds(100)) }
+        #expect(steady.requestTimeout <= steady.retryTimeout)
+    }
 }
 
 /// The sender keeps what the receiver may ask for again.

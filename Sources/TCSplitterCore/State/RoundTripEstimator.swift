@@ -7,6 +7,8 @@ import NIOCore
 public struct RoundTripEstimator: Sendable {
     /// The smoothed round trip, once measured.
     public private(set) var smoothed: TimeAmount?
+    /// The least round trip measured: the path without its queues.
+    public private(set) var least: TimeAmount?
     /// The round trip's mean deviation.
     public private(set) var variation: TimeAmount = .zero
     /// The timeout before the first sample.
@@ -30,6 +32,7 @@ public struct RoundTripEstimator: Sendable {
     /// Takes one measured round trip.
     public mutating func add(sample: TimeAmount) {
         let sample = max(.zero, sample)
+        self.least = min(self.least ?? sample, sample)
         guard let smoothed = self.smoothed else {
             self.smoothed = sample
             self.variation = .nanoseconds(sample.nanoseconds / 2)
@@ -40,7 +43,20 @@ public struct RoundTripEstimator: Sendable {
         self.smoothed = .nanoseconds((smoothed.nanoseconds * 7 + sample.nanoseconds) / 8)
     }
 
-    /// How long a gap may last before its bytes are asked for again.
+    /// How long a gap in a byte stream may last before the receiver asks for its bytes: twice
+    /// the least round trip (a payload that left with its neighbours has had time to arrive behind
+    /// one fast retransmit), at least `minimumTimeout`, at most `retryTimeout`. The smoothed round
+    /// trip is no guide here: the sync connection queues behind the data connections, so on a
+    /// loaded lossy path it reads several times the path's (637 ms on a 50 ms path), and a gap
+    /// waited that long before anyone asked. Asking costs one control message; the sender resends
+    /// only what `ResendPolicy` finds held up.
+    public var requestTimeout: TimeAmount {
+        guard let least else { return self.retryTimeout }
+        return min(self.retryTimeout, max(self.minimumTimeout, least * 2))
+    }
+
+    /// How long a gap may last before its bytes are asked for again (datagrams), and what the
+    /// sender's `ResendPolicy` measures a payload's age against.
     public var retryTimeout: TimeAmount {
         guard let smoothed else { return self.initialTimeout }
         let timeout = TimeAmount.nanoseconds(smoothed.nanoseconds + 4 * self.variation.nanoseconds)

@@ -82,6 +82,12 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     /// The stream payloads written on this connection (session, offset), so that if it dies
     /// before both sides finished, the ends can resend them at once.
     private(set) var carried: [(SessionID, UInt64)] = []
+    /// Bytes of payload frames written to the channel so far.
+    private(set) var payloadBytesWritten = 0
+    /// The bound on this connection's unsent bytes (`TunnelConnectionHandler+SendQueue.swift`).
+    var sendQueue = SendQueueBound()
+    /// Whether `sendQueue`'s first bound was set on the socket.
+    var sendQueueApplied = false
 
     /// Whether the connection ended with both directions finished (nothing written on it lost).
     /// Once this end's output is shut, NIO closes the channel on the peer's FIN without an
@@ -279,7 +285,10 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         do {
             try OutboundFrameEncoder.encodePayload(
                 header, data: data, cipher: self.security.cipher, allocator: context.channel.allocator
-            ) { context.write(self.wrapOutboundOut($0), promise: nil) }
+            ) {
+                self.payloadBytesWritten += $0.readableBytes
+                context.write(self.wrapOutboundOut($0), promise: nil)
+            }
         } catch {
             self.logger.error("sealing a frame failed: \(error)")
             self.close()

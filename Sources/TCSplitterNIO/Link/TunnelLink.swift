@@ -241,20 +241,25 @@ final class TunnelLink {
     }
 
     /// Whether a payload written to connection `serial` at `sentAt` may be resent on the
-    /// receiver's request: yes when that connection is gone, or when the payload is overdue (on
-    /// the connection for `stuckAfter`: a middlebox may accept bytes and never pass them on);
-    /// when the connection is stuck (bytes unacknowledged by the peer's TCP and no acknowledgement
-    /// for `stuckAfter`) it is closed, which resends everything it carried (`connectionLost`).
-    /// Otherwise the payload is slow, not lost: it is left to its connection.
+    /// receiver's request, as `ResendPolicy` decides from the connection's TCP state; a stuck
+    /// connection (bytes unacknowledged by the peer's TCP and no acknowledgement for `stuckAfter`)
+    /// is closed instead, which resends everything it carried (`connectionLost`).
     func mayResend(carriedBy serial: UInt64, sentAt: NIODeadline, now: NIODeadline) -> Bool {
-        guard let connection = self.dataConnections[serial] else { return true }
-        if now - sentAt >= self.stuckAfter { return true }
-        if connection.isStuck(after: self.stuckAfter) {
+        let connection = self.dataConnections[serial]
+        let decision = ResendPolicy.decide(
+            carrierGone: connection == nil, carrier: connection?.resendCarrierState, sentAgo: now - sentAt,
+            lateAfter: self.roundTrip.requestTimeout, stuckAfter: self.stuckAfter)
+        switch decision {
+        case .resend:
+            return true
+        case .closeCarrier:
             self.logger.info(
                 "closing a stuck data connection: its peer acknowledged nothing for \(self.stuckAfter.milliseconds) ms")
-            connection.close()
+            connection?.close()
+            return false
+        case .wait:
+            return false
         }
-        return false
     }
 
     /// Whether the send guard lets `bytes` more be resent now.
@@ -321,9 +326,16 @@ final class TunnelLink {
         if self.dispatcher.queuedPayloads > 0 {
             self.logger.debug("payloads waiting for a connection; \(self.stateDescription)")
         }
-        for session in Array(self.sessions.values) { session.housekeeping(now: now, retryTimeout: retryTimeout) }
-        for connection in Array(self.dataConnections.values) where now - connection.lastActivity > idleLimit {
-            connection.retire()
+        let requestTimeout = self.roundTrip.requestTimeout
+        for session in Array(self.sessions.values) {
+            session.housekeeping(now: now, retryTimeout: retryTimeout, requestTimeout: requestTimeout)
+        }
+        for connection in Array(self.dataConnections.values) {
+            if now - connection.lastActivity > idleLimit {
+                connection.retire()
+            } else {
+                connection.boundSendQueue(now: now)
+            }
         }
     }
 

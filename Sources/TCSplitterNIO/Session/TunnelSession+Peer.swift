@@ -84,10 +84,11 @@ extension TunnelSession {
         self.retransmit?.sent(offset: offset, on: carrier, now: self.link.lastHousekeeping)
     }
 
-    /// Called periodically: retries, stalls and probes. `retryTimeout` follows the round trip.
-    func housekeeping(now: NIODeadline, retryTimeout: TimeAmount) {
+    /// Called periodically: retries, stalls and probes. `retryTimeout` and `requestTimeout` follow
+    /// the round trip (`RoundTripEstimator`): a stream's gaps are asked for after `requestTimeout`.
+    func housekeeping(now: NIODeadline, retryTimeout: TimeAmount, requestTimeout: TimeAmount) {
         guard !self.isEnded else { return }
-        if self.retry != nil { self.checkGaps(now: now, timeout: retryTimeout) }
+        if self.retry != nil { self.checkGaps(now: now, timeout: requestTimeout) }
         if self.datagram != nil {
             if self.expireIfIdle(now: now) { return }
             self.checkDatagramGaps(now: now, retryTimeout: retryTimeout)

@@ -1,0 +1,65 @@
+import NIOCore
+
+/// Whether a payload the receiver asks for again is resent now, from what is known of the
+/// connection that carried it.
+///
+/// A payload on a live connection is usually slow, not lost: that connection's TCP delivers it
+/// after its own loss recovery, and sending it twice spends the link on duplicates. Fast
+/// retransmit takes about a round trip, so the receiver's request (sent once a gap is older than
+/// `RoundTripEstimator.requestTimeout`) normally meets a payload that is about to arrive.
+/// Resending everything requested from a connection in fast recovery was tried: on a bbr-loaded
+/// lossy link every connection is in recovery most of the time, and 500–1,500 duplicate payloads
+/// a run cost a fifth of the goodput. A retransmission timeout
+/// is different: the kernel waits at least 200 ms, doubling each time, and a connection that
+/// carries little (a small send queue, the end of a burst) has no later segments to trigger fast
+/// retransmit. Behind it the whole stream waits, with every other connection idle once the window
+/// fills (on the 50 ms, 0.5% loss link, gaps of 150–460 ms every second). So:
+///
+/// - the carrier is gone: resend (its close resent most of it already);
+/// - the payload is older than `stuckAfter`: resend (a middlebox may swallow bytes);
+/// - the carrier's TCP is recovering by timeout (`TCP_CA_Loss`, or backing off) and the payload
+///   is older than `lateAfter` (the request timeout): resend;
+/// - the carrier has had bytes unacknowledged and no acknowledgement for `stuckAfter`: close it,
+///   which resends all it carried;
+/// - otherwise wait for the carrier.
+public enum ResendPolicy {
+    /// What the kernel says of the carrier (`TCP_INFO`).
+    public struct Carrier: Hashable, Sendable {
+        /// Its TCP is in timeout recovery: `tcpi_ca_state == TCP_CA_Loss` or `tcpi_backoff > 0`.
+        public var recoveringByTimeout: Bool
+        /// Bytes its peer's TCP has not acknowledged.
+        public var unacknowledged: Bool
+        /// Since its last acknowledgement from the peer's TCP.
+        public var sinceLastAck: TimeAmount
+
+        /// A carrier's state.
+        public init(recoveringByTimeout: Bool, unacknowledged: Bool, sinceLastAck: TimeAmount) {
+            self.recoveringByTimeout = recoveringByTimeout
+            self.unacknowledged = unacknowledged
+            self.sinceLastAck = sinceLastAck
+        }
+    }
+
+    /// What to do with one requested payload.
+    public enum Decision: Hashable, Sendable {
+        /// Resend it now.
+        case resend
+        /// Close its carrier: the close resends everything the carrier held.
+        case closeCarrier
+        /// Leave it to its carrier.
+        case wait
+    }
+
+    /// The decision for a payload sent `sentAgo` on a carrier that is gone (`carrierGone`) or in
+    /// state `carrier` (`nil`: not readable here, as off Linux). `lateAfter` is the age past
+    /// which a payload behind a timeout is resent, `stuckAfter` the age past which any is.
+    public static func decide(
+        carrierGone: Bool, carrier: Carrier?, sentAgo: TimeAmount, lateAfter: TimeAmount, stuckAfter: TimeAmount
+    ) -> Decision {
+        if carrierGone || sentAgo >= stuckAfter { return .resend }
+        guard let state = carrier else { return .wait }
+        if state.recoveringByTimeout && sentAgo >= lateAfter { return .resend }
+        if state.unacknowledged && state.sinceLastAck >= stuckAfter { return .closeCarrier }
+        return .wait
+    }
+}

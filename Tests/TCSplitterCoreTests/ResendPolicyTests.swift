@@ -1,0 +1,48 @@
+import NIOCore
+import TCSplitterCore
+import Testing
+
+@Suite struct ResendPolicyTests {
+    let late = TimeAmount.milliseconds(100)
+    let stuck = TimeAmount.seconds(2)
+
+    func decide(_ carrier: ResendPolicy.Carrier?, gone: Bool = false, sentAgo: Int64) -> ResendPolicy.Decision {
+        ResendPolicy.decide(
+            carrierGone: gone, carrier: carrier, sentAgo: .milliseconds(sentAgo), lateAfter: self.late,
+            stuckAfter: self.stuck)
+    }
+
+    static let moving = ResendPolicy.Carrier(
+        recoveringByTimeout: false, unacknowledged: true, sinceLastAck: .milliseconds(4))
+    static let timedOut = ResendPolicy.Carrier(
+        recoveringByTimeout: true, unacknowledged: true, sinceLastAck: .milliseconds(300))
+
+    @Test("a payload whose connection is gone is resent at once")
+    func goneIsResent() {
+        #expect(self.decide(nil, gone: true, sentAgo: 0) == .resend)
+    }
+
+    @Test("a payload on a moving connection waits for it, until it is older than stuckAfter")
+    func movingWaits() {
+        #expect(self.decide(Self.moving, sentAgo: 150) == .wait)
+        #expect(self.decide(Self.moving, sentAgo: 1_999) == .wait)
+        #expect(self.decide(Self.moving, sentAgo: 2_000) == .resend)
+        // Off Linux nothing is known of the carrier: only age counts.
+        #expect(self.decide(nil, sentAgo: 1_999) == .wait)
+        #expect(self.decide(nil, sentAgo: 2_000) == .resend)
+    }
+
+    @Test("a payload behind a retransmission timeout is resent once it is late, not before")
+    func timeoutIsResent() {
+        #expect(self.decide(Self.timedOut, sentAgo: 99) == .wait)
+        #expect(self.decide(Self.timedOut, sentAgo: 100) == .resend)
+    }
+
+    @Test("a connection with bytes unacknowledged and no acknowledgement for stuckAfter is closed")
+    func stuckIsClosed() {
+        let silent = ResendPolicy.Carrier(recoveringByTimeout: false, unacknowledged: true, sinceLastAck: .seconds(2))
+        #expect(self.decide(silent, sentAgo: 500) == .closeCarrier)
+        let idle = ResendPolicy.Carrier(recoveringByTimeout: false, unacknowledged: false, sinceLastAck: .seconds(9))
+        #expect(self.decide(idle, sentAgo: 500) == .wait)
+    }
+}
