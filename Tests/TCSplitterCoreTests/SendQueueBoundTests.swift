@@ -8,11 +8,12 @@ import Testing
         Int(megabitsPerSecond * 1e6 / 8 * Double(ms) / 1000)
     }
 
-    @Test("a fresh connection starts at the least bound, and the first sample only starts the clock")
+    @Test("a fresh connection starts at the least bound: the first sample answers it and starts the clock")
     func startsAtTheMinimum() {
         var bound = SendQueueBound()
         #expect(bound.limitBytes == SendQueueBound.minimumBytes)
-        #expect(bound.sample(takenBytes: 0, now: at(0)) == nil)
+        #expect(bound.sample(takenBytes: 0, now: at(0)) == SendQueueBound.minimumBytes)
+        #expect(bound.sample(takenBytes: 0, now: at(100)) == nil)
         #expect(bound.limitBytes == SendQueueBound.minimumBytes)
     }
 

@@ -42,12 +42,13 @@ public struct SendQueueBound: Sendable {
         self.limitBytes = Self.minimumBytes
     }
 
-    /// The connection's kernel has taken `takenBytes` in all by `now`. Returns the new bound
-    /// when it changed (the caller applies it to the socket and the channel), else `nil`.
+    /// The connection's kernel has taken `takenBytes` in all by `now`. Returns the bound to apply
+    /// to the socket and the channel when there is a new one (the first sample answers the
+    /// starting bound), else `nil`.
     public mutating func sample(takenBytes: Int, now: NIODeadline) -> Int? {
         guard let last = self.lastSample else {
             self.lastSample = (now, takenBytes)
-            return nil
+            return self.limitBytes
         }
         let elapsed = now - last.at
         guard elapsed >= Self.sampleInterval else { return nil }

@@ -14,10 +14,6 @@ extension TunnelConnectionHandler {
     /// mark). Called by the link's housekeeping for each data connection this end sends on.
     func boundSendQueue(now: NIODeadline) {
         guard let channel = self.channel, self.payloadBudget > 0 else { return }
-        if !self.sendQueueApplied {
-            self.sendQueueApplied = true
-            Self.apply(limitBytes: self.sendQueue.limitBytes, to: channel)
-        }
         let taken = self.payloadBytesWritten - self.bufferedBytes
         if let limit = self.sendQueue.sample(takenBytes: taken, now: now) {
             Self.apply(limitBytes: limit, to: channel)

@@ -86,8 +86,6 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private(set) var payloadBytesWritten = 0
     /// The bound on this connection's unsent bytes (`TunnelConnectionHandler+SendQueue.swift`).
     var sendQueue = SendQueueBound()
-    /// Whether `sendQueue`'s first bound was set on the socket.
-    var sendQueueApplied = false
 
     /// Whether the connection ended with both directions finished (nothing written on it lost).
     /// Once this end's output is shut, NIO closes the channel on the peer's FIN without an
