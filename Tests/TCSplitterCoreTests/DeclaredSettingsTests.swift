@@ -116,13 +116,16 @@ import Testing
 
 /// `--window auto`: each session's window follows the path's round trip, and travels in its open.
 @Suite struct SessionWindowTests {
-    @Test("4 MiB up to a 25 ms round trip, then in proportion, at most 32 MiB; a fixed --window never moves")
+    @Test("4 MiB up to a 12.5 ms round trip, then in proportion, at most 32 MiB; a fixed --window never moves")
     func followsTheRoundTrip() {
         var configuration = TunnelConfiguration(role: .client)
         #expect(configuration.autoWindow)
         #expect(configuration.sessionWindow(roundTrip: nil) == 4 << 20)
         #expect(configuration.sessionWindow(roundTrip: .milliseconds(1)) == 4 << 20)
-        #expect(configuration.sessionWindow(roundTrip: .milliseconds(50)) == 8 << 20)
+        #expect(configuration.sessionWindow(roundTrip: .milliseconds(10)) == 4 << 20)
+        #expect(configuration.sessionWindow(roundTrip: .milliseconds(25)) == 8 << 20)
+        #expect(configuration.sessionWindow(roundTrip: .milliseconds(50)) == 16 << 20)
+        #expect(configuration.sessionWindow(roundTrip: .milliseconds(100)) == 32 << 20)
         #expect(configuration.sessionWindow(roundTrip: .milliseconds(200)) == 32 << 20)
         #expect(configuration.sessionWindow(roundTrip: .seconds(1)) == 32 << 20)
         configuration.autoWindow = false

@@ -60,7 +60,7 @@ struct TuningOptions: ParsableArguments {
     @Option(
         name: .customLong("window"), parsing: .unconditional,
         help:
-            "Bytes per session and direction buffered or in flight (e.g. 4MiB). A full window stops reading the local socket. Memory per session and end is at most 2 × window, and sessions are admitted while their windows fit --max-buffer. auto (the default): 4 MiB on paths up to 25 ms round trip, growing in proportion beyond (a 200 ms path: 32 MiB, the most), chosen by the client for each session from the sync connection's round trip and declared in its open.",
+            "Bytes per session and direction buffered or in flight (e.g. 4MiB). A full window stops reading the local socket. Memory per session and end is at most 2 × window, and sessions are admitted while their windows fit --max-buffer. auto (the default): 4 MiB on paths up to 12.5 ms round trip, growing in proportion beyond (a 50 ms path: 16 MiB; 100 ms and more: 32 MiB, the most), chosen by the client for each session from the sync connection's round trip and declared in its open.",
         parser: AutoOr.parser(ByteCount.parser(in: 2...(1 << 30)))
     )
     var window = AutoOr<ByteCount>.auto
