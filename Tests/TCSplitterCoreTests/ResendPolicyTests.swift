@@ -44,5 +44,8 @@ import Testing
         #expect(self.decide(silent, sentAgo: 500) == .closeCarrier)
         let idle = ResendPolicy.Carrier(recoveringByTimeout: false, unacknowledged: false, sinceLastAck: .seconds(9))
         #expect(self.decide(idle, sentAgo: 500) == .wait)
+        // A black hole backs off too: it is closed (resending all it carried), not drained payload by payload.
+        let blackHole = ResendPolicy.Carrier(recoveringByTimeout: true, unacknowledged: true, sinceLastAck: .seconds(3))
+        #expect(self.decide(blackHole, sentAgo: 500) == .closeCarrier)
     }
 }

@@ -17,10 +17,10 @@ import NIOCore
 ///
 /// - the carrier is gone: resend (its close resent most of it already);
 /// - the payload is older than `stuckAfter`: resend (a middlebox may swallow bytes);
-/// - the carrier's TCP is recovering by timeout (`TCP_CA_Loss`, or backing off) and the payload
-///   is older than `lateAfter` (the request timeout): resend;
 /// - the carrier has had bytes unacknowledged and no acknowledgement for `stuckAfter`: close it,
 ///   which resends all it carried;
+/// - the carrier's TCP is recovering by timeout (`TCP_CA_Loss`, or backing off) and the payload
+///   is older than `lateAfter` (the request timeout): resend;
 /// - otherwise wait for the carrier.
 public enum ResendPolicy {
     /// What the kernel says of the carrier (`TCP_INFO`).
@@ -58,8 +58,10 @@ public enum ResendPolicy {
     ) -> Decision {
         if carrierGone || sentAgo >= stuckAfter { return .resend }
         guard let state = carrier else { return .wait }
-        if state.recoveringByTimeout && sentAgo >= lateAfter { return .resend }
+        // A stuck carrier is usually backing off too: closing it resends all it carried and
+        // frees the slot, where resending payload by payload would leave it open for minutes.
         if state.unacknowledged && state.sinceLastAck >= stuckAfter { return .closeCarrier }
+        if state.recoveringByTimeout && sentAgo >= lateAfter { return .resend }
         return .wait
     }
 }
