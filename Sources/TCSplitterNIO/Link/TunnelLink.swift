@@ -240,25 +240,45 @@ final class TunnelLink {
         for id in sessions { self.sessions[id]?.connectionLost(carrier: connection.serial) }
     }
 
-    /// Whether a payload written to connection `serial` at `sentAt` may be resent on the
-    /// receiver's request, as `ResendPolicy` decides from the connection's TCP state; a stuck
+    /// For one receiver's request at `now`: whether a payload written to connection `serial` at
+    /// `sentAt` may be resent, as `ResendPolicy` decides from the connection's TCP state. A stuck
     /// connection (bytes unacknowledged by the peer's TCP and no acknowledgement for `stuckAfter`)
-    /// is closed instead, which resends everything it carried (`connectionLost`).
-    func mayResend(carriedBy serial: UInt64, sentAt: NIODeadline, now: NIODeadline) -> Bool {
-        let connection = self.dataConnections[serial]
-        let decision = ResendPolicy.decide(
-            carrierGone: connection == nil, carrier: connection?.resendCarrierState, sentAgo: now - sentAt,
-            lateAfter: self.roundTrip.requestTimeout, stuckAfter: self.stuckAfter)
-        switch decision {
-        case .resend:
-            return true
-        case .closeCarrier:
-            self.logger.info(
-                "closing a stuck data connection: its peer acknowledged nothing for \(self.stuckAfter.milliseconds) ms")
-            connection?.close()
-            return false
-        case .wait:
-            return false
+    /// is closed instead, which resends everything it carried (`connectionLost`). Each carrier's
+    /// `TCP_INFO` is read once per request, and a stuck one is closed (and logged) once, however
+    /// many of the requested payloads it carried.
+    func resendFilter(now: NIODeadline) -> (_ serial: UInt64, _ sentAt: NIODeadline) -> Bool {
+        var carriers: [UInt64: ResendPolicy.Carrier?] = [:]
+        var closed: Set<UInt64> = []
+        let lateAfter = self.roundTrip.requestTimeout
+        let stuckAfter = self.stuckAfter
+        return { serial, sentAt in
+            let connection = self.dataConnections[serial]
+            var carrier: ResendPolicy.Carrier? = nil
+            if let connection {
+                if let known = carriers[serial] {
+                    carrier = known
+                } else {
+                    carrier = connection.resendCarrierState
+                    carriers[serial] = carrier
+                }
+            }
+            let decision = ResendPolicy.decide(
+                carrierGone: connection == nil, carrier: carrier, sentAgo: now - sentAt, lateAfter: lateAfter,
+                stuckAfter: stuckAfter)
+            switch decision {
+            case .resend:
+                return true
+            case .closeCarrier:
+                if closed.insert(serial).inserted {
+                    self.logger.info(
+                        "closing a stuck data connection: its peer acknowledged nothing for \(stuckAfter.milliseconds) ms"
+                    )
+                    connection?.close()
+                }
+                return false
+            case .wait:
+                return false
+            }
         }
     }
 

@@ -16,8 +16,8 @@ extension TunnelSession {
         self.resend(payloads, reason: "connection lost")
     }
 
-    /// The peer asks for these ranges again. Only payloads whose connection is gone or stuck, or
-    /// that are long overdue, are resent (`TunnelLink.mayResend`): one still moving on a live
+    /// The peer asks for these ranges again. Only payloads whose connection is gone, stuck or
+    /// recovering from a retransmission timeout, or that are long overdue, are resent (`TunnelLink.resendFilter`): one still moving on a live
     /// connection is slow, not lost, and sending it twice would spend the link's capacity on
     /// duplicates.
     func resendRequested(_ ranges: [Range<UInt64>]) {
@@ -25,9 +25,7 @@ extension TunnelSession {
         else {
             return
         }
-        let link = self.link
-        let now = self.now
-        let payloads = retransmit.payloads(overlapping: ranges) { link.mayResend(carriedBy: $0, sentAt: $1, now: now) }
+        let payloads = retransmit.payloads(overlapping: ranges, resendable: self.link.resendFilter(now: self.now))
         self.retransmit = retransmit
         self.resend(payloads, reason: "requested \(ranges)")
     }
