@@ -28,6 +28,20 @@ import Testing
         #expect(bound.sample(takenBytes: taken, now: at(200)) == SendQueueBound.maximumBytes)
     }
 
+    @Test("the taken bytes are read only when a sample is due, not on every housekeeping tick")
+    func readsOnlyWhenDue() {
+        var bound = SendQueueBound()
+        var reads = 0
+        func taken() -> Int {
+            reads += 1
+            return 0
+        }
+        for tick in stride(from: 0 as Int64, through: 200, by: 20) {
+            _ = bound.sample(takenBytes: taken(), now: at(tick))
+        }
+        #expect(reads == 3)  // at 0 (the start), 100 and 200
+    }
+
     @Test("samples closer than the interval are not taken")
     func waitsForTheInterval() {
         var bound = SendQueueBound()

@@ -55,8 +55,8 @@ public struct RoundTripEstimator: Sendable {
         return min(self.retryTimeout, max(self.minimumTimeout, least * 2))
     }
 
-    /// How long a gap may last before its bytes are asked for again (datagrams), and what the
-    /// sender's `ResendPolicy` measures a payload's age against.
+    /// How long a datagram gap may last before its bytes are asked for again; four of it (at
+    /// least 2 s) make the sender's `stuckAfter` for `ResendPolicy`.
     public var retryTimeout: TimeAmount {
         guard let smoothed else { return self.initialTimeout }
         let timeout = TimeAmount.nanoseconds(smoothed.nanoseconds + 4 * self.variation.nanoseconds)

@@ -16,8 +16,9 @@ import NIOCore
 /// The rate is what the kernel took from the connection over each `sampleInterval` (bytes
 /// written minus bytes still buffered in the channel). The bound follows it at once when the
 /// rate rises and falls by at most a quarter per sample, so one slow moment does not starve a
-/// connection (a move under an eighth is ignored, except onto either end); it never goes below `minimumBytes` (a fresh connection starts there, and a few
-/// event-loop turns at that size show a fast path its rate) nor above `maximumBytes`.
+/// connection (a move under an eighth is ignored, except onto either end); it never goes below
+/// `minimumBytes` (a fresh connection starts there, and a few event-loop turns at that size show
+/// a fast path its rate) nor above `maximumBytes`.
 ///
 /// ```
 ///  sample (≥ 100 ms apart): rate = taken bytes / elapsed
@@ -42,16 +43,18 @@ public struct SendQueueBound: Sendable {
         self.limitBytes = Self.minimumBytes
     }
 
-    /// The connection's kernel has taken `takenBytes` in all by `now`. Returns the bound to apply
-    /// to the socket and the channel when there is a new one (the first sample answers the
-    /// starting bound), else `nil`.
-    public mutating func sample(takenBytes: Int, now: NIODeadline) -> Int? {
+    /// The connection's kernel has taken `takenBytes` in all by `now` (read only when a sample
+    /// is due: the caller may be on a tick far shorter than `sampleInterval`). Returns the bound
+    /// to apply to the socket and the channel when there is a new one (the first sample answers
+    /// the starting bound), else `nil`.
+    public mutating func sample(takenBytes readTaken: @autoclosure () -> Int, now: NIODeadline) -> Int? {
         guard let last = self.lastSample else {
-            self.lastSample = (now, takenBytes)
+            self.lastSample = (now, readTaken())
             return self.limitBytes
         }
         let elapsed = now - last.at
         guard elapsed >= Self.sampleInterval else { return nil }
+        let takenBytes = readTaken()
         self.lastSample = (now, takenBytes)
         let bytesPerSecond = Double(max(0, takenBytes - last.takenBytes)) * 1e9 / Double(elapsed.nanoseconds)
         let wanted = Int(bytesPerSecond * Double(Self.queueTime.nanoseconds) / 1e9)

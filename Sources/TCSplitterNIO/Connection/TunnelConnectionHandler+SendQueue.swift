@@ -14,8 +14,8 @@ extension TunnelConnectionHandler {
     /// mark). Called by the link's housekeeping for each data connection this end sends on.
     func boundSendQueue(now: NIODeadline) {
         guard let channel = self.channel, self.payloadBudget > 0 else { return }
-        let taken = self.payloadBytesWritten - self.bufferedBytes
-        if let limit = self.sendQueue.sample(takenBytes: taken, now: now) {
+        // `bufferedBytes` is a channel option lookup: read only when a sample is due.
+        if let limit = self.sendQueue.sample(takenBytes: self.payloadBytesWritten - self.bufferedBytes, now: now) {
             Self.apply(limitBytes: limit, to: channel)
         }
     }
