@@ -22,14 +22,24 @@ import Testing
         #expect(self.decide(nil, gone: true, sentAgo: 0) == .resend)
     }
 
-    @Test("a payload on a moving connection waits for it, until it is older than stuckAfter")
+    @Test("a payload on a moving connection waits for it; older than stuckAfter, its connection is closed")
     func movingWaits() {
         #expect(self.decide(Self.moving, sentAgo: 150) == .wait)
         #expect(self.decide(Self.moving, sentAgo: 1_999) == .wait)
-        #expect(self.decide(Self.moving, sentAgo: 2_000) == .resend)
+        #expect(self.decide(Self.moving, sentAgo: 2_000) == .closeCarrier(.overdue))
         // Off Linux nothing is known of the carrier: only age counts.
         #expect(self.decide(nil, sentAgo: 1_999) == .wait)
-        #expect(self.decide(nil, sentAgo: 2_000) == .resend)
+        #expect(self.decide(nil, sentAgo: 2_000) == .closeCarrier(.overdue))
+    }
+
+    @Test("a black hole (every byte acknowledged, the payload never delivered) is closed once the payload is overdue")
+    func blackHoleIsClosed() {
+        let swallowing = ResendPolicy.Carrier(
+            recoveringByTimeout: false, unacknowledged: false, sinceLastAck: .milliseconds(1))
+        #expect(self.decide(swallowing, sentAgo: 1_000) == .wait)
+        #expect(self.decide(swallowing, sentAgo: 2_000) == .closeCarrier(.overdue))
+        // A gone carrier needs no close: its payload is resent at any age.
+        #expect(self.decide(nil, gone: true, sentAgo: 5_000) == .resend)
     }
 
     @Test("a payload behind a retransmission timeout is resent once it is late, not before")
@@ -41,11 +51,11 @@ import Testing
     @Test("a connection with bytes unacknowledged and no acknowledgement for stuckAfter is closed")
     func stuckIsClosed() {
         let silent = ResendPolicy.Carrier(recoveringByTimeout: false, unacknowledged: true, sinceLastAck: .seconds(2))
-        #expect(self.decide(silent, sentAgo: 500) == .closeCarrier)
+        #expect(self.decide(silent, sentAgo: 500) == .closeCarrier(.silent))
         let idle = ResendPolicy.Carrier(recoveringByTimeout: false, unacknowledged: false, sinceLastAck: .seconds(9))
         #expect(self.decide(idle, sentAgo: 500) == .wait)
-        // A black hole backs off too: it is closed (resending all it carried), not drained payload by payload.
-        let blackHole = ResendPolicy.Carrier(recoveringByTimeout: true, unacknowledged: true, sinceLastAck: .seconds(3))
-        #expect(self.decide(blackHole, sentAgo: 500) == .closeCarrier)
+        // A dead path backs off too: it is closed (resending all it carried), not drained payload by payload.
+        let deadPath = ResendPolicy.Carrier(recoveringByTimeout: true, unacknowledged: true, sinceLastAck: .seconds(3))
+        #expect(self.decide(deadPath, sentAgo: 500) == .closeCarrier(.silent))
     }
 }

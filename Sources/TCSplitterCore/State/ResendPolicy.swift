@@ -16,9 +16,12 @@ import NIOCore
 /// fills (on the 50 ms, 0.5% loss link, gaps of 150–460 ms every second). So:
 ///
 /// - the carrier is gone: resend (its close resent most of it already);
-/// - the payload is older than `stuckAfter`: resend (a middlebox may swallow bytes);
-/// - the carrier has had bytes unacknowledged and no acknowledgement for `stuckAfter`: close it,
-///   which resends all it carried;
+/// - the payload is older than `stuckAfter` and its carrier still open: close the carrier, which
+///   resends all it carried. Its TCP may look healthy (a middlebox that swallows bytes, or a
+///   proxy gone silent, acknowledges everything), and such a black hole takes more than its
+///   share: it is always writable, so the dispatcher, which serves the connection that sends
+///   first, keeps feeding it, resends included;
+/// - the carrier has had bytes unacknowledged and no acknowledgement for `stuckAfter`: close it;
 /// - the carrier's TCP is recovering by timeout (`TCP_CA_Loss`, or backing off) and the payload
 ///   is older than `lateAfter` (the request timeout): resend;
 /// - otherwise wait for the carrier.
@@ -45,22 +48,31 @@ public enum ResendPolicy {
         /// Resend it now.
         case resend
         /// Close its carrier: the close resends everything the carrier held.
-        case closeCarrier
+        case closeCarrier(Fault)
         /// Leave it to its carrier.
         case wait
     }
 
+    /// Why a carrier is closed.
+    public enum Fault: Hashable, Sendable {
+        /// Its peer's TCP acknowledged nothing for `stuckAfter` while bytes were in flight.
+        case silent
+        /// A payload it carried is still asked for after `stuckAfter`, whatever its TCP says.
+        case overdue
+    }
+
     /// The decision for a payload sent `sentAgo` on a carrier that is gone (`carrierGone`) or in
     /// state `carrier` (`nil`: not readable here, as off Linux). `lateAfter` is the age past
-    /// which a payload behind a timeout is resent, `stuckAfter` the age past which any is.
+    /// which a payload behind a timeout is resent, `stuckAfter` the age past which its carrier is closed.
     public static func decide(
         carrierGone: Bool, carrier: Carrier?, sentAgo: TimeAmount, lateAfter: TimeAmount, stuckAfter: TimeAmount
     ) -> Decision {
-        if carrierGone || sentAgo >= stuckAfter { return .resend }
+        if carrierGone { return .resend }
+        if sentAgo >= stuckAfter { return .closeCarrier(.overdue) }
         guard let state = carrier else { return .wait }
         // A stuck carrier is usually backing off too: closing it resends all it carried and
         // frees the slot, where resending payload by payload would leave it open for minutes.
-        if state.unacknowledged && state.sinceLastAck >= stuckAfter { return .closeCarrier }
+        if state.unacknowledged && state.sinceLastAck >= stuckAfter { return .closeCarrier(.silent) }
         if state.recoveringByTimeout && sentAgo >= lateAfter { return .resend }
         return .wait
     }

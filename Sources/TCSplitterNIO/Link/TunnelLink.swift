@@ -242,8 +242,9 @@ final class TunnelLink {
 
     /// For one receiver's request at `now`: whether a payload written to connection `serial` at
     /// `sentAt` may be resent, as `ResendPolicy` decides from the connection's TCP state. A stuck
-    /// connection (bytes unacknowledged by the peer's TCP and no acknowledgement for `stuckAfter`)
-    /// is closed instead, which resends everything it carried (`connectionLost`). Each carrier's
+    /// connection (bytes unacknowledged by the peer's TCP and no acknowledgement for `stuckAfter`),
+    /// or one whose payload is still missing after `stuckAfter`, is closed instead, which resends
+    /// everything it carried (`connectionLost`). Each carrier's
     /// `TCP_INFO` is read once per request, and a stuck one is closed (and logged) once, however
     /// many of the requested payloads it carried.
     func resendFilter(now: NIODeadline) -> (_ serial: UInt64, _ sentAt: NIODeadline) -> Bool {
@@ -268,11 +269,18 @@ final class TunnelLink {
             switch decision {
             case .resend:
                 return true
-            case .closeCarrier:
+            case .closeCarrier(let fault):
                 if closed.insert(serial).inserted {
-                    self.logger.info(
-                        "closing a stuck data connection: its peer acknowledged nothing for \(stuckAfter.milliseconds) ms"
-                    )
+                    switch fault {
+                    case .silent:
+                        self.logger.info(
+                            "closing a stuck data connection: its peer acknowledged nothing for \(stuckAfter.milliseconds) ms"
+                        )
+                    case .overdue:
+                        self.logger.info(
+                            "closing a data connection that lost a payload: still asked for after \(stuckAfter.milliseconds) ms while the connection stayed open"
+                        )
+                    }
                     connection?.close()
                 }
                 return false
