@@ -143,3 +143,42 @@ extension ConnectionBudgetScalerTests {
         #expect(doubled && medium.factor == 2)
     }
 }
+
+extension ConnectionBudgetScalerTests {
+    @Test(
+        "a round trip of 60 ms or more makes 16 the floor from the start: no halving, idling or stale report goes below it"
+    )
+    func longPathFloor() {
+        var short = ConnectionBudgetScaler(baseBudget: 64)
+        let unchanged = !short.roundTripMeasured(.milliseconds(59))
+        #expect(unchanged && short.factor == 1 && short.floorFactor == 1)
+
+        var scaler = ConnectionBudgetScaler(baseBudget: 64)
+        let raised = scaler.roundTripMeasured(.milliseconds(200))
+        #expect(raised && scaler.factor == 16 && scaler.budget == 1024 && !scaler.isFastPath)
+        // Measured again (every pong): nothing more changes.
+        let again = !scaler.roundTripMeasured(.milliseconds(200))
+        #expect(again && scaler.factor == 16)
+        // Long-lived connections halve toward the floor, not past it.
+        scaler.budgetSpent(factor: 16, lifetime: .seconds(300), roundTrip: .milliseconds(200))
+        #expect(scaler.factor == 16)
+        // Spent fast, the factor still climbs above the floor, and idling returns it to the floor.
+        scaler.budgetSpent(factor: 16, lifetime: .seconds(2), roundTrip: .milliseconds(200))
+        #expect(scaler.factor == 64)
+        let idled = scaler.connectionIdled()
+        #expect(idled && scaler.factor == 16)
+
+        // A fast long path clears its fast-path mark back at the floor, not at 1.
+        var fast = ConnectionBudgetScaler(baseBudget: 64)
+        fast.roundTripMeasured(.milliseconds(100))
+        fast.budgetSpent(factor: 16, lifetime: .milliseconds(100), roundTrip: .milliseconds(100))
+        #expect(fast.isFastPath && fast.factor == 64)
+        fast.connectionIdled()
+        #expect(!fast.isFastPath && fast.factor == 16)
+
+        // A scaler that never scales ignores the round trip too.
+        var never = ConnectionBudgetScaler(baseBudget: 1, minimumLifetime: .zero)
+        let ignored = !never.roundTripMeasured(.seconds(1))
+        #expect(ignored && never.budget == 1)
+    }
+}

@@ -32,6 +32,36 @@ import Testing
         #expect(machine.peerShutOutput() == .close)
     }
 
+    @Test("a raised budget lets a sending connection go on, times its lifetime afresh, and is refused near the end")
+    func raisedBudget() {
+        var machine = DataConnectionStateMachine(budget: 8)
+        machine.handshakeCompleted()
+        for second in 0..<4 { _ = machine.payloadSent(now: at(Int64(second) * 1_000)) }  // half spent at 3 s
+        let raised = machine.raiseBudget(to: 16)
+        let lowered = machine.raiseBudget(to: 12)  // never lowered
+        #expect(raised && !lowered && machine.budget == 16)
+        var replacementAskedAt: Int?
+        for second in 4..<15 {
+            let sent = machine.payloadSent(now: at(Int64(second) * 1_000))
+            if sent.askForReplacement { replacementAskedAt = machine.sentPayloads }
+            #expect(sent.action == .none)
+        }
+        #expect(replacementAskedAt == 12)
+        #expect(machine.payloadSent(now: at(16_000)).action == .shutdownOutput)
+        // Half of 16 was sent at 7 s, all of it at 16 s: 18 s, not the 26 s the old half gives.
+        #expect(machine.budgetSpentAfter == .seconds(18))
+
+        // Past its replacement point, or a receiver: left alone.
+        var late = DataConnectionStateMachine(budget: 4)
+        late.handshakeCompleted()
+        for _ in 0..<3 { _ = late.payloadSent(now: at(0)) }
+        let lateRaised = late.raiseBudget(to: 64)
+        #expect(!lateRaised && late.budget == 4)
+        var receiver = DataConnectionStateMachine(budget: 0)
+        let receiverRaised = receiver.raiseBudget(to: 64)
+        #expect(!receiverRaised && receiver.budget == 0)
+    }
+
     @Test("a budget of one is the original's one payload per connection")
     func budgetOne() {
         var machine = DataConnectionStateMachine(budget: 1)

@@ -83,6 +83,22 @@ public struct DataConnectionStateMachine: Sendable {
         return true
     }
 
+    /// Raises this end's budget on a connection still sending (the path turned out long, and
+    /// the connections opened before that was known would retire in slow start). Returns whether
+    /// it was raised: never for a receiver (budget 0), a shut output, or a connection that
+    /// already asked for its replacement (at `replacementPoint`).
+    @discardableResult
+    public mutating func raiseBudget(to budget: Int) -> Bool {
+        guard self.budget > 0, budget > self.budget, self.sentPayloads < self.replacementPoint, !self.outputShut
+        else {
+            return false
+        }
+        self.budget = budget
+        // The lifetime is timed from the new budget's half on.
+        if self.sentPayloads < budget / 2 { self.halfSpentAt = nil }
+        return true
+    }
+
     /// The hello exchange completed.
     public mutating func handshakeCompleted() {
         self.isReady = true

@@ -276,6 +276,12 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         if self.dataState.assignBudget(budget) { self.budgetFactor = factor }
     }
 
+    /// Raises this end's payload budget to `budget`, drawn at `factor`, unless the connection
+    /// is near its end (`DataConnectionStateMachine.raiseBudget(to:)`).
+    func raiseBudget(_ budget: Int, factor: Int) {
+        if self.dataState.raiseBudget(to: budget) { self.budgetFactor = factor }
+    }
+
     /// Writes one payload without flushing; the caller flushes after a batch.
     func send(payload header: PayloadHeader, data: ByteBuffer) {
         guard let context = self.context, self.canSend else { return }

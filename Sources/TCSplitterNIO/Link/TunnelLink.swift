@@ -176,7 +176,20 @@ final class TunnelLink {
             self.sendControl(.pong(token))
         case .pong(let token):
             let now = self.eventLoop.now.uptimeNanoseconds
-            if token <= now { self.roundTrip.add(sample: .nanoseconds(Int64(now - token))) }
+            guard token <= now else { return }
+            self.roundTrip.add(sample: .nanoseconds(Int64(now - token)))
+            if let least = self.roundTrip.least, self.budgetScaler.roundTripMeasured(least) {
+                self.logger.debug(
+                    "data connections now carry \(self.budgetScaler.budget) payloads each way (the path's round trip is long: \(least.milliseconds) ms)"
+                )
+                // The connections opened before the round trip was known (the whole pool, at
+                // start) would otherwise retire within their slow start.
+                var generator = SystemRandomNumberGenerator()
+                for connection in self.dataConnections.values where connection.budgetFactor < self.budgetScaler.factor {
+                    let budget = self.newConnectionBudget(using: &generator)
+                    connection.raiseBudget(budget.budget, factor: budget.factor)
+                }
+            }
         default:
             guard let id = message.sessionID else { return }
             self.sessions[id]?.received(control: message)
