@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import TCSplitterCore
 import Testing
@@ -121,10 +122,11 @@ import Testing
         #expect(sizer.roundTripMeasured(.microseconds(100)) == .none)
         #expect(sizer.roundTripMeasured(.milliseconds(200)) == .resize(size: 16, reason: .longPath))
         #expect(sizer.initial == 16 && sizer.base == 4)
-        // Growth goes on from there, judged afresh.
-        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 32, reason: .grew))
+        // Growth goes on from there once the floor is measured (two level readings).
+        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(2000)) == .resize(size: 32, reason: .grew))
         #expect(
-            sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(12_000)) == .resize(size: 16, reason: .idle))
+            sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(13_000)) == .resize(size: 16, reason: .idle))
         // A shorter round trip lowers the floor for the next idle, not the pool now.
         #expect(sizer.roundTripMeasured(.milliseconds(1)) == .none)
         #expect(sizer.initial == 4 && sizer.size == 16)
@@ -176,5 +178,70 @@ import Testing
             previous = sizer.size
         }
         #expect(sizer.size == 40)
+    }
+}
+
+extension PoolSizerTests {
+    @Test(
+        "on a long path a size is judged once its readings stop rising (at most six intervals), and a step that did not pay is taken back"
+    )
+    func longPathWaitsForStartup() {
+        var sizer = Self.sizer()
+        #expect(sizer.roundTripMeasured(.milliseconds(200)) == .resize(size: 16, reason: .longPath))
+        // The 200 ms / 1% loss path: 16 connections read 1, 26, 77, 86, 88 Mbit/s.
+        for (second, reading) in [1.0, 26, 77, 86].enumerated() {
+            let action = sizer.sample(goodputBytesPerSecond: reading, busy: true, now: at(Int64(second + 1) * 1000))
+            #expect(action == .none, "reading \(reading) is still startup")
+        }
+        // Level (within 10%): the floor measured at the mean of 86 and 88, then one step.
+        #expect(sizer.sample(goodputBytesPerSecond: 88, busy: true, now: at(5000)) == .resize(size: 32, reason: .grew))
+        // 32 ramps as well, then levels at the link's 90: under 10% over 87, so on a long path
+        // the step is taken back, and the pool holds at 16.
+        #expect(sizer.sample(goodputBytesPerSecond: 60, busy: true, now: at(6000)) == .none)
+        #expect(sizer.sample(goodputBytesPerSecond: 85, busy: true, now: at(7000)) == .none)
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 90, busy: true, now: at(8000))
+                == .resize(size: 16, reason: .didNotPay))
+        #expect(sizer.sample(goodputBytesPerSecond: 88, busy: true, now: at(9000)) == .none)
+
+        // Readings that never level off are judged at the sixth interval.
+        var climbing = Self.sizer()
+        _ = climbing.roundTripMeasured(.milliseconds(200))
+        var actions: [PoolSizer.Action] = []
+        for second in 1...6 {
+            actions.append(
+                climbing.sample(
+                    goodputBytesPerSecond: 10 * pow(1.5, Double(second)), busy: true, now: at(Int64(second) * 1000)))
+        }
+        #expect(actions.dropLast().allSatisfy { $0 == .none })
+        #expect(actions.last == .resize(size: 32, reason: .grew))
+
+        // A short path still steps at its first busy reading.
+        var short = Self.sizer()
+        #expect(short.sample(goodputBytesPerSecond: 1, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
+    }
+}
+
+extension PoolSizerTests {
+    @Test("on a long path a step grows on only if every settle reading shows the gain")
+    func longPathGrowsOnEveryReading() {
+        // A per-flow cap on a long path: each step doubles what every interval carries.
+        var capped = Self.sizer()
+        _ = capped.roundTripMeasured(.milliseconds(200))
+        _ = capped.sample(goodputBytesPerSecond: 96, busy: true, now: at(1000))
+        #expect(capped.sample(goodputBytesPerSecond: 96, busy: true, now: at(2000)) == .resize(size: 32, reason: .grew))
+        _ = capped.sample(goodputBytesPerSecond: 190, busy: true, now: at(3000))
+        #expect(
+            capped.sample(goodputBytesPerSecond: 192, busy: true, now: at(4000)) == .resize(size: 48, reason: .grew))
+
+        // A lossy one: one interval stalled behind a timeout. The mean (110) would count as a
+        // gain over 90; the stalled reading does not.
+        var lossy = Self.sizer()
+        _ = lossy.roundTripMeasured(.milliseconds(200))
+        _ = lossy.sample(goodputBytesPerSecond: 90, busy: true, now: at(1000))
+        #expect(lossy.sample(goodputBytesPerSecond: 90, busy: true, now: at(2000)) == .resize(size: 32, reason: .grew))
+        _ = lossy.sample(goodputBytesPerSecond: 150, busy: true, now: at(3000))
+        #expect(
+            lossy.sample(goodputBytesPerSecond: 70, busy: true, now: at(4000)) == .resize(size: 16, reason: .didNotPay))
     }
 }

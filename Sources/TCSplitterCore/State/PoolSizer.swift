@@ -30,6 +30,18 @@ import NIOCore
 /// like a gain worth another (32, 34 Mbit/s). Waiting a third interval instead cost the
 /// per-flow-capped path (B) a second at 16 of the 32 flows it needs (80 Mbit/s against 92-96).
 ///
+/// On a long path (a floor above `base`) three rules are stricter. A size is judged only once
+/// its readings stop rising, after at most `maximumSettleSamples` intervals, and the floor itself
+/// is measured that way before the first step: there one interval spans only a few round trips,
+/// and on the 200 ms / 1% loss path a pool of 16 read 1, then 26, then 77 Mbit/s one second
+/// apart, against which the pool stepped to 32, 48 and 64 within four seconds. A step grows on
+/// only if every settle reading (their least, not their mean) shows the gain: there a stream
+/// waits behind a retransmission timeout or not by chance, and one-second readings at a steady
+/// 32 connections went 66, 141, 2, 222 Mbit/s. And a step that did not pay is taken back
+/// (`didNotPay`), where a short path holds at it: every connection more on a long lossy path is
+/// one more for the stream to wait behind. A fixed pool of 16 moved 85-88 Mbit/s there, and
+/// pools that had grown to 32-64 72-79 (interleaved runs).
+///
 /// A step that seems to have lowered goodput is taken back only when a third interval confirms
 /// it (the mean of the last `settleSamples`): on a lossy path the connections a step adds ramp up for
 /// a while, and one bad interval used to send a pool of 32 back to 16.
@@ -57,6 +69,8 @@ public struct PoolSizer: Sendable {
         case reprobed = "re-probing a busy pool"
         /// The last step lowered goodput: it is taken back.
         case steppedBack = "the last step lowered goodput"
+        /// On a long path the last step added less than `minimumGain`: it is taken back.
+        case didNotPay = "the last step added too little on a long path"
         /// The traffic stopped: back to the initial size.
         case idle = "traffic stopped"
         /// The path's round trip is long: the pool starts larger.
@@ -101,6 +115,8 @@ public struct PoolSizer: Sendable {
     public let idleAfter: TimeAmount
     /// Intervals after a step whose mean goodput judges it.
     public let settleSamples: Int
+    /// On a long path, the most intervals a size waits for its readings to stop rising.
+    public let maximumSettleSamples: Int
     /// The connections to keep now.
     public private(set) var size: Int
     /// The size before the last step, and the goodput measured at it.
@@ -119,6 +135,7 @@ public struct PoolSizer: Sendable {
         reprobeAfter: TimeAmount = .seconds(30),
         idleAfter: TimeAmount = .seconds(10),
         settleSamples: Int = 2,
+        maximumSettleSamples: Int = 6,
         now: NIODeadline
     ) {
         self.initial = max(1, initial)
@@ -129,6 +146,7 @@ public struct PoolSizer: Sendable {
         self.reprobeAfter = reprobeAfter
         self.idleAfter = idleAfter
         self.settleSamples = max(1, settleSamples)
+        self.maximumSettleSamples = max(self.settleSamples, maximumSettleSamples)
         self.size = self.initial
         self.lastTraffic = now
     }
@@ -150,34 +168,51 @@ public struct PoolSizer: Sendable {
             self.phase = .probing
             return self.step(from: goodput, reason: .reprobed, now: now)
         case .probing:
-            if let previous = self.previous {
-                self.readingsSinceStep.append(goodput)
-                let count = self.readingsSinceStep.count
-                guard count >= self.settleSamples else { return .none }
-                // The mean of the last `settleSamples` intervals.
-                let recent = self.readingsSinceStep.suffix(self.settleSamples)
-                let measured = recent.reduce(0, +) / Double(recent.count)
-                // Still rising over its settle intervals (its connections starting up): the
-                // size's plateau is nearer its last reading than its mean.
-                let last = recent.last ?? measured
-                let rising = count == self.settleSamples && last > (recent.first ?? last) * (1 + self.minimumGain)
-                if measured < previous.goodput * (1 - self.minimumGain) {
-                    // Worse: one more interval must confirm it before the step is taken back.
-                    guard count > self.settleSamples else { return .none }
-                    self.phase = .holding(since: now)
-                    self.previous = nil
-                    return self.resize(to: previous.size, reason: .steppedBack)
-                }
-                if measured < previous.goodput * (1 + self.minimumGain) {
-                    self.phase = .holding(since: now)
-                    self.previous = nil
-                    return .holds(size: self.size, gain: previous.goodput > 0 ? measured / previous.goodput - 1 : 0)
-                }
-                return self.step(from: rising ? max(measured, last) : measured, reason: .grew, now: now)
+            guard self.isLongPath || self.previous != nil else {
+                return self.step(from: goodput, reason: .grew, now: now)
             }
-            return self.step(from: goodput, reason: .grew, now: now)
+            self.readingsSinceStep.append(goodput)
+            let count = self.readingsSinceStep.count
+            guard count >= self.settleSamples else { return .none }
+            if self.isLongPath, count >= 2, count < self.maximumSettleSamples,
+                goodput > self.readingsSinceStep[count - 2] * (1 + self.minimumGain)
+            {
+                return .none  // its connections are still starting up
+            }
+            // The mean of the last `settleSamples` intervals.
+            let recent = self.readingsSinceStep.suffix(self.settleSamples)
+            let measured = recent.reduce(0, +) / Double(recent.count)
+            // The long path's floor, measured: the first step is judged against it.
+            guard let previous = self.previous else { return self.step(from: measured, reason: .grew, now: now) }
+            // Still rising over its settle intervals (its connections starting up): the
+            // size's plateau is nearer its last reading than its mean.
+            let last = recent.last ?? measured
+            let rising = count == self.settleSamples && last > (recent.first ?? last) * (1 + self.minimumGain)
+            if measured < previous.goodput * (1 - self.minimumGain) {
+                // Worse: one more interval must confirm it before the step is taken back.
+                guard count > self.settleSamples else { return .none }
+                self.phase = .holding(since: now)
+                self.previous = nil
+                return self.resize(to: previous.size, reason: .steppedBack)
+            }
+            // On a long path every settle reading must show the gain: there one interval spans
+            // a few round trips, and a stream stalls behind a timeout or not by chance.
+            let judged = self.isLongPath ? (recent.min() ?? measured) : measured
+            if judged < previous.goodput * (1 + self.minimumGain) {
+                self.phase = .holding(since: now)
+                self.previous = nil
+                let gain = previous.goodput > 0 ? measured / previous.goodput - 1 : 0
+                // On a long path a step that did not pay is taken back: each connection more
+                // there is one more to stall the stream behind a retransmission timeout.
+                guard self.isLongPath else { return .holds(size: self.size, gain: gain) }
+                return self.resize(to: previous.size, reason: .didNotPay)
+            }
+            return self.step(from: rising ? max(measured, last) : measured, reason: .grew, now: now)
         }
     }
+
+    /// Whether the path is long: the round trip raised the floor above `base`.
+    private var isLongPath: Bool { self.initial > self.base }
 
     /// Round trips a measurement interval spans at least.
     public static let roundTripsPerInterval: Int64 = 4

@@ -56,6 +56,9 @@ extension TunnelClient {
         // Busy for a quarter of the interval or more: the pool, not the application, set the pace.
         let busy = state.busyTicks * 4 >= state.ticks
         let action = state.sizer.sample(goodputBytesPerSecond: goodput, busy: busy, now: now)
+        self.logger.debug(
+            "pool sample: \(Int(goodput * 8 / 1e6)) Mbit/s over \(elapsed.milliseconds) ms, busy \(state.busyTicks) of \(state.ticks) ticks, \(state.sizer.size) connections"
+        )
         state.intervalStart = now
         state.goodputMark = self.goodputBytes
         state.ticks = 0
