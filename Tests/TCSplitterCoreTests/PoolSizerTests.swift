@@ -7,10 +7,12 @@ import Testing
 /// when a step hurt, shrinks when idle, and never grows faster than its step bound. A step is
 /// judged on the mean of the two intervals after it.
 @Suite struct PoolSizerTests {
-    static func sizer(maximum: Int = 64, now: NIODeadline = at(0)) -> PoolSizer {
+    /// A sizer as the client makes one; the long path's floor is not held (`longPathHold` 0)
+    /// unless a test asks for it.
+    static func sizer(maximum: Int = 64, longPathHold: TimeAmount = .zero, now: NIODeadline = at(0)) -> PoolSizer {
         PoolSizer(
             initial: 4, maximum: maximum, maximumStep: 16, minimumGain: 0.1, reprobeAfter: .seconds(30),
-            idleAfter: .seconds(10), settleSamples: 2, now: now)
+            idleAfter: .seconds(10), longPathHold: longPathHold, settleSamples: 2, now: now)
     }
 
     @Test("rising goodput doubles the pool, each step judged on the two intervals after it; a plateau stops it")
@@ -243,5 +245,34 @@ extension PoolSizerTests {
         _ = lossy.sample(goodputBytesPerSecond: 150, busy: true, now: at(3000))
         #expect(
             lossy.sample(goodputBytesPerSecond: 70, busy: true, now: at(4000)) == .resize(size: 16, reason: .didNotPay))
+    }
+}
+
+extension PoolSizerTests {
+    @Test("a long path's floor holds for ten seconds of busy traffic before the first step, and again after idle")
+    func longPathFloorHolds() {
+        var sizer = Self.sizer(longPathHold: .seconds(10))
+        #expect(sizer.roundTripMeasured(.milliseconds(200)) == .resize(size: 16, reason: .longPath))
+        // Quiet first: the hold counts busy traffic only.
+        #expect(sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(1000)) == .none)
+        // Busy from 2 s: nothing changes until 12 s, however the readings look.
+        for second in 2...11 {
+            let action = sizer.sample(goodputBytesPerSecond: 50, busy: true, now: at(Int64(second) * 1000))
+            #expect(action == .none, "second \(second)")
+        }
+        // At 12 s the floor's readings start (50, then 51: level), and the step follows.
+        #expect(sizer.sample(goodputBytesPerSecond: 50, busy: true, now: at(12_000)) == .none)
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 51, busy: true, now: at(13_000)) == .resize(size: 32, reason: .grew))
+        // Idle: back to the floor, held again.
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 0, busy: false, now: at(24_000)) == .resize(size: 16, reason: .idle))
+        for second in 25...34 {
+            let action = sizer.sample(goodputBytesPerSecond: 200, busy: true, now: at(Int64(second) * 1000))
+            #expect(action == .none, "second \(second)")
+        }
+        // A short path is not held: its first busy reading steps.
+        var short = Self.sizer(longPathHold: .seconds(10))
+        #expect(short.sample(goodputBytesPerSecond: 1, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
     }
 }
