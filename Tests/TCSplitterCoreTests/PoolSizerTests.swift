@@ -37,12 +37,40 @@ import Testing
         var sizer = Self.sizer()
         #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(1000)) == .resize(size: 8, reason: .grew))
         #expect(sizer.sample(goodputBytesPerSecond: 50, busy: true, now: at(2000)) == .none)  // ramping
-        #expect(sizer.sample(goodputBytesPerSecond: 180, busy: true, now: at(3000)) == .resize(size: 16, reason: .grew))
-        // 8 was still rising: 16 is judged against its last reading, 180, not the mean of 115.
-        #expect(sizer.sample(goodputBytesPerSecond: 185, busy: true, now: at(4000)) == .none)
+        // The mean of 50 and 200 is 25% over 100: the quarter a doubling must add.
+        #expect(sizer.sample(goodputBytesPerSecond: 200, busy: true, now: at(3000)) == .resize(size: 16, reason: .grew))
+        // 8 was still rising: 16 is judged against its last reading, 200, not the mean of 125.
+        #expect(sizer.sample(goodputBytesPerSecond: 205, busy: true, now: at(4000)) == .none)
         #expect(
-            sizer.sample(goodputBytesPerSecond: 190, busy: true, now: at(5000))
-                == .holds(size: 16, gain: 187.5 / 180 - 1))
+            sizer.sample(goodputBytesPerSecond: 210, busy: true, now: at(5000))
+                == .holds(size: 16, gain: 207.5 / 200 - 1))
+    }
+
+    @Test("a step grows on only if its new connections carry a quarter of an old one's share each")
+    func diminishingReturnsStop() {
+        // The per-flow-capped path: 16 carry 90-92; 32 read 100 and 116 (+19%, over 10% but
+        // under the 25% a doubling must add): the pool holds at 32 instead of going on to 48.
+        var sizer = Self.sizer()
+        for (second, reading) in [12.0, 24, 24, 90, 92].enumerated() {
+            _ = sizer.sample(goodputBytesPerSecond: reading, busy: true, now: at(Int64(second + 1) * 1000))
+        }
+        #expect(sizer.size == 32)
+        #expect(sizer.sample(goodputBytesPerSecond: 100, busy: true, now: at(6000)) == .none)
+        #expect(
+            sizer.sample(goodputBytesPerSecond: 116, busy: true, now: at(7000))
+                == .holds(size: 32, gain: 108 / 91.0 - 1))
+        // A step of 16 onto 32 (half the pool) needs 12.5%: 14.6% grows on, 11.5% holds.
+        for (reading, expected) in [
+            (110.0, PoolSizer.Action.resize(size: 64, reason: .grew)), (107, .holds(size: 48, gain: 107 / 96.0 - 1)),
+        ] {
+            var capped = Self.sizer()
+            for (second, earlier) in [12.0, 24, 24, 48, 48, 96, 96].enumerated() {
+                _ = capped.sample(goodputBytesPerSecond: earlier, busy: true, now: at(Int64(second + 1) * 1000))
+            }
+            #expect(capped.size == 48)
+            _ = capped.sample(goodputBytesPerSecond: reading, busy: true, now: at(8000))
+            #expect(capped.sample(goodputBytesPerSecond: reading, busy: true, now: at(9000)) == expected)
+        }
     }
 
     @Test("a size still ramping up is measured at its plateau: the next step is judged against that, not the ramp")
