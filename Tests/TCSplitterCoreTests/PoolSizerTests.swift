@@ -235,14 +235,7 @@ extension PoolSizerTests {
         #expect(sizer.sample(goodputBytesPerSecond: 88, busy: true, now: at(9000)) == .none)
 
         // Readings that never level off are judged at the sixth interval.
-        var climbing = Self.sizer()
-        _ = climbing.roundTripMeasured(.milliseconds(200))
-        var actions: [PoolSizer.Action] = []
-        for second in 1...6 {
-            actions.append(
-                climbing.sample(
-                    goodputBytesPerSecond: 10 * pow(1.5, Double(second)), busy: true, now: at(Int64(second) * 1000)))
-        }
+        let actions = Self.longPathActions((1...6).map { 10 * pow(1.5, Double($0)) })
         #expect(actions.dropLast().allSatisfy { $0 == .none })
         #expect(actions.last == .resize(size: 32, reason: .grew))
 
@@ -256,23 +249,24 @@ extension PoolSizerTests {
     @Test("on a long path a step grows on only if every settle reading shows the gain")
     func longPathGrowsOnEveryReading() {
         // A per-flow cap on a long path: each step doubles what every interval carries.
-        var capped = Self.sizer()
-        _ = capped.roundTripMeasured(.milliseconds(200))
-        _ = capped.sample(goodputBytesPerSecond: 96, busy: true, now: at(1000))
-        #expect(capped.sample(goodputBytesPerSecond: 96, busy: true, now: at(2000)) == .resize(size: 32, reason: .grew))
-        _ = capped.sample(goodputBytesPerSecond: 190, busy: true, now: at(3000))
-        #expect(
-            capped.sample(goodputBytesPerSecond: 192, busy: true, now: at(4000)) == .resize(size: 48, reason: .grew))
+        let capped = Self.longPathActions([96, 96, 190, 192])
+        #expect(capped[1] == .resize(size: 32, reason: .grew))
+        #expect(capped[3] == .resize(size: 48, reason: .grew))
 
         // A lossy one: one interval stalled behind a timeout. The mean (110) would count as a
         // gain over 90; the stalled reading does not.
-        var lossy = Self.sizer()
-        _ = lossy.roundTripMeasured(.milliseconds(200))
-        _ = lossy.sample(goodputBytesPerSecond: 90, busy: true, now: at(1000))
-        #expect(lossy.sample(goodputBytesPerSecond: 90, busy: true, now: at(2000)) == .resize(size: 32, reason: .grew))
-        _ = lossy.sample(goodputBytesPerSecond: 150, busy: true, now: at(3000))
-        #expect(
-            lossy.sample(goodputBytesPerSecond: 70, busy: true, now: at(4000)) == .resize(size: 16, reason: .didNotPay))
+        let lossy = Self.longPathActions([90, 90, 150, 70])
+        #expect(lossy[1] == .resize(size: 32, reason: .grew))
+        #expect(lossy[3] == .resize(size: 16, reason: .didNotPay))
+    }
+
+    /// What a sizer on a 200 ms path (floor 16, not held) answers to busy `readings`, one a second.
+    static func longPathActions(_ readings: [Double]) -> [PoolSizer.Action] {
+        var sizer = Self.sizer()
+        _ = sizer.roundTripMeasured(.milliseconds(200))
+        return readings.enumerated().map { second, reading in
+            sizer.sample(goodputBytesPerSecond: reading, busy: true, now: at(Int64(second + 1) * 1000))
+        }
     }
 }
 

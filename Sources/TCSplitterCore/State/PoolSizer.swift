@@ -75,7 +75,8 @@ public struct PoolSizer: Sendable {
         case reprobed = "re-probing a busy pool"
         /// The last step lowered goodput: it is taken back.
         case steppedBack = "the last step lowered goodput"
-        /// On a long path the last step added less than `minimumGain`: it is taken back.
+        /// On a long path the last step added less than it had to (`wantedGain(from:)`): it is
+        /// taken back.
         case didNotPay = "the last step added too little on a long path"
         /// The traffic stopped: back to the initial size.
         case idle = "traffic stopped"
@@ -170,9 +171,7 @@ public struct PoolSizer: Sendable {
     public mutating func sample(goodputBytesPerSecond goodput: Double, busy: Bool, now: NIODeadline) -> Action {
         if goodput > 0 { self.lastTraffic = now }
         if now - self.lastTraffic >= self.idleAfter {
-            self.previous = nil
-            self.readingsSinceStep = []
-            self.phase = self.isLongPath ? .floorHold(busySince: nil) : .probing
+            self.startOver()
             return self.resize(to: self.initial, reason: .idle)
         }
         guard busy else { return .none }
@@ -287,10 +286,15 @@ public struct PoolSizer: Sendable {
         guard floor != self.initial else { return .none }
         self.initial = floor
         guard self.size < floor else { return .none }
+        self.startOver()
+        return self.resize(to: floor, reason: .longPath)
+    }
+
+    /// Forgets the last step and its readings, as at start: a long path's floor is held again.
+    private mutating func startOver() {
         self.previous = nil
         self.readingsSinceStep = []
-        self.phase = floor > self.base ? .floorHold(busySince: nil) : .probing
-        return self.resize(to: floor, reason: .longPath)
+        self.phase = self.isLongPath ? .floorHold(busySince: nil) : .probing
     }
 
     private mutating func step(from goodput: Double, reason: Reason, now: NIODeadline) -> Action {

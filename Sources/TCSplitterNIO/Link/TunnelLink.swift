@@ -256,8 +256,9 @@ final class TunnelLink {
     /// For one receiver's request at `now`: whether a payload written to connection `serial` at
     /// `sentAt` may be resent, as `ResendPolicy` decides from the connection's TCP state. A stuck
     /// connection (bytes unacknowledged by the peer's TCP and no acknowledgement for `stuckAfter`),
-    /// or one whose payload is still missing after `stuckAfter`, is closed instead, which resends
-    /// everything it carried (`connectionLost`). Each carrier's
+    /// or one whose payload is still missing after `stuckAfter` though its TCP has nothing
+    /// outstanding (a black hole), is closed instead, which resends everything it carried
+    /// (`connectionLost`). Each carrier's
     /// `TCP_INFO` is read once per request, and a stuck one is closed (and logged) once, however
     /// many of the requested payloads it carried.
     func resendFilter(now: NIODeadline) -> (_ serial: UInt64, _ sentAt: NIODeadline) -> Bool {
@@ -291,7 +292,7 @@ final class TunnelLink {
                         )
                     case .overdue:
                         self.logger.info(
-                            "closing a data connection that lost a payload: still asked for after \(stuckAfter.milliseconds) ms while the connection stayed open"
+                            "closing a data connection that lost a payload: still asked for after \(stuckAfter.milliseconds) ms though its TCP had nothing outstanding"
                         )
                     }
                     connection?.close()
