@@ -108,7 +108,7 @@ import Testing
         scaler.budgetSpent(factor: 4, lifetime: .seconds(5))
         #expect(scaler.factor == 2 && scaler.isFastPath)
         scaler.budgetSpent(factor: 2, lifetime: .seconds(5))
-        #expect(scaler.factor == 1 && !scaler.isFastPath)
+        #expect(scaler.factor == 1 && !scaler.isFastPath && !scaler.takesLargePayloads)
         for factor in [1, 2] { scaler.budgetSpent(factor: factor, lifetime: .milliseconds(200)) }
         #expect(scaler.isFastPath)
         scaler.connectionIdled()
@@ -127,7 +127,7 @@ extension ConnectionBudgetScalerTests {
         var scaler = ConnectionBudgetScaler(baseBudget: 64)
         // 12.8 s wanted: 1 s × 16 is the first power of two that reaches it.
         let scaled = scaler.budgetSpent(factor: 1, lifetime: .seconds(1), roundTrip: .milliseconds(200))
-        // A long path is not a fast one: payloads stay at --frags.
+        // A long budget is not a fast path (the round trip asked for it).
         #expect(scaled && scaler.factor == 16 && !scaler.isFastPath)
         // The same lifetime on a 1 ms path is long enough: nothing changes.
         var short = ConnectionBudgetScaler(baseBudget: 64)
@@ -146,7 +146,7 @@ extension ConnectionBudgetScalerTests {
 
 extension ConnectionBudgetScalerTests {
     @Test(
-        "a round trip of 60 ms or more makes 16 the floor from the start: no halving, idling or stale report goes below it"
+        "a round trip of 60 ms or more makes 16 the floor from the start and payloads large: no halving, idling or stale report goes below it"
     )
     func longPathFloor() {
         var short = ConnectionBudgetScaler(baseBudget: 64)
@@ -154,8 +154,12 @@ extension ConnectionBudgetScalerTests {
         #expect(unchanged && short.factor == 1 && short.floorFactor == 1)
 
         var scaler = ConnectionBudgetScaler(baseBudget: 64)
+        #expect(!short.isLongPath && !short.takesLargePayloads)
+        #expect(!scaler.takesLargePayloads)
         let raised = scaler.roundTripMeasured(.milliseconds(200))
         #expect(raised && scaler.factor == 16 && scaler.budget == 1024 && !scaler.isFastPath)
+        // Not fast, but long: senders cut large payloads, for as long as the end lives.
+        #expect(scaler.isLongPath && scaler.takesLargePayloads)
         // Measured again (every pong): nothing more changes.
         let again = !scaler.roundTripMeasured(.milliseconds(200))
         #expect(again && scaler.factor == 16)
@@ -166,7 +170,7 @@ extension ConnectionBudgetScalerTests {
         scaler.budgetSpent(factor: 16, lifetime: .seconds(2), roundTrip: .milliseconds(200))
         #expect(scaler.factor == 64)
         let idled = scaler.connectionIdled()
-        #expect(idled && scaler.factor == 16)
+        #expect(idled && scaler.factor == 16 && scaler.takesLargePayloads)
 
         // A fast long path clears its fast-path mark back at the floor, not at 1.
         var fast = ConnectionBudgetScaler(baseBudget: 64)
@@ -174,7 +178,7 @@ extension ConnectionBudgetScalerTests {
         fast.budgetSpent(factor: 16, lifetime: .milliseconds(100), roundTrip: .milliseconds(100))
         #expect(fast.isFastPath && fast.factor == 64)
         fast.connectionIdled()
-        #expect(!fast.isFastPath && fast.factor == 16)
+        #expect(!fast.isFastPath && fast.factor == 16 && fast.takesLargePayloads)
 
         // A scaler that never scales ignores the round trip too.
         var never = ConnectionBudgetScaler(baseBudget: 1, minimumLifetime: .zero)

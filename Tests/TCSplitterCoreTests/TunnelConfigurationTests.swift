@@ -329,8 +329,8 @@ import Testing
     @Test("large payloads are cut only on a fast path, and never where payload sizes matter or were chosen")
     func largeCutGate() {
         let defaults = TunnelConfiguration(role: .client)
-        #expect(defaults.largeCutBytes(onFastPath: false) == 0)
-        #expect(defaults.largeCutBytes(onFastPath: true) == 65536)
+        #expect(defaults.largeCutBytes(largePayloadsPay: false) == 0)
+        #expect(defaults.largeCutBytes(largePayloadsPay: true) == 65536)
         // Retries (on by default) resend whole payloads of any size: no reason to keep them small.
         #expect(defaults.retries)
         // The receiving side accepts them unless FEC fixes the shard size.
@@ -350,7 +350,7 @@ import Testing
         for (name, change) in excluded {
             var configuration = TunnelConfiguration(role: .client)
             change(&configuration)
-            #expect(configuration.largeCutBytes(onFastPath: true) == 0, "\(name)")
+            #expect(configuration.largeCutBytes(largePayloadsPay: true) == 0, "\(name)")
         }
         var fec = TunnelConfiguration(role: .server)
         fec.fecDataShards = 4

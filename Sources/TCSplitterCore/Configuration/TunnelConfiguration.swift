@@ -199,19 +199,19 @@ public struct TunnelConfiguration: Hashable, Sendable {
         )
     }
 
-    /// The largest payload a sender cuts on a fast path (`largeCutBytes(onFastPath:)`).
+    /// The largest payload a sender cuts on a fast or long path (`largeCutBytes(largePayloadsPay:)`).
     public static let largePayloadBytes = 65536
 
     /// What `SendStream.largeCutBytes` should be: `largePayloadBytes` while the link's budget
-    /// scaler calls the path fast (`ConnectionBudgetScaler.isFastPath`), 0 (payloads of `--frags`
-    /// bytes) otherwise, and always 0 where payload sizes matter or were chosen: with FEC (shards
-    /// of one size), UDP (datagram chunks resynchronise at payload
-    /// starts), an exact `--budget` (as with `--mode stealth` and `bulk`), or payloads already that
-    /// large (retries resend whole payloads of any size). On a slow or lossy path (no budget doubling) payloads stay small: a large one waits
-    /// longer for its last segment, and the stream behind it with it.
-    public func largeCutBytes(onFastPath: Bool) -> Int {
+    /// scaler says large payloads pay (`ConnectionBudgetScaler.takesLargePayloads`: a fast path or
+    /// a long one), 0 (payloads of `--frags` bytes) otherwise, and always 0 where payload sizes
+    /// matter or were chosen: with FEC (shards of one size), UDP (datagram chunks resynchronise at
+    /// payload starts), an exact `--budget` (as with `--mode stealth` and `bulk`), or payloads
+    /// already that large (retries resend whole payloads of any size). On a short, slow path
+    /// payloads stay at `--frags`: there a payload's bytes are a larger share of what is in flight.
+    public func largeCutBytes(largePayloadsPay: Bool) -> Int {
         guard self.budgetScales, self.fecDataShards == 0,
-            self.localProtocol == .tcp, self.payloadBytes < Self.largePayloadBytes, onFastPath
+            self.localProtocol == .tcp, self.payloadBytes < Self.largePayloadBytes, largePayloadsPay
         else { return 0 }
         return Self.largePayloadBytes
     }

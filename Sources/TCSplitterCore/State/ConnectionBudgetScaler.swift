@@ -39,8 +39,12 @@ import NIOCore
 ///
 /// The scaler also tells whether the path is fast (`isFastPath`): from a connection that spent its
 /// budget fast enough for factor `fastPathFactor` against `minimumLifetime` (the round trip aside:
-/// a long path is not a fast one) until the factor is back at 1. Senders then cut larger payloads, which makes budgets last
-/// longer; clearing it at the first halving would flip it on and off on paths near the threshold.
+/// a long path is not a fast one) until the factor is back at 1; clearing it at the first halving
+/// would flip it on and off on paths near the threshold. Senders cut larger payloads on a fast
+/// path, which makes budgets last longer, and on a long one (`takesLargePayloads`): on the
+/// 200 ms / 1% loss path 64 KiB payloads moved 90.2 Mbit/s against 86.0 with 10,000 bytes (8
+/// interleaved runs each), since a lost segment holds the in-order stream back for the same
+/// round trips whatever the payload's size, and there are 6.5 times fewer payloads to acknowledge.
 ///
 /// ```
 ///  factor 1 ──spent in min / k──▶ k (a power of two, ≥ 2) ── … ──▶ maximumFactor
@@ -69,6 +73,11 @@ public struct ConnectionBudgetScaler: Sendable {
     /// wait longer for their last segment, and the stream behind them with them), and until the
     /// factor is back at its floor.
     public private(set) var isFastPath = false
+    /// Whether the path's least round trip made it a long path (`roundTripMeasured`).
+    public var isLongPath: Bool { self.floorFactor > 1 }
+    /// Whether senders should cut payloads larger than `--frags` from full reads: on a fast path
+    /// or a long one.
+    public var takesLargePayloads: Bool { self.isFastPath || self.isLongPath }
     /// The factor from which the path counts as fast: connections spent 4 × the base budget
     /// within `minimumLifetime` (at 64 payloads of 10,000 bytes and 250 ms, over 5 MB/s each).
     public static let fastPathFactor = 4

@@ -6,7 +6,8 @@ import TCSplitterCore
 /// the local socket for more (tick).
 extension TunnelSession {
     func pack(includeTail: Bool, now: NIODeadline) {
-        self.send.largeCutBytes = self.configuration.largeCutBytes(onFastPath: self.link.budgetScaler.isFastPath)
+        self.send.largeCutBytes = self.configuration.largeCutBytes(
+            largePayloadsPay: self.link.budgetScaler.takesLargePayloads)
         // Sent before this burst and not acknowledged: with adaptive clocks a burst behind an
         // empty flight goes whole, and its last payload carries `push`.
         let inFlight = self.send.unacknowledgedBytes

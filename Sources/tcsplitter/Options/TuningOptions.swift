@@ -13,7 +13,7 @@ struct TuningOptions: ParsableArguments {
     @Option(
         name: .customLong("frags"), parsing: .unconditional,
         help:
-            "payload:mtu in bytes. payload = stream bytes per payload (1-1048576, same on both ends); mtu is accepted and unused. On a fast path (--budget auto: connections spent 4 base budgets within 250 ms; until the budget is back at its base) a payload takes the rest of a local read, up to 64 KiB, when that holds a full payload: fewer payloads for the same bytes; not with --fec, --protocol udp or a number for --budget.",
+            "payload:mtu in bytes. payload = stream bytes per payload (1-1048576, same on both ends); mtu is accepted and unused. On a fast path (--budget auto: connections spent 4 base budgets within 250 ms; until the budget is back at its base) and on a long one (a round trip of 60 ms or more) a payload takes the rest of a local read, up to 64 KiB, when that holds a full payload: fewer payloads for the same bytes; not with --fec, --protocol udp or a number for --budget.",
         parser: PayloadAndMTU.parse
     )
     var frags = PayloadAndMTU(payloadBytes: 10000, mtuBytes: 1250)
