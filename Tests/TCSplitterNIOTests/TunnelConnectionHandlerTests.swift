@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOEmbedded
+import Synchronization
 import TCSplitterCore
 import Testing
 
@@ -32,6 +33,28 @@ final class RecordingDelegate: TunnelConnectionDelegate {
     }
 }
 
+/// Keeps the level and message of every record logged through it.
+struct CapturingLogHandler: LogHandler {
+    /// The records, shared by every copy of the handler.
+    final class Records: Sendable {
+        let entries = Mutex<[(level: Logger.Level, message: String)]>([])
+        var all: [(level: Logger.Level, message: String)] { self.entries.withLock { $0 } }
+    }
+
+    let records: Records
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        self.records.entries.withLock { $0.append((event.level, event.message.description)) }
+    }
+}
+
 /// The hello exchange, frame routing and protocol errors of one tunnel connection, on an
 /// EmbeddedChannel with an injected clock.
 @Suite struct TunnelConnectionHandlerTests {
@@ -44,7 +67,7 @@ final class RecordingDelegate: TunnelConnectionDelegate {
 
     static func makeChannel(
         side: TunnelConnectionHandler.Side, budget: Int = 4, dup: DupMode = .fling,
-        agreement: TunnelAgreement? = nil, tuning: ClientTuning? = nil
+        agreement: TunnelAgreement? = nil, tuning: ClientTuning? = nil, logger: Logger = Self.logger
     ) throws -> (EmbeddedChannel, TunnelConnectionHandler, RecordingDelegate) {
         let delegate = RecordingDelegate()
         let handler = TunnelConnectionHandler(
@@ -52,7 +75,7 @@ final class RecordingDelegate: TunnelConnectionDelegate {
             payloadBudget: budget,
             helloTimeout: .seconds(5),
             delegate: delegate,
-            logger: Self.logger,
+            logger: logger,
             badInput: RateLimitedLog(),
             dup: dup,
             agreement: agreement,
@@ -145,6 +168,30 @@ final class RecordingDelegate: TunnelConnectionDelegate {
         #expect(!channel.isActive)
         #expect(delegate.ready.isEmpty)
         #expect(delegate.closed == 1)
+    }
+
+    @Test("a peer that stops inside a frame closes the connection with an info line, not a bad-frame warning")
+    func cutFrameAtClose() throws {
+        let records = CapturingLogHandler.Records()
+        let logger = Logger(label: "test") { _ in CapturingLogHandler(records: records) }
+        let (channel, _, delegate) = try Self.makeChannel(side: .acceptor, logger: logger)
+        _ = try Self.readFrame(channel)
+        let client = ClientHello(kind: .fling, clientID: ClientID(rawValue: 7), nonce: HelloNonce(high: 1, low: 1))
+        try channel.writeInbound(Self.bytes(.clientHello(client)))
+        var frame = Self.bytes(
+            .payload(
+                PayloadFrame(
+                    header: PayloadHeader(sessionID: SessionID(rawValue: 3), offset: 0),
+                    data: ByteBuffer(string: "twenty bytes of data"))))
+        let cut = frame.readSlice(length: frame.readableBytes - 5)!
+        try channel.writeInbound(cut)
+        #expect(delegate.payloads.isEmpty)
+        channel.pipeline.fireChannelInactive()
+        #expect(delegate.closed == 1)
+        let lines = records.all.filter { $0.message.contains("inside a frame") }
+        #expect(lines.count == 1 && lines.first?.level == .info)
+        #expect(!records.all.contains { $0.level >= .warning })
+        _ = try? channel.finish()
     }
 
     @Test("a payload on a sync connection, or a control message on a data connection, is a protocol error")

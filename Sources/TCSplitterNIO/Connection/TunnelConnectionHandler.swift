@@ -258,7 +258,16 @@ final class TunnelConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if self.failure == nil { self.failure = "\(error)" }
-        if let error = error as? FrameDecodingError {
+        if case .truncatedFrame(let bufferedBytes) = error as? FrameDecodingError {
+            // What a peer that stops (or a path that breaks) leaves behind, so not a warning;
+            // still rate-limited, as anyone can cut frames. The frame's payload is lost like any
+            // on a closed connection, and retries resend it.
+            self.badInput.log(
+                self.logger,
+                "tunnel connection closed inside a frame (\(bufferedBytes) bytes of it dropped; the peer stopped or the path broke)",
+                metadata: self.metadata, level: .info)
+            self.close()
+        } else if let error = error as? FrameDecodingError {
             self.protocolError("bad frame: \(error)")
         } else if let error = error as? FrameCipherError {
             self.protocolError("frame refused: \(error)")
