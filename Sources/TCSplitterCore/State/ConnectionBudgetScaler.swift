@@ -69,9 +69,8 @@ public struct ConnectionBudgetScaler: Sendable {
     public private(set) var floorFactor = 1
     /// Whether the path counts as fast: since a connection spent its budget fast enough for
     /// `fastPathFactor` against `minimumLifetime` alone (a fast link, not merely a long one: the
-    /// factor a long round trip asks for does not count, since large payloads on a lossy path
-    /// wait longer for their last segment, and the stream behind them with them), and until the
-    /// factor is back at its floor.
+    /// factor a long round trip asks for does not count; a long path is `isLongPath`), and until
+    /// the factor is back at its floor. A path that is neither keeps payloads at `--frags`.
     public private(set) var isFastPath = false
     /// Whether the path's least round trip made it a long path (`roundTripMeasured`).
     public var isLongPath: Bool { self.floorFactor > 1 }
