@@ -150,7 +150,7 @@ final class TunnelSession {
     func open() {
         let actions = self.lifecycle.opened(pendingBytes: self.send.pendingBytes)
         guard !actions.isEmpty else { return }  // not opening: a repeated or late `opened`
-        self.logger.info("session opened")
+        self.logger.info("session opened (window \(self.configuration.windowBytes >> 10) KiB each way)")
         self.run(actions)
     }
 
